@@ -1,0 +1,3 @@
+"""Daily AI-paper newsletter generator."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Analysis: the LLM and offline analyzers, and recommendation of papers beyond the ranked."""

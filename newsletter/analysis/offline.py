@@ -1,0 +1,45 @@
+"""The analyzer used when no LLM is configured: the abstract as the card, clearly labeled."""
+
+from __future__ import annotations
+
+import re
+
+from ..config import TopicSettings
+from ..models import Analysis, FullText, Paper, PaperAnalysis
+from ..topics import rule_topics
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
+
+
+def first_sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return _SENTENCE_END.split(text, maxsplit=1)[0] if text else ""
+
+
+def analyze_offline(paper: Paper, taxonomy: dict[str, TopicSettings],
+                    language: str) -> PaperAnalysis:
+    """One-line summary from ``ai_summary`` or the abstract's first sentence; abstract as body."""
+    tags = paper.ai_keywords[:8] or paper.categories[:8]
+    analysis = Analysis(
+        summary=paper.ai_summary or first_sentence(paper.abstract) or paper.title,
+        core_idea=paper.abstract,
+        problem="",
+        method=[],
+        key_technique="",
+        results=[],
+        improvements=[],
+        applications=[],
+        limitations=[],
+        tags=tags,
+        topics=rule_topics(paper, taxonomy),
+        prerequisites=[],
+    )
+    return PaperAnalysis(
+        id=paper.id,
+        fulltext=FullText(source="abstract", chars=len(paper.abstract),
+                          note="no LLM configured: abstract only"),
+        analysis=analysis,
+        analyzer="offline",
+        language=language,
+        abstract_only=True,
+    )

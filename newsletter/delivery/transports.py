@@ -1,0 +1,90 @@
+"""The transport interface, its error kinds, and a registry of transports by name."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from ..config import Settings
+
+
+class TransportError(Exception):
+    """Base of what a transport raises for one message."""
+
+
+class Throttled(TransportError):
+    """Slow down and retry; not a failure (SES 429 / TooManyRequests / Throttling)."""
+
+
+class Transient(TransportError):
+    """Retry with backoff up to a limit (5xx, connection errors)."""
+
+
+class Permanent(TransportError):
+    """This recipient cannot be sent to (MessageRejected, invalid address): record, go on."""
+
+
+class Fatal(TransportError):
+    """Stop the whole run now (sending paused, account suspended, bad credentials)."""
+
+
+class Transport(Protocol):
+    name: str
+
+    def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
+        """Hand one message over; return the transport's message id."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class OutboxTransport:
+    """Writes one ``.eml`` per message under ``data/outbox/DATE/`` (atomically)."""
+
+    name = "outbox"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9@._+-]", "_", recipient)
+        path = self.folder / f"{safe}.eml"
+        tmp = path.with_suffix(".eml.tmp")
+        tmp.write_bytes(raw)
+        tmp.replace(path)
+        return str(path)
+
+    def close(self) -> None:
+        pass
+
+
+TransportFactory = Callable[[Settings, str], Transport]
+REGISTRY: dict[str, TransportFactory] = {}
+
+
+def register(name: str) -> Callable[[TransportFactory], TransportFactory]:
+    def deco(factory: TransportFactory) -> TransportFactory:
+        REGISTRY[name] = factory
+        return factory
+    return deco
+
+
+@register("outbox")
+def _outbox(settings: Settings, edition_date: str) -> Transport:
+    return OutboxTransport(settings.data_dir / "outbox" / edition_date)
+
+
+def make_transport(settings: Settings, edition_date: str) -> Transport:
+    """The configured transport (modules for ses/smtp register themselves on import)."""
+    from . import ses, smtp  # noqa: F401 - registration side effect
+
+    name = settings.delivery.transport
+    return REGISTRY[name](settings, edition_date)
+
+
+def secret_from_env(name: str) -> str:
+    return os.environ.get(name, "")

@@ -1,0 +1,48 @@
+"""The exceptions the library raises; the CLI turns each into one line and a non-zero exit.
+
+    NewsletterError
+    ├── ConfigError      a settings file, env variable or subscriber list is wrong
+    ├── SourceError      an outside source answered badly (names source, URL, what)
+    ├── LLMError         the LLM endpoint failed or its answer could not be used
+    ├── RenderError      a template or the size budget failed
+    ├── DeliveryError    a transport failed in a way that stops the run
+    └── StageError       a stage's input file is missing or does not match its contract
+"""
+
+from __future__ import annotations
+
+
+class NewsletterError(Exception):
+    """Base of every error meant for the user."""
+
+    exit_code = 1
+
+
+class ConfigError(NewsletterError):
+    """A setting or subscriber entry is invalid."""
+
+    exit_code = 2
+
+
+class SourceError(NewsletterError):
+    """An outside source failed; the message names the source and the URL."""
+
+    def __init__(self, source: str, url: str, problem: str) -> None:
+        self.source, self.url, self.problem = source, url, problem
+        super().__init__(f"{source}: {problem} ({url})")
+
+
+class LLMError(NewsletterError):
+    """The LLM endpoint failed or answered with something unusable."""
+
+
+class RenderError(NewsletterError):
+    """Rendering failed, or a variant is over the size budget."""
+
+
+class DeliveryError(NewsletterError):
+    """A transport failure that stops the whole run (e.g. sending paused)."""
+
+
+class StageError(NewsletterError):
+    """A stage file is missing or does not match its contract."""

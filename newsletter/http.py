@@ -1,0 +1,325 @@
+"""One HTTP client for every source: timeouts, User-Agent, retries, pacing, record and replay.
+
+A recording is a folder with ``index.json`` (request key -> status, content type, body file)
+and one body file per response. ``--record DIR`` writes one while the real services answer;
+``--replay DIR`` answers every request from it, so the same collectors and parsers run offline.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from . import __version__
+from .errors import SourceError
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_RETRY_AFTER_S = 120.0
+
+
+def request_key(method: str, url: httpx.URL | str) -> str:
+    """A stable key for a request: method and URL with its query sorted."""
+    u = httpx.URL(str(url))
+    query = urlencode(sorted(u.params.multi_items()))
+    base = str(u.copy_with(query=None, fragment=None))
+    return f"{method.upper()} {base}{'?' + query if query else ''}"
+
+
+class ReplayMissError(httpx.TransportError):
+    """The recording holds no response for this request."""
+
+
+def resolve_recording(name: str | Path) -> Path:
+    """``sample`` names the recorded day shipped with the package; anything else is a folder."""
+    if str(name) == "sample":
+        return Path(str(resources.files("newsletter") / "samples" / "2026-06-12"))
+    path = Path(name)
+    if not (path / "index.json").is_file():
+        raise SourceError("replay", str(path), "not a recording (no index.json)")
+    return path
+
+
+class ReplayTransport(httpx.BaseTransport):
+    """Answers each request from a recording folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.index: dict[str, dict[str, object]] = json.loads(
+            (folder / "index.json").read_text(encoding="utf-8")
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        key = request_key(request.method, request.url)
+        entry = self.index.get(key)
+        if entry is None:
+            raise ReplayMissError(f"no recorded response for {key} in {self.folder}")
+        body = (self.folder / str(entry["file"])).read_bytes()
+        headers = {"content-type": str(entry.get("content_type") or "application/octet-stream")}
+        return httpx.Response(int(str(entry["status"])), headers=headers, content=body,
+                              request=request)
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """Passes requests to a real transport and saves every response into a recording."""
+
+    def __init__(self, folder: Path, inner: httpx.BaseTransport | None = None) -> None:
+        self.folder = folder
+        self.inner = inner or httpx.HTTPTransport()
+        self.lock = threading.Lock()
+        folder.mkdir(parents=True, exist_ok=True)
+        index_path = folder / "index.json"
+        self.index: dict[str, dict[str, object]] = (
+            json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else {}
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        body = response.read()
+        key = request_key(request.method, request.url)
+        host = urlsplit(str(request.url)).hostname or "host"
+        ctype = response.headers.get("content-type", "")
+        ext = ".json" if "json" in ctype else ".xml" if "xml" in ctype else ".bin"
+        name = f"{host}/{hashlib.sha256(key.encode()).hexdigest()[:16]}{ext}"
+        with self.lock:
+            (self.folder / host).mkdir(parents=True, exist_ok=True)
+            (self.folder / name).write_bytes(body)
+            self.index[key] = {"status": response.status_code, "content_type": ctype,
+                               "file": name}
+            tmp = self.folder / "index.json.tmp"
+            tmp.write_text(json.dumps(self.index, indent=1, sort_keys=True), encoding="utf-8")
+            tmp.replace(self.folder / "index.json")
+        return httpx.Response(response.status_code, headers=response.headers, content=body,
+                              request=request)
+
+
+@dataclass
+class _HostGate:
+    semaphore: threading.Semaphore
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    next_at: float = 0.0
+
+
+class Http:
+    """The shared client: wraps an ``httpx.Client`` with the project's politeness rules."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        max_bytes: int = 25_000_000,
+        retries: int = 3,
+        max_per_host: int = 4,
+        replaying: bool = False,
+        cache_dir: Path | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff_base_s: float = 1.0,
+    ) -> None:
+        self.client = client
+        self.max_bytes = max_bytes
+        self.retries = retries
+        self.max_per_host = max_per_host
+        self.replaying = replaying
+        self.cache_dir = cache_dir
+        self.sleep = sleep
+        self.backoff_base_s = backoff_base_s
+        self.intervals: dict[str, float] = {}
+        self._gates: dict[str, _HostGate] = {}
+        self._gates_lock = threading.Lock()
+        self.requests = 0
+        self.seconds_waiting = 0.0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Http:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def set_interval(self, url: str, seconds: float) -> None:
+        """At most one request per ``seconds`` to the host of ``url`` (skipped when replaying)."""
+        self.intervals[urlsplit(url).netloc] = 0.0 if self.replaying else seconds
+
+    def _gate(self, host: str) -> _HostGate:
+        with self._gates_lock:
+            gate = self._gates.get(host)
+            if gate is None:
+                gate = self._gates[host] = _HostGate(threading.Semaphore(self.max_per_host))
+            return gate
+
+    def _wait_turn(self, host: str, gate: _HostGate) -> None:
+        interval = self.intervals.get(host, 0.0)
+        if not interval:
+            return
+        with gate.lock:
+            now = time.monotonic()
+            wait = gate.next_at - now
+            if wait > 0:
+                self.seconds_waiting += wait
+                self.sleep(wait)
+            gate.next_at = max(now, gate.next_at) + interval
+
+    def get(
+        self,
+        url: str,
+        *,
+        source: str,
+        params: dict[str, str | int] | None = None,
+        immutable: bool = False,
+        accept: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """GET with retries on 429/5xx/timeouts (honoring Retry-After) and a size cap.
+
+        Raises SourceError naming the source, the URL and what was wrong.
+        """
+        full = str(httpx.URL(url, params=params)) if params else url
+        cached = self._cache_path(full) if immutable else None
+        if cached is not None and cached.is_file():
+            return httpx.Response(200, content=cached.read_bytes(),
+                                  request=httpx.Request("GET", full))
+        host = urlsplit(full).netloc
+        gate = self._gate(host)
+        headers = {**(headers or {}), **({"Accept": accept} if accept else {})} or None
+        attempt = 0
+        while True:
+            attempt += 1
+            with gate.semaphore:
+                self._wait_turn(host, gate)
+                try:
+                    response = self._fetch(full, headers, source)
+                except (httpx.TimeoutException, httpx.NetworkError) as exc:
+                    if isinstance(exc, ReplayMissError):
+                        raise SourceError(source, full, str(exc)) from None
+                    if attempt > self.retries:
+                        raise SourceError(source, full, _describe_exc(exc)) from None
+                    self._backoff(attempt, None, source, full, _describe_exc(exc))
+                    continue
+                except httpx.TooManyRedirects:
+                    raise SourceError(source, full, "too many redirects (a loop?)") from None
+                except httpx.HTTPError as exc:
+                    raise SourceError(source, full, _describe_exc(exc)) from None
+            self.requests += 1
+            if response.status_code in RETRY_STATUSES and attempt <= self.retries:
+                self._backoff(attempt, response.headers.get("retry-after"), source, full,
+                              f"HTTP {response.status_code}")
+                continue
+            if cached is not None and response.status_code == 200:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_suffix(".tmp")
+                tmp.write_bytes(response.content)
+                tmp.replace(cached)
+            return response
+
+    def _fetch(self, url: str, headers: dict[str, str] | None, source: str) -> httpx.Response:
+        with self.client.stream("GET", url, headers=headers) as response:
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                raise SourceError(source, url, f"response of {int(declared):,} bytes is over "
+                                  f"the {self.max_bytes:,}-byte limit")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise SourceError(source, url, f"response is over the {self.max_bytes:,}-"
+                                      "byte limit")
+                chunks.append(chunk)
+        return httpx.Response(response.status_code, headers=response.headers,
+                              content=b"".join(chunks), request=response.request)
+
+    def _backoff(self, attempt: int, retry_after: str | None, source: str, url: str,
+                 why: str) -> None:
+        delay = _retry_after_seconds(retry_after)
+        if delay is None:
+            delay = self.backoff_base_s * (2 ** (attempt - 1))
+        delay = min(delay, MAX_RETRY_AFTER_S)
+        log.warning("%s: %s, retrying in %.1fs (%s)", source, why, delay, url)
+        self.seconds_waiting += delay
+        self.sleep(delay)
+
+    def _cache_path(self, url: str) -> Path | None:
+        if self.cache_dir is None or self.replaying:
+            return None
+        digest = hashlib.sha256(url.encode()).hexdigest()
+        return self.cache_dir / digest[:2] / digest
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _describe_exc(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def make_http(
+    *,
+    timeout_s: float = 30.0,
+    contact: str = "",
+    max_bytes: int = 25_000_000,
+    retries: int = 3,
+    max_per_host: int = 4,
+    record: Path | None = None,
+    replay: Path | None = None,
+    cache_dir: Path | None = None,
+) -> Http:
+    """Build the shared client; ``replay`` serves a recording, ``record`` saves one."""
+    transport: httpx.BaseTransport | None = None
+    if replay is not None:
+        transport = ReplayTransport(replay)
+    elif record is not None:
+        transport = RecordingTransport(record)
+    agent = f"newsletter/{__version__} (+mailto:{contact})" if contact else \
+        f"newsletter/{__version__}"
+    client = httpx.Client(
+        transport=transport,
+        timeout=httpx.Timeout(timeout_s),
+        headers={"User-Agent": agent},
+        follow_redirects=True,
+        max_redirects=5,
+    )
+    return Http(client, max_bytes=max_bytes, retries=retries, max_per_host=max_per_host,
+                replaying=replay is not None, cache_dir=cache_dir)
+
+
+def json_body(response: httpx.Response, source: str) -> object:
+    """Parse a JSON body or raise a SourceError that says what came instead."""
+    url = str(response.request.url)
+    if not response.content.strip():
+        raise SourceError(source, url, f"HTTP {response.status_code} with an empty body")
+    try:
+        return json.loads(response.content)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        head = response.content[:60].decode("utf-8", "replace").strip()
+        kind = "HTML" if head.lower().startswith(("<!doctype", "<html")) else "not JSON"
+        raise SourceError(source, url, f"expected JSON, got {kind} ({exc.msg if hasattr(exc, 'msg') else exc}; "
+                          f"starts {head[:40]!r})") from None

@@ -1,0 +1,183 @@
+"""The domain data that flows between stages, as pydantic models (each stage file is one)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+FullTextSource = Literal["html", "pdf", "abstract"]
+SelectionKind = Literal["ranked", "recommended"]
+
+_ARXIV_ID = re.compile(r"^(?P<id>(\d{4}\.\d{4,5})|([a-z\-]+(\.[A-Z]{2})?/\d{7}))(?P<v>v\d+)?$")
+
+
+def split_arxiv_id(raw: str) -> tuple[str, str | None]:
+    """'2606.13681v2' -> ('2606.13681', 'v2'); also accepts abs/pdf URLs."""
+    text = raw.strip().rstrip("/")
+    for marker in ("/abs/", "/pdf/", "/html/"):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    text = text.removesuffix(".pdf")
+    match = _ARXIV_ID.match(text)
+    if not match:
+        raise ValueError(f"not an arXiv id: {raw!r}")
+    return match.group("id"), match.group("v")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Paper(_Model):
+    """One candidate paper, merged from every source that knows it."""
+
+    id: str  # arXiv id without version
+    version: str | None = None
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    organization: str | None = None
+    abstract: str = ""
+    categories: list[str] = Field(default_factory=list)
+    primary_category: str | None = None
+    published: str | None = None  # arXiv first version, ISO
+    updated: str | None = None
+    daily_date: str | None = None  # day it was put on HF Daily Papers
+    upvotes: int | None = None
+    comments: int | None = None
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] = Field(default_factory=list)
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    sources: list[str] = Field(default_factory=list)
+
+    def abs_url(self, base: str = "https://arxiv.org/abs") -> str:
+        return f"{base.rstrip('/')}/{self.id}"
+
+    @property
+    def versioned_id(self) -> str:
+        return f"{self.id}{self.version or ''}"
+
+
+class Candidates(_Model):
+    """``candidates.json``: every paper of the day."""
+
+    schema_version: int = SCHEMA_VERSION
+    date: str
+    collected_at: datetime
+    papers: list[Paper]
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Selected(_Model):
+    id: str
+    kind: SelectionKind
+    reason: str
+    rank: int
+
+
+class Selection(_Model):
+    """``selection.json``: ranked + recommended papers, in edition order."""
+
+    schema_version: int = SCHEMA_VERSION
+    date: str
+    method: Literal["llm", "heuristic"]
+    model: str | None = None
+    papers: list[Selected]
+
+
+class FullText(_Model):
+    source: FullTextSource
+    url: str | None = None
+    chars: int = 0
+    sha256: str | None = None
+    note: str | None = None  # why a fallback happened
+
+
+class Analysis(_Model):
+    """The card's body, every field in the edition's language."""
+
+    summary: str
+    core_idea: str
+    problem: str
+    method: list[str]
+    key_technique: str
+    results: list[str]
+    improvements: list[str]
+    applications: list[str]
+    limitations: list[str]
+    tags: list[str]
+    topics: list[str]
+    prerequisites: list[str]
+
+
+class PaperAnalysis(_Model):
+    """``analyses/ID.json``: one paper's analysis and how it was made."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    fulltext: FullText
+    analysis: Analysis
+    analyzer: Literal["llm", "offline"]
+    model: str | None = None
+    prompt_version: str | None = None
+    language: str
+    abstract_only: bool
+    warnings: list[str] = Field(default_factory=list)
+    usage: dict[str, int] = Field(default_factory=dict)
+
+
+class Card(_Model):
+    """Everything the templates need for one paper."""
+
+    paper: Paper
+    selected: Selected
+    analysis: PaperAnalysis
+    anchor: str
+
+
+class VariantInfo(_Model):
+    """``variants/KEY.json``: one distinct set of papers and who receives it."""
+
+    key: str
+    paper_ids: list[str]
+    subscribers: list[str]
+    language: str
+    html_bytes: int = 0
+    text_bytes: int = 0
+    degraded: bool = False
+    unsubscribe_token: str = ""
+    topics_token: str = ""
+
+
+class Edition(_Model):
+    """``edition.json``: the built edition, its cards and its variants."""
+
+    schema_version: int = SCHEMA_VERSION
+    date: str
+    title: str
+    language: str
+    model: str | None = None
+    cards: list[Card]
+    variants: list[VariantInfo]
+    built_at: datetime
+
+
+class Subscriber(_Model):
+    email: str
+    name: str = ""
+    topics: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    language: str | None = None
+    origin: str = ""  # file:line it was read from
+
+
+DeliveryState = Literal["pending", "sending", "sent", "failed", "skipped"]

@@ -1,0 +1,401 @@
+"""The stages and their file contracts, under ``DATA/editions/DATE/``.
+
+collect -> candidates.json; select -> selection.json; analyze -> analyses/ID.json;
+build -> edition.json + variants/KEY.{html,txt,json}; deliver -> ledger rows + transport.
+Each stage is idempotent: it reruns when its output is missing or older than its inputs,
+or when forced. Files are written atomically so a crash never leaves a half-written artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date as Date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ValidationError
+
+from . import subscribers as subscriber_files
+from .analysis import recommend
+from .analysis.offline import analyze_offline
+from .config import Settings
+from .delivery import Personalizer, Summary, VariantMessage, plan, run
+from .delivery.message import encoded_size
+from .delivery.transports import Transport
+from .errors import ConfigError, RenderError, StageError
+from .http import Http
+from .models import (
+    Candidates, Card, Edition, PaperAnalysis, Selected, Selection, Subscriber, VariantInfo,
+)
+from .render import Renderer
+from .sources import collect_papers
+from .store import Store
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+Progress = Callable[[str], None]
+
+
+def today(settings: Settings) -> str:
+    """Today's date in the edition's timezone."""
+    return datetime.now(ZoneInfo(settings.edition.timezone)).date().isoformat()
+
+
+def check_date(value: str) -> str:
+    try:
+        return Date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ConfigError(f"--date {value!r}: expected YYYY-MM-DD") from None
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @classmethod
+    def of(cls, settings: Settings, edition_date: str) -> Paths:
+        return cls(settings.data_dir / "editions" / edition_date)
+
+    @property
+    def candidates(self) -> Path:
+        return self.root / "candidates.json"
+
+    @property
+    def selection(self) -> Path:
+        return self.root / "selection.json"
+
+    @property
+    def analyses(self) -> Path:
+        return self.root / "analyses"
+
+    @property
+    def edition(self) -> Path:
+        return self.root / "edition.json"
+
+    @property
+    def variants(self) -> Path:
+        return self.root / "variants"
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write via a temp file in the same folder and rename, so readers never see half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_model(path: Path, model: BaseModel) -> None:
+    write_atomic(path, model.model_dump_json(indent=1, by_alias=True) + "\n")
+
+
+def read_model(path: Path, cls: type[M], stage: str) -> M:
+    """A stage file, validated against its contract; a clear error if missing or invalid."""
+    if not path.is_file():
+        raise StageError(f"{path} is missing: run 'newsletter {stage}' first")
+    try:
+        return cls.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise StageError(f"{path}: '{where}': {err['msg']} (rerun 'newsletter {stage} "
+                         "--force')") from None
+
+
+def _fresh(output: Path, *inputs: Path) -> bool:
+    if not output.exists():
+        return False
+    mtime = output.stat().st_mtime
+    return all(not i.exists() or i.stat().st_mtime <= mtime for i in inputs)
+
+
+# -- collect ---------------------------------------------------------------------------------
+
+
+def collect(settings: Settings, edition_date: str, http: Http, *, force: bool = False,
+            progress: Progress = log.info) -> Candidates:
+    paths = Paths.of(settings, edition_date)
+    if not force and paths.candidates.exists():
+        return read_model(paths.candidates, Candidates, "collect")
+    papers, warnings = collect_papers(settings, http, edition_date, progress)
+    candidates = Candidates(date=edition_date, collected_at=datetime.now(UTC), papers=papers,
+                            warnings=warnings)
+    write_model(paths.candidates, candidates)
+    progress(f"collect: {len(papers)} candidates -> {paths.candidates}")
+    return candidates
+
+
+# -- select ----------------------------------------------------------------------------------
+
+
+def recently_delivered(settings: Settings, edition_date: str) -> set[str]:
+    """Paper ids selected in the editions of the last ``dedupe_days`` days before this one."""
+    days = settings.edition.dedupe_days
+    day = Date.fromisoformat(edition_date)
+    seen: set[str] = set()
+    for back in range(1, days + 1):
+        path = Paths.of(settings, (day - timedelta(days=back)).isoformat()).selection
+        if path.is_file():
+            try:
+                seen |= {s.id for s in Selection.model_validate_json(path.read_bytes()).papers}
+            except ValidationError:
+                log.warning("%s is not a valid selection; ignored for dedupe", path)
+    return seen
+
+
+def select(settings: Settings, edition_date: str, *, force: bool = False,
+           recommender: Any = None, progress: Progress = log.info) -> Selection:
+    """Top N by upvotes, then M recommended (by the LLM when one is given, else heuristic)."""
+    paths = Paths.of(settings, edition_date)
+    if not force and _fresh(paths.selection, paths.candidates):
+        return read_model(paths.selection, Selection, "select")
+    candidates = read_model(paths.candidates, Candidates, "collect")
+    excluded = recently_delivered(settings, edition_date)
+    pool = [p for p in candidates.papers if p.id not in excluded]
+    if excluded & {p.id for p in candidates.papers}:
+        progress(f"select: {len(candidates.papers) - len(pool)} papers left out, already "
+                 f"sent in the last {settings.edition.dedupe_days} days")
+    ranked = recommend.ranked(pool, settings.edition.ranked)
+    m = settings.edition.recommended
+    if recommender is not None:
+        picks = recommender.recommend(pool, ranked, m)
+        method, model = "llm", getattr(recommender, "model", None)
+    else:
+        picks = recommend.heuristic(pool, ranked, m, settings.topics)
+        method, model = "heuristic", None
+    selection = Selection(date=edition_date, method=method, model=model, papers=ranked + picks)
+    write_model(paths.selection, selection)
+    progress(f"select: {len(ranked)} ranked + {len(picks)} recommended ({method})")
+    return selection
+
+
+# -- analyze ---------------------------------------------------------------------------------
+
+
+def analyze(settings: Settings, edition_date: str, *, force: bool = False,
+            analyzer: Any = None, progress: Progress = log.info) -> list[PaperAnalysis]:
+    """One ``analyses/ID.json`` per selected paper; existing ones are kept unless forced."""
+    paths = Paths.of(settings, edition_date)
+    selection = read_model(paths.selection, Selection, "select")
+    candidates = read_model(paths.candidates, Candidates, "collect")
+    by_id = {p.id: p for p in candidates.papers}
+    results: list[PaperAnalysis] = []
+    todo = []
+    for sel in selection.papers:
+        path = paths.analyses / f"{sel.id}.json"
+        if not force and _fresh(path, paths.selection):
+            results.append(read_model(path, PaperAnalysis, "analyze"))
+        elif sel.id not in by_id:
+            raise StageError(f"{paths.selection}: paper {sel.id} is not in candidates.json")
+        else:
+            todo.append(by_id[sel.id])
+    if analyzer is not None and todo:
+        done = analyzer.analyze_many(todo, progress=progress)
+    else:
+        done = [analyze_offline(p, settings.topics, settings.edition.language) for p in todo]
+    for item in done:
+        write_model(paths.analyses / f"{item.id}.json", item)
+    results += done
+    if todo:
+        progress(f"analyze: {len(done)} analysed, {len(results) - len(done)} kept "
+                 f"({'llm' if analyzer else 'offline, abstract only'})")
+    order = {s.id: i for i, s in enumerate(selection.papers)}
+    return sorted(results, key=lambda a: order[a.id])
+
+
+# -- build -----------------------------------------------------------------------------------
+
+
+def variant_key(paper_ids: list[str], language: str) -> str:
+    digest = hashlib.sha256(("|".join(paper_ids) + "#" + language).encode()).hexdigest()
+    return f"{language}-{len(paper_ids)}p-{digest[:10]}"
+
+
+def assign(cards: list[Card], subscribers: list[Subscriber], language: str,
+           allow_empty: bool = False) -> dict[str, tuple[list[str], str] | None]:
+    """Each subscriber's papers (in edition order) and language; None when nothing matches.
+
+    On an empty day with ``allow_empty`` everyone gets the short 'no papers today' edition.
+    """
+    out: dict[str, tuple[list[str], str] | None] = {}
+    for sub in subscribers:
+        ids = [c.paper.id for c in cards
+               if subscriber_files.wants(sub, c.analysis.analysis.topics)]
+        empty_ok = allow_empty and not cards
+        out[sub.email] = (ids, sub.language or language) if ids or empty_ok else None
+    return out
+
+
+def load_subscribers(settings: Settings, store: Store | None = None) -> list[Subscriber]:
+    topics = set(settings.topics)
+    statuses = store.statuses() if store else {}
+    return subscriber_files.load(settings.subscribers_dir, topics, statuses)
+
+
+def build(settings: Settings, edition_date: str, *, force: bool = False,
+          store: Store | None = None, allow_empty: bool = False,
+          progress: Progress = log.info) -> Edition:
+    """Render each distinct variant once; check each against the size budget."""
+    paths = Paths.of(settings, edition_date)
+    sub_files = subscriber_files.list_files(settings.subscribers_dir)
+    analysis_files = sorted(paths.analyses.glob("*.json")) if paths.analyses.is_dir() else []
+    if not force and _fresh(paths.edition, paths.selection, *analysis_files, *sub_files):
+        return read_model(paths.edition, Edition, "build")
+    selection = read_model(paths.selection, Selection, "select")
+    candidates = read_model(paths.candidates, Candidates, "collect")
+    by_id = {p.id: p for p in candidates.papers}
+    cards = []
+    for i, sel in enumerate(selection.papers, start=1):
+        pa = read_model(paths.analyses / f"{sel.id}.json", PaperAnalysis, "analyze")
+        cards.append(Card(paper=by_id[sel.id], selected=sel, analysis=pa, anchor=f"paper-{i}"))
+    subs = load_subscribers(settings, store)
+    assignments = assign(cards, subs, settings.edition.language, allow_empty)
+    groups: dict[str, tuple[list[str], str, list[str]]] = {}
+    for email, got in assignments.items():
+        if got is None:
+            continue
+        ids, lang = got
+        key = variant_key(ids, lang)
+        groups.setdefault(key, (ids, lang, []))[2].append(email)
+    models = {c.analysis.model for c in cards if c.analysis.model}
+    model = ", ".join(sorted(models)) or None
+    generated = today(settings)
+    renderers: dict[str, Renderer] = {}
+    variants: list[VariantInfo] = []
+    if paths.variants.exists():
+        for old in paths.variants.iterdir():
+            old.unlink()
+    budget = settings.edition.size_budget_kb * 1000
+    for key, (ids, lang, emails) in sorted(groups.items()):
+        renderer = renderers.get(lang) or renderers.setdefault(lang, Renderer(
+            lang, settings.edition.title, settings.edition.toc_title_width,
+            abs_url=settings.sources.arxiv.abs_url, web_url=settings.edition.web_base_url))
+        picked = [c for c in cards if c.paper.id in set(ids)]
+        rendered = renderer.render(edition_date, picked, model, generated)
+        size = encoded_size(rendered.html)
+        if size > budget:
+            raise RenderError(
+                f"variant {key} ({len(picked)} papers, {len(emails)} subscribers) is "
+                f"{size / 1000:.1f} KB as sent, over the {budget / 1000:.0f} KB budget "
+                "(Gmail clips past ~102 KB); shorten the cards or raise "
+                "edition.size_budget_kb")
+        info = VariantInfo(key=key, paper_ids=ids, subscribers=sorted(emails), language=lang,
+                           html_bytes=size, text_bytes=len(rendered.text.encode("utf-8")),
+                           unsubscribe_token=rendered.unsubscribe_token,
+                           topics_token=rendered.topics_token)
+        write_atomic(paths.variants / f"{key}.html", rendered.html)
+        write_atomic(paths.variants / f"{key}.txt", rendered.text)
+        write_model(paths.variants / f"{key}.json", info)
+        variants.append(info)
+        progress(f"build: variant {key}: {len(picked)} papers, {len(emails)} subscribers, "
+                 f"{size / 1000:.1f} KB html")
+    edition = Edition(date=edition_date, title=settings.edition.title,
+                      language=settings.edition.language, model=model, cards=cards,
+                      variants=variants, built_at=datetime.now(UTC))
+    write_model(paths.edition, edition)
+    return edition
+
+
+# -- deliver ---------------------------------------------------------------------------------
+
+
+def load_variants(settings: Settings, edition: Edition) -> dict[str, VariantMessage]:
+    paths = Paths.of(settings, edition.date)
+    out = {}
+    for info in edition.variants:
+        try:
+            html = (paths.variants / f"{info.key}.html").read_text(encoding="utf-8")
+            text = (paths.variants / f"{info.key}.txt").read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise StageError(f"{exc.filename} is missing: run 'newsletter build --force'")
+        out[info.key] = VariantMessage(info.key, html, text, info.unsubscribe_token,
+                                       info.topics_token, len(info.paper_ids))
+    return out
+
+
+def subject(settings: Settings, edition: Edition) -> str:
+    return f"[{edition.date}] {settings.edition.title}"
+
+
+def deliver(settings: Settings, edition_date: str, *, store: Store, transport: Transport,
+            limit: int | None = None, retry_unknown: bool = False,
+            on_progress: Callable[[Summary], None] | None = None) -> Summary:
+    """Plan ledger rows for every subscriber, then send what is pending."""
+    edition = read_model(Paths.of(settings, edition_date).edition, Edition, "build")
+    variants = load_variants(settings, edition)
+    subs = {s.email: s for s in load_subscribers(settings, store)}
+    assignments: dict[str, str | None] = {email: None for email in subs}
+    for info in edition.variants:
+        for email in info.subscribers:
+            if email in assignments:
+                assignments[email] = info.key
+    plan(store, edition_date, assignments)
+    if retry_unknown:
+        released = store.release_unknown(edition_date)
+        if released:
+            log.warning("retrying %d deliveries whose outcome was unknown", released)
+    from .render.labels import labels_for
+
+    personalizer = Personalizer(settings, edition_date, subject(settings, edition),
+                                labels_for(edition.language)["all_topics"])
+    return run(store=store, transport=transport, edition_date=edition_date, variants=variants,
+               subscribers=subs, personalizer=personalizer,
+               rate_per_s=settings.delivery.rate_per_s,
+               concurrency=settings.delivery.concurrency, limit=limit, on_progress=on_progress)
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.data_dir / "newsletter.db")
+
+
+# -- status ----------------------------------------------------------------------------------
+
+
+def status(settings: Settings, edition_date: str, store: Store | None = None
+           ) -> dict[str, Any]:
+    """What each stage produced for ``edition_date`` and the ledger's counts."""
+    paths = Paths.of(settings, edition_date)
+    out: dict[str, Any] = {"date": edition_date, "folder": str(paths.root)}
+    if paths.candidates.is_file():
+        c = json.loads(paths.candidates.read_text(encoding="utf-8"))
+        out["collect"] = {"papers": len(c.get("papers", [])), "warnings": c.get("warnings", [])}
+    if paths.selection.is_file():
+        s = json.loads(paths.selection.read_text(encoding="utf-8"))
+        kinds = [p["kind"] for p in s.get("papers", [])]
+        out["select"] = {"ranked": kinds.count("ranked"),
+                         "recommended": kinds.count("recommended"), "method": s.get("method")}
+    if paths.analyses.is_dir():
+        items = [json.loads(p.read_text(encoding="utf-8"))
+                 for p in sorted(paths.analyses.glob("*.json"))]
+        sources = [i["fulltext"]["source"] for i in items]
+        out["analyze"] = {
+            "papers": len(items),
+            "html": sources.count("html"), "pdf": sources.count("pdf"),
+            "abstract": sources.count("abstract"),
+            "warnings": {i["id"]: i["warnings"] for i in items if i.get("warnings")},
+        }
+    if paths.edition.is_file():
+        e = json.loads(paths.edition.read_text(encoding="utf-8"))
+        out["build"] = {"variants": [{"key": v["key"], "papers": len(v["paper_ids"]),
+                                      "subscribers": len(v["subscribers"]),
+                                      "html_kb": round(v["html_bytes"] / 1000, 1)}
+                                     for v in e.get("variants", [])]}
+    if store is not None:
+        counts = store.counts(edition_date)
+        out["deliver"] = {**counts, "unknown": counts["sending"]}
+    return out

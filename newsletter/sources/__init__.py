@@ -1,0 +1,83 @@
+"""Collectors, one module per outside source, and the merge of their papers into candidates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ..config import Settings
+from ..errors import SourceError
+from ..http import Http
+from ..models import Paper
+from . import arxiv, feeds, github, huggingface
+
+log = logging.getLogger(__name__)
+
+# Fields the arXiv API is the authority on; it fills them in over Daily Papers' data.
+_ARXIV_FIELDS = ("version", "categories", "primary_category", "published", "updated",
+                 "comment", "journal_ref", "doi")
+
+
+def merge(into: Paper, other: Paper) -> None:
+    """Fill ``into`` with what ``other`` knows and ``into`` lacks; arXiv wins its own fields."""
+    from_arxiv = arxiv.NAME in other.sources
+    for name in Paper.model_fields:
+        if name in ("id", "sources"):
+            continue
+        mine, theirs = getattr(into, name), getattr(other, name)
+        if theirs in (None, "", []):
+            continue
+        if mine in (None, "", []) or (from_arxiv and name in _ARXIV_FIELDS):
+            setattr(into, name, theirs)
+    into.sources = sorted(set(into.sources) | set(other.sources))
+
+
+def collect_papers(
+    settings: Settings, http: Http, date: str, progress: Callable[[str], None] = log.info,
+) -> tuple[list[Paper], list[str]]:
+    """Every candidate of ``date`` from every enabled source, merged by arXiv id."""
+    src = settings.sources
+    warnings: list[str] = []
+    papers: dict[str, Paper] = {}
+
+    def add(found: list[Paper]) -> None:
+        for paper in found:
+            if paper.id in papers:
+                merge(papers[paper.id], paper)
+            else:
+                papers[paper.id] = paper
+
+    if src.huggingface.enabled:
+        found = huggingface.fetch_daily(http, src.huggingface.url, date, src.huggingface.limit)
+        progress(f"huggingface: {len(found)} papers")
+        add(found)
+    if src.arxiv.enabled and src.arxiv.categories:
+        found = arxiv.fetch_rss(http, src.arxiv.rss_url, src.arxiv.categories,
+                                list(src.arxiv.announce_types))
+        progress(f"arxiv rss: {len(found)} papers")
+        add(found)
+    for feed in src.feeds:
+        try:
+            found = feeds.fetch_feed(http, feed.name, feed.url)
+        except SourceError as exc:
+            warnings.append(str(exc))
+            log.warning("%s", exc)
+            continue
+        progress(f"feed {feed.name}: {len(found)} papers")
+        add(found)
+    if src.arxiv.enabled and papers:
+        ids = sorted(papers)
+        meta = arxiv.fetch_metadata(http, src.arxiv.api_url, ids, src.arxiv.batch_size,
+                                    src.arxiv.request_interval_s)
+        for pid, paper in meta.items():
+            if pid in papers:
+                merge(papers[pid], paper)
+        missing = [pid for pid in ids if pid not in meta]
+        progress(f"arxiv api: metadata for {len(meta)} of {len(ids)}")
+        if missing:
+            warnings.append(f"arxiv api does not know {', '.join(missing)} yet "
+                            "(kept their Daily Papers data)")
+    if src.github.enabled:
+        warnings += github.fill_stars(http, src.github.api_url, list(papers.values()),
+                                      src.github.token_env, src.github.max_concurrency)
+    return list(papers.values()), warnings

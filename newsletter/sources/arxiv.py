@@ -1,0 +1,133 @@
+"""arXiv: API metadata for known ids (batched ``id_list``) and the RSS/Atom announcements."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import feedparser
+
+from ..errors import SourceError
+from ..http import Http
+from ..models import Paper, split_arxiv_id
+
+NAME = "arxiv"
+_ANNOUNCE = re.compile(r"Announce Type:\s*(?P<type>[\w-]+)", re.IGNORECASE)
+
+
+def _parse_feed(body: bytes, source: str, url: str) -> Any:
+    if not body.strip():
+        raise SourceError(source, url, "empty body where a feed was expected")
+    feed = feedparser.parse(body)
+    if feed.bozo and not feed.entries and not feed.feed.get("title"):
+        problem = getattr(feed, "bozo_exception", "unparseable")
+        raise SourceError(source, url, f"not a valid feed ({problem})")
+    return feed
+
+
+def fetch_metadata(
+    http: Http, api_url: str, ids: list[str], batch_size: int = 50,
+    interval_s: float = 3.0,
+) -> dict[str, Paper]:
+    """arXiv API metadata for ``ids`` (without versions); ids the API lacks are absent."""
+    http.set_interval(api_url, interval_s)
+    found: dict[str, Paper] = {}
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size]
+        params: dict[str, str | int] = {"id_list": ",".join(batch), "max_results": len(batch)}
+        response = http.get(api_url, source=NAME, params=params,
+                            accept="application/atom+xml")
+        url = str(response.request.url)
+        if response.status_code != 200:
+            raise SourceError(NAME, url, f"HTTP {response.status_code}")
+        feed = _parse_feed(response.content, NAME, url)
+        for entry in feed.entries:
+            paper = parse_api_entry(entry)
+            if paper is not None:
+                found[paper.id] = paper
+    return found
+
+
+def parse_api_entry(entry: Any) -> Paper | None:
+    """One API Atom entry -> Paper (None for the API's error entries)."""
+    raw_id = entry.get("id", "")
+    try:
+        pid, version = split_arxiv_id(raw_id)
+    except ValueError:
+        return None
+    title = " ".join(str(entry.get("title", "")).split())
+    if not title or title.lower() == "error":
+        return None
+    categories = [t["term"] for t in entry.get("tags", []) if t.get("term")]
+    primary = (entry.get("arxiv_primary_category") or {}).get("term")
+    return Paper(
+        id=pid,
+        version=version,
+        title=title,
+        authors=[a.get("name", "") for a in entry.get("authors", []) if a.get("name")],
+        abstract=" ".join(str(entry.get("summary", "")).split()),
+        categories=categories,
+        primary_category=primary or (categories[0] if categories else None),
+        published=entry.get("published"),
+        updated=entry.get("updated") if entry.get("updated") != entry.get("published") else None,
+        comment=entry.get("arxiv_comment"),
+        journal_ref=entry.get("arxiv_journal_ref"),
+        doi=entry.get("arxiv_doi"),
+        sources=[NAME],
+    )
+
+
+def fetch_rss(
+    http: Http, rss_url: str, categories: list[str], keep: list[str], source: str = "arxiv-rss",
+) -> list[Paper]:
+    """Today's announcements for ``categories`` (joined with '+'), keeping the announce types."""
+    url = f"{rss_url.rstrip('/')}/{'+'.join(categories)}"
+    response = http.get(url, source=source)
+    if response.status_code != 200:
+        raise SourceError(source, url, f"HTTP {response.status_code}")
+    feed = _parse_feed(response.content, source, url)
+    if "feed error for query" in str(feed.feed.get("title", "")).lower():
+        raise SourceError(source, url, f"arXiv has no feed for category {'+'.join(categories)}")
+    papers = []
+    for entry in feed.entries:
+        text = str(entry.get("summary") or entry.get("description") or "")
+        announce = entry.get("arxiv_announce_type") or (
+            m.group("type") if (m := _ANNOUNCE.search(text)) else "new")
+        if announce not in keep:
+            continue
+        paper = parse_feed_entry(entry, source)
+        if paper is not None:
+            papers.append(paper)
+    return papers
+
+
+def parse_feed_entry(entry: Any, source: str) -> Paper | None:
+    """An RSS/Atom item that points at an arXiv paper -> Paper; other items -> None."""
+    candidates = [entry.get("id", ""), entry.get("link", "")]
+    candidates += [link.get("href", "") for link in entry.get("links", [])]
+    pid = version = None
+    for raw in candidates:
+        if raw and ("arxiv" in raw or re.match(r"^(oai:arXiv\.org:)?\d{4}\.\d{4,5}", raw)):
+            try:
+                pid, version = split_arxiv_id(raw.replace("oai:arXiv.org:", ""))
+                break
+            except ValueError:
+                continue
+    if pid is None:
+        return None
+    text = str(entry.get("summary") or entry.get("description") or "")
+    abstract = text.split("Abstract:", 1)[1] if "Abstract:" in text else text
+    authors_raw = entry.get("author") or ""
+    authors = [a.strip() for a in re.split(r",| and ", authors_raw) if a.strip()]
+    categories = [t["term"] for t in entry.get("tags", []) if t.get("term")]
+    return Paper(
+        id=pid,
+        version=version,
+        title=" ".join(str(entry.get("title", "")).split()),
+        authors=authors,
+        abstract=" ".join(abstract.split()),
+        categories=categories,
+        primary_category=categories[0] if categories else None,
+        published=entry.get("published"),
+        sources=[source],
+    )

@@ -1,0 +1,100 @@
+"""Hugging Face Daily Papers: the day's list with upvotes, organization, repo and stars."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..errors import SourceError
+from ..http import Http, json_body
+from ..models import Paper, split_arxiv_id
+
+NAME = "huggingface"
+log = logging.getLogger(__name__)
+
+
+def fetch_daily(http: Http, url: str, date: str, limit: int = 100) -> list[Paper]:
+    """All papers put on Daily Papers on ``date``, following pages while they come full."""
+    papers: list[Paper] = []
+    seen: set[str] = set()
+    page = 0
+    while True:
+        params: dict[str, str | int] = {"date": date, "limit": limit}
+        if page:
+            params["p"] = page
+        response = http.get(url, source=NAME, params=params, accept="application/json")
+        full_url = str(response.request.url)
+        body = json_body(response, NAME)
+        detail = body.get("error") if isinstance(body, dict) else None
+        if response.status_code == 400:
+            raise SourceError(NAME, full_url, f"HTTP 400: {detail or 'bad request'}")
+        if detail is not None and response.status_code in (200, 404):
+            # A day with no list yet answers {"error": ...}: an empty day, not a failure.
+            log.info("huggingface: no list for %s (%s)", date, detail)
+            return papers
+        if response.status_code != 200:
+            raise SourceError(NAME, full_url, f"HTTP {response.status_code}")
+        if not isinstance(body, list):
+            raise SourceError(NAME, full_url, f"expected a JSON array, got {type(body).__name__}")
+        fresh = 0
+        for position, item in enumerate(body):
+            paper = parse_item(item, date, f"{full_url} item {position}")
+            if paper.id not in seen:
+                seen.add(paper.id)
+                papers.append(paper)
+                fresh += 1
+        if len(body) < limit or not fresh:
+            return papers
+        page += 1
+
+
+def parse_item(item: Any, date: str, where: str) -> Paper:
+    """One list item -> Paper; fields are read from where the API puts them."""
+    if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
+        raise SourceError(NAME, where, "item has no 'paper' object")
+    inner: dict[str, Any] = item["paper"]
+    raw_id = inner.get("id")
+    try:
+        pid, version = split_arxiv_id(str(raw_id))
+    except ValueError:
+        raise SourceError(NAME, where, f"paper.id {raw_id!r} is not an arXiv id") from None
+    title = inner.get("title") or item.get("title")
+    if not title:
+        raise SourceError(NAME, where, f"paper {pid} has no title")
+    org = _org_name(inner.get("organization")) or _org_name(item.get("organization"))
+    repo = inner.get("githubRepo") or None
+    return Paper(
+        id=pid,
+        version=version,
+        title=_clean(str(title)),
+        authors=[str(a.get("name")) for a in inner.get("authors") or []
+                 if isinstance(a, dict) and a.get("name")],
+        organization=org,
+        abstract=_clean(str(inner.get("summary") or item.get("summary") or "")),
+        published=inner.get("publishedAt"),
+        daily_date=date,
+        upvotes=_int(inner.get("upvotes")),
+        comments=_int(item.get("numComments")),
+        github_repo=repo,
+        github_stars=_int(inner.get("githubStars")) if repo else None,
+        project_page=inner.get("projectPage") or None,
+        ai_summary=inner.get("ai_summary") or None,
+        ai_keywords=[str(k) for k in inner.get("ai_keywords") or []],
+        sources=[NAME],
+    )
+
+
+def _org_name(org: Any) -> str | None:
+    if isinstance(org, dict):
+        return org.get("fullname") or org.get("name") or None
+    if isinstance(org, str) and org:
+        return org
+    return None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,162 @@
+"""SQLite store: the delivery ledger and subscriber status (unsubscribed, bounced, complained).
+
+Ledger states: pending -> sending -> sent | failed | skipped. A row is claimed (``sending``)
+before the transport is called and marked after, so a crash leaves at most the in-flight rows
+in ``sending``; those are reported as unknown and never silently re-sent.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    date        TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    variant     TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending','sending','sent','failed','skipped')),
+    message_id  TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (date, email)
+);
+CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (date, state);
+CREATE TABLE IF NOT EXISTS subscriber_status (
+    email       TEXT PRIMARY KEY,
+    status      TEXT NOT NULL CHECK (status IN ('active','unsubscribed','bounced','complained')),
+    reason      TEXT,
+    updated_at  TEXT NOT NULL
+);
+"""
+
+STATES = ("pending", "sending", "sent", "failed", "skipped")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Row:
+    date: str
+    email: str
+    variant: str
+    state: str
+    message_id: str | None
+    attempts: int
+    last_error: str | None
+
+
+class Store:
+    """One SQLite file (WAL); safe to share between the threads of one process."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._connection().executescript(SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable across process crashes in WAL mode (only power loss can
+            # roll back the last commits), which is the failure the ledger guards against.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- ledger ---------------------------------------------------------------------------
+
+    def plan(self, date: str, rows: Iterable[tuple[str, str, str]]) -> int:
+        """Insert (email, variant, state) rows not yet in the ledger; returns how many."""
+        now = _now()
+        with self._conn() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (date, email, variant, state, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(date, email, variant, state, now, now) for email, variant, state in rows],
+            )
+            return conn.total_changes - before
+
+    def claim(self, date: str, email: str) -> bool:
+        """pending -> sending; False if someone else has it or it is done."""
+        with self._conn() as conn:
+            cur = conn.execute(
+                "UPDATE deliveries SET state='sending', attempts=attempts+1, updated_at=?"
+                " WHERE date=? AND email=? AND state='pending'", (_now(), date, email))
+            return cur.rowcount == 1
+
+    def mark(self, date: str, email: str, state: str, message_id: str | None = None,
+             error: str | None = None) -> None:
+        assert state in STATES
+        with self._conn() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state=?, message_id=COALESCE(?, message_id),"
+                " last_error=?, updated_at=? WHERE date=? AND email=?",
+                (state, message_id, error, _now(), date, email))
+
+    def release_unknown(self, date: str) -> int:
+        """Rows left in ``sending`` by a crash go back to pending (``send --retry-unknown``)."""
+        with self._conn() as conn:
+            return conn.execute(
+                "UPDATE deliveries SET state='pending', last_error='retried after unknown',"
+                " updated_at=? WHERE date=? AND state='sending'", (_now(), date)).rowcount
+
+    def rows(self, date: str, state: str | None = None) -> list[Row]:
+        sql = "SELECT * FROM deliveries WHERE date=?"
+        args: tuple[str, ...] = (date,)
+        if state:
+            sql += " AND state=?"
+            args += (state,)
+        cur = self._connection().execute(sql + " ORDER BY email", args)
+        return [Row(r["date"], r["email"], r["variant"], r["state"], r["message_id"],
+                    r["attempts"], r["last_error"]) for r in cur]
+
+    def counts(self, date: str) -> dict[str, int]:
+        cur = self._connection().execute(
+            "SELECT state, COUNT(*) AS n FROM deliveries WHERE date=? GROUP BY state", (date,))
+        found = {r["state"]: r["n"] for r in cur}
+        return {state: found.get(state, 0) for state in STATES}
+
+    # -- subscriber status ------------------------------------------------------------------
+
+    def set_status(self, email: str, status: str, reason: str | None = None) -> None:
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO subscriber_status (email, status, reason, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT(email) DO UPDATE SET status=excluded.status,"
+                " reason=excluded.reason, updated_at=excluded.updated_at",
+                (email.lower(), status, reason, _now()))
+
+    def statuses(self) -> dict[str, str]:
+        cur = self._connection().execute("SELECT email, status FROM subscriber_status")
+        return {r["email"]: r["status"] for r in cur}
