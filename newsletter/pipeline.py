@@ -15,7 +15,9 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date as Date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import date as Date
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -241,10 +243,20 @@ def assign(cards: list[Card], subscribers: list[Subscriber], language: str,
     return out
 
 
+def subscribers_folder(settings: Settings) -> Path:
+    """The configured folder; with the default unset and absent, the bundled example list."""
+    folder = settings.subscribers_dir
+    if not folder.is_dir() and "subscribers_dir" not in settings.storage.model_fields_set:
+        bundled = Path(str(resources.files("newsletter") / "samples" / "subscribers"))
+        log.info("no %s/ folder here: using the bundled example list", folder)
+        return bundled
+    return folder
+
+
 def load_subscribers(settings: Settings, store: Store | None = None) -> list[Subscriber]:
     topics = set(settings.topics)
     statuses = store.statuses() if store else {}
-    return subscriber_files.load(settings.subscribers_dir, topics, statuses)
+    return subscriber_files.load(subscribers_folder(settings), topics, statuses)
 
 
 def build(settings: Settings, edition_date: str, *, force: bool = False,
@@ -252,7 +264,7 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
           progress: Progress = log.info) -> Edition:
     """Render each distinct variant once; check each against the size budget."""
     paths = Paths.of(settings, edition_date)
-    sub_files = subscriber_files.list_files(settings.subscribers_dir)
+    sub_files = subscriber_files.list_files(subscribers_folder(settings))
     analysis_files = sorted(paths.analyses.glob("*.json")) if paths.analyses.is_dir() else []
     if not force and _fresh(paths.edition, paths.selection, *analysis_files, *sub_files):
         return read_model(paths.edition, Edition, "build")
