@@ -34,7 +34,13 @@ from .delivery.transports import Transport
 from .errors import ConfigError, RenderError, StageError
 from .http import Http
 from .models import (
-    Candidates, Card, Edition, PaperAnalysis, Selected, Selection, Subscriber, VariantInfo,
+    Candidates,
+    Card,
+    Edition,
+    PaperAnalysis,
+    Selection,
+    Subscriber,
+    VariantInfo,
 )
 from .render import Renderer
 from .sources import collect_papers
@@ -334,7 +340,8 @@ def load_variants(settings: Settings, edition: Edition) -> dict[str, VariantMess
             html = (paths.variants / f"{info.key}.html").read_text(encoding="utf-8")
             text = (paths.variants / f"{info.key}.txt").read_text(encoding="utf-8")
         except FileNotFoundError as exc:
-            raise StageError(f"{exc.filename} is missing: run 'newsletter build --force'")
+            raise StageError(
+                f"{exc.filename} is missing: run 'newsletter build --force'") from None
         out[info.key] = VariantMessage(info.key, html, text, info.unsubscribe_token,
                                        info.topics_token, len(info.paper_ids))
     return out

@@ -39,10 +39,8 @@ def heuristic(papers: list[Paper], taken: list[Selected], m: int,
     topics = {p.id: set(rule_topics(p, taxonomy)) for p in pool}
     picks: list[Selected] = []
     while pool and len(picks) < m:
-        def score(p: Paper) -> tuple[int, int, int, int, str]:
-            pop = _popularity(p)
-            return (-len(topics[p.id] - covered), -pop[0], -pop[1], -pop[2], p.id)
-        best = min(pool, key=score)
+        best = min(pool, key=lambda p: (-len(topics[p.id] - covered),
+                                        *(-x for x in _popularity(p)), p.id))
         new = sorted(topics[best.id] - covered)
         reason = (f"adds topics not yet covered: {', '.join(new)}" if new
                   else "next by upvotes among the rest")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import ssl
@@ -70,10 +71,8 @@ class SmtpTransport:
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
-                try:
+                with contextlib.suppress(OSError, smtplib.SMTPException):
                     conn.quit()
-                except (OSError, smtplib.SMTPException):
-                    pass
             self._all.clear()
 
 
