@@ -1,0 +1,27 @@
+"""Shared fixtures: a clean working directory and environment for every test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No NEWSLETTER_* setting from the machine leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("NEWSLETTER_") or name in ("GITHUB_TOKEN", "AWS_PROFILE"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty current directory, as a new user would have."""
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
