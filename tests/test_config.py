@@ -1,0 +1,92 @@
+"""Settings: defaults, the file, environment overrides, and errors that name key and file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import load_settings
+from newsletter.errors import ConfigError
+
+
+def test_defaults_run_locally(workdir: Path) -> None:
+    s = load_settings()
+    assert s.source_path is None
+    assert s.edition.language == "ko" and s.edition.timezone == "Asia/Seoul"
+    assert (s.edition.ranked, s.edition.recommended) == (5, 5)
+    assert s.delivery.transport == "outbox"
+    assert s.llm.base_url == "" and not s.llm_enabled
+    assert s.data_dir == Path("data")
+    assert s.sources.huggingface.url == "https://huggingface.co/api/daily_papers"
+    assert s.sources.arxiv.request_interval_s == 3
+    assert {"llm", "agents", "vision", "robotics"} <= set(s.topics)
+
+
+def test_file_in_working_directory_is_read(workdir: Path) -> None:
+    (workdir / "newsletter.toml").write_text(
+        '[edition]\ntitle = "Daily"\nranked = 3\n[delivery]\nfrom = "a <a@example.com>"\n'
+        '[[sources.feeds]]\nname = "x"\nurl = "http://127.0.0.1:1/feed"\n'
+        '[topics.nlp]\nkeywords = ["language"]\n',
+        encoding="utf-8")
+    s = load_settings()
+    assert s.source_path == Path("newsletter.toml")
+    assert s.edition.title == "Daily" and s.edition.ranked == 3
+    assert s.delivery.from_ == "a <a@example.com>"
+    assert s.sources.feeds[0].url == "http://127.0.0.1:1/feed"
+    assert list(s.topics) == ["nlp"]  # a configured taxonomy replaces the default one
+
+
+def test_environment_overrides_file(workdir: Path) -> None:
+    (workdir / "c.toml").write_text("[edition]\nranked = 3\n", encoding="utf-8")
+    s = load_settings("c.toml", env={
+        "NEWSLETTER_EDITION__RANKED": "7",
+        "NEWSLETTER_SOURCES__ARXIV__CATEGORIES": '["cs.CL", "cs.LG"]',
+        "NEWSLETTER_LLM__BASE_URL": "http://127.0.0.1:9/v1",
+        "NEWSLETTER_DELIVERY__FROM": "x@example.com",
+    })
+    assert s.edition.ranked == 7
+    assert s.sources.arxiv.categories == ["cs.CL", "cs.LG"]
+    assert s.llm.base_url == "http://127.0.0.1:9/v1" and s.llm_enabled
+    assert s.delivery.from_ == "x@example.com"
+
+
+def test_secret_variables_are_not_settings(workdir: Path) -> None:
+    s = load_settings(env={"NEWSLETTER_LLM_API_KEY": "sk-test"})
+    assert "sk-test" not in s.model_dump_json()
+
+
+def test_typo_names_key_file_and_line(workdir: Path) -> None:
+    (workdir / "newsletter.toml").write_text(
+        '# mine\n[edition]\ntitel = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert str(info.value) == "newsletter.toml:3: unknown key 'edition.titel'"
+
+
+def test_wrong_type_names_key(workdir: Path) -> None:
+    (workdir / "n.toml").write_text('[edition]\nranked = "many"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"n\.toml:2: 'edition\.ranked': .*integer"):
+        load_settings("n.toml")
+
+
+def test_unknown_section_and_bad_choice(workdir: Path) -> None:
+    (workdir / "n.toml").write_text('[delivery]\ntransport = "pigeon"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'delivery\.transport'"):
+        load_settings("n.toml")
+    (workdir / "m.toml").write_text('[sauces]\nx = 1\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"m\.toml:1: unknown key 'sauces'"):
+        load_settings("m.toml")
+
+
+def test_bad_env_value_names_variable_key(workdir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'edition\.ranked'"):
+        load_settings(env={"NEWSLETTER_EDITION__RANKED": "lots"})
+
+
+def test_invalid_toml_and_missing_file(workdir: Path) -> None:
+    (workdir / "bad.toml").write_text("[edition\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.toml: invalid TOML"):
+        load_settings("bad.toml")
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings("nope.toml")
