@@ -45,6 +45,13 @@ class HuggingFaceSettings(_Section):
     limit: int = Field(100, ge=1, le=100)
 
 
+AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
+
+
+def _default_announce() -> list[AnnounceType]:
+    return ["new", "cross"]
+
+
 class ArxivSettings(_Section):
     enabled: bool = True
     api_url: str = "https://export.arxiv.org/api/query"
@@ -54,9 +61,7 @@ class ArxivSettings(_Section):
     abs_url: str = "https://arxiv.org/abs"
     # RSS categories to add as candidates (without upvotes); empty = Daily Papers only.
     categories: list[str] = Field(default_factory=list)
-    announce_types: list[Literal["new", "cross", "replace", "replace-cross"]] = Field(
-        default_factory=lambda: ["new", "cross"]
-    )
+    announce_types: list[AnnounceType] = Field(default_factory=_default_announce)
     request_interval_s: float = Field(3.0, ge=0)
     batch_size: int = Field(50, ge=1, le=200)
 
