@@ -209,15 +209,24 @@ def preview(ctx: Ctx, date_: str | None, subscriber: str | None, port: int,
               help="Resend rows a crash left in 'sending' (their outcome is unknown).")
 @click.option("--allow-empty", is_flag=True, help="Send a short edition on a day with no "
               "papers instead of nothing.")
+@click.option("--to", "to", metavar="ADDRESS", help="Send one '[TEST]' message of a variant "
+              "to ADDRESS instead; nothing is recorded in the ledger.")
+@click.option("--variant", metavar="KEY", help="With --to: the variant to send (default: the "
+              "one with the most papers; 'note-ko'/'note-en' = the no-match note).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar with rate and ETA (default: when stderr is a terminal).")
 @click.pass_obj
 @handle_errors
 def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: str | None,
-         dry_run: bool, limit: int | None, retry_unknown: bool, allow_empty: bool) -> None:
+         dry_run: bool, limit: int | None, retry_unknown: bool, allow_empty: bool,
+         to: str | None, variant: str | None, progress: bool | None) -> None:
     """Run whatever stages are missing, then deliver to every subscriber."""
     s = ctx.settings
     day = edition_date(ctx, date_)
     paths = pipeline.Paths.of(s, day)
     allow_empty = allow_empty or s.edition.allow_empty
+    if variant and not to:
+        raise ConfigError("--variant only goes with --to ADDRESS")
     store = pipeline.open_store(s)
     with open_http(ctx, record, replay) as http:
         candidates = pipeline.collect(s, day, http, force=force, progress=say)
@@ -228,34 +237,91 @@ def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: s
         analyzer, recommender = llm_parts(ctx, http)
         pipeline.select(s, day, force=force, recommender=recommender, progress=say)
         pipeline.analyze(s, day, force=force, analyzer=analyzer, progress=say)
-    edition = pipeline.build(s, day, force=force, store=store, progress=say,
-                             allow_empty=allow_empty)
+    pipeline.build(s, day, force=force, store=store, progress=say, allow_empty=allow_empty)
     if analyzer is not None and hasattr(analyzer, "usage_line"):
         say(analyzer.usage_line())
     if dry_run:
-        for v in edition.variants:
-            click.echo(f"{v.key} ({len(v.paper_ids)} papers): {', '.join(v.subscribers)}")
-        click.echo("dry run: nothing sent")
+        show_plan(pipeline.delivery_preview(s, day, store))
         return
+    from .delivery import DeliveryStopped
     from .delivery.transports import make_transport
 
     transport = make_transport(s, day)
     try:
-        summary = pipeline.deliver(s, day, store=store, transport=transport, limit=limit,
-                                   retry_unknown=retry_unknown)
+        if to:
+            key, mid = pipeline.send_test(s, day, transport=transport, to=to, variant=variant)
+            click.echo(f"test message of {key} sent to {to} ({mid}); not recorded")
+            return
+        with progress_bar(progress) as (on_start, on_progress):
+            summary = pipeline.deliver(s, day, store=store, transport=transport, limit=limit,
+                                       retry_unknown=retry_unknown, on_start=on_start,
+                                       on_progress=on_progress)
+    except DeliveryStopped as exc:
+        report_errors(exc.summary.errors)
+        raise
     finally:
         transport.close()
-    if summary.sent == 0 and summary.already:
+    report_errors(summary.errors)
+    if summary.sent == 0 and summary.already and not summary.pending:
         click.echo(f"Nothing new to send for {day}: {summary.already} already delivered.")
     click.echo(summary.line())
     if summary.unknown:
-        click.echo(f"{summary.unknown} deliveries have an unknown outcome (a crash while "
-                   "sending); check them, then 'newsletter send --retry-unknown' to resend.")
+        click.echo(f"{summary.unknown} deliveries have an unknown outcome (a crash or a "
+                   "timeout while sending); 'newsletter status' lists them, 'newsletter send "
+                   "--retry-unknown' resends them.")
     if s.delivery.transport == "outbox":
         click.echo(f"emails: {s.data_dir / 'outbox' / day}")
     click.echo(f"preview: {paths.variants} (or 'newsletter preview --date {day}')")
     if summary.failed:
         sys.exit(1)
+
+
+def show_plan(rows: list[tuple[str, str | None, int, str]]) -> None:
+    """Print the dry-run table: address, variant, papers, ledger state."""
+    counts: dict[str, int] = {}
+    for email, key, papers, state in rows:
+        what = f"{key} ({papers} papers)" if key and not key.startswith("note-") else (
+            f"{key} (no matching paper: short note)" if key else "skipped (no matching paper)")
+        note = "" if state in ("new", "pending") else f"  [{state}]"
+        click.echo(f"{email}\t{what}{note}")
+        bucket = "skip" if not key else "done" if state in ("sent", "failed", "sending") else "send"
+        counts[bucket] = counts.get(bucket, 0) + 1
+    click.echo(f"dry run: nothing sent; {counts.get('send', 0)} would be sent, "
+               f"{counts.get('skip', 0)} skipped, {counts.get('done', 0)} already handled")
+
+
+def report_errors(errors: list[str], shown: int = 20) -> None:
+    for line in errors[:shown]:
+        say(f"  ! {line}")
+    if len(errors) > shown:
+        say(f"  ! ... and {len(errors) - shown} more ('newsletter status' for all)")
+
+
+@contextmanager
+def progress_bar(enabled: bool | None) -> Iterator[tuple[Callable[[Any], None],
+                                                         Callable[[Any], None]]]:
+    """(on_start, on_progress) callbacks driving a tqdm bar on stderr: rate, ETA, outcomes."""
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if enabled is None else enabled
+    bar: list[Any] = []
+
+    def on_start(summary: Any) -> None:
+        if show and summary.todo:
+            bar.append(tqdm(total=summary.todo, unit="msg", file=sys.stderr,
+                            dynamic_ncols=True, smoothing=0.1, desc="send"))
+
+    def on_progress(summary: Any) -> None:
+        if bar:
+            bar[0].update(1)
+            bar[0].set_postfix(sent=summary.sent, failed=summary.failed_now,
+                               throttled=summary.throttled, refresh=False)
+
+    try:
+        yield on_start, on_progress
+    finally:
+        if bar:
+            bar[0].close()
 
 
 @cli.command()
@@ -299,14 +365,43 @@ def subscribers() -> None:
     """Subscriber lists (subscribers/*.yaml, *.csv) and their status."""
 
 
+def topics_option(func: F) -> F:
+    func = click.option("--language", type=click.Choice(["ko", "en"]),
+                        help="Language of the email's labels.")(func)
+    func = click.option("--exclude", metavar="T1,T2", default="",
+                        help="Topics never to receive.")(func)
+    func = click.option("--topics", metavar="T1,T2", default="",
+                        help="Topics to receive (default: every paper).")(func)
+    func = click.option("--name", default="", help="Shown in the To: header.")(func)
+    return func
+
+
+def split_topics(value: str) -> list[str]:
+    return [t.strip() for t in value.replace(";", ",").split(",") if t.strip()]
+
+
 @subscribers.command("list")
+@click.option("--all", "show_all", is_flag=True,
+              help="Include those who left (unsubscribed, bounced, complained).")
 @click.pass_obj
 @handle_errors
-def subscribers_list(ctx: Ctx) -> None:
-    """List active subscribers and their topics."""
-    for sub in pipeline.load_subscribers(ctx.settings, pipeline.open_store(ctx.settings)):
+def subscribers_list(ctx: Ctx, show_all: bool) -> None:
+    """List active subscribers: email, name, topics (* = all), -excluded, language."""
+    from . import subscribers as files
+
+    store = pipeline.open_store(ctx.settings)
+    statuses = store.statuses()
+    if show_all:
+        everyone = files.load(pipeline.subscribers_folder(ctx.settings),
+                              set(ctx.settings.topics))
+    else:
+        everyone = pipeline.load_subscribers(ctx.settings, store)
+    for sub in everyone:
         excluded = ("\t-" + ",".join(sub.exclude)) if sub.exclude else ""
-        click.echo(f"{sub.email}\t{sub.name}\t{','.join(sub.topics) or '*'}{excluded}")
+        state = statuses.get(sub.email.lower(), "active")
+        tail = f"\t[{state}]" if show_all and state != "active" else ""
+        click.echo(f"{sub.email}\t{sub.name}\t{','.join(sub.topics) or '*'}{excluded}"
+                   f"{(chr(9) + sub.language) if sub.language else ''}{tail}")
 
 
 @subscribers.command("check")
@@ -322,6 +417,143 @@ def subscribers_check(ctx: Ctx) -> None:
     click.echo(f"{len(found)} valid subscribers, {len(problems)} problems")
     if problems:
         sys.exit(1)
+
+
+@subscribers.command("add")
+@click.argument("email")
+@topics_option
+@click.option("--file", "file_", metavar="NAME", help="List file under the subscribers folder "
+              "(.yaml or .csv; default subscribers.yaml).")
+@click.option("--resubscribe", is_flag=True, help="Also clear an earlier unsubscribe, bounce "
+              "or complaint for this address (only with their consent).")
+@click.pass_obj
+@handle_errors
+def subscribers_add(ctx: Ctx, email: str, name: str, topics: str, exclude: str,
+                    language: str | None, file_: str | None, resubscribe: bool) -> None:
+    """Add EMAIL to a subscriber list file."""
+    from . import subscribers as files
+    from .models import Subscriber
+
+    try:
+        address = files.normalize_email(email)
+    except ValueError as exc:
+        raise ConfigError(f"{email!r}: {exc}") from None
+    store = pipeline.open_store(ctx.settings)
+    status = store.status_of(address)
+    if status != "active" and not resubscribe:
+        raise ConfigError(f"{address} is {status} in the store; add --resubscribe if they "
+                          "asked to come back")
+    sub = Subscriber(email=address, name=name, topics=split_topics(topics),
+                     exclude=split_topics(exclude), language=language)
+    path = files.add(ctx.settings.subscribers_dir, [sub], set(ctx.settings.topics), file_)
+    if status != "active":
+        store.set_status(address, "active", "resubscribed")
+    click.echo(f"added {address} to {path}")
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@click.pass_obj
+@handle_errors
+def subscribers_remove(ctx: Ctx, email: str) -> None:
+    """Delete EMAIL from the list files (to stop mail for someone who asked, use unsubscribe)."""
+    from . import subscribers as files
+
+    for where in files.remove(ctx.settings.subscribers_dir, email):
+        click.echo(f"removed {email} ({where})")
+
+
+@subscribers.command("import")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--file", "file_", metavar="NAME", help="List file to add them to "
+              "(default subscribers.yaml).")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid records even if some "
+              "are invalid (each problem is listed).")
+@click.pass_obj
+@handle_errors
+def subscribers_import(ctx: Ctx, source: str, file_: str | None, skip_invalid: bool) -> None:
+    """Add the new subscribers of a CSV or YAML file; skip those listed or who left."""
+    from . import subscribers as files
+
+    store = pipeline.open_store(ctx.settings)
+    added, problems = files.import_file(Path(source), ctx.settings.subscribers_dir,
+                                        set(ctx.settings.topics), store.statuses(),
+                                        file_, skip_invalid)
+    for problem in problems:
+        say(str(problem))
+    click.echo(f"imported {len(added)} subscribers, {len(problems)} skipped")
+
+
+@subscribers.command("unsubscribe")
+@click.argument("email", required=False)
+@click.option("--token", help="The token of an unsubscribe link instead of an address.")
+@click.option("--status", "status_", default="unsubscribed", show_default=True,
+              type=click.Choice(["unsubscribed", "bounced", "complained"]),
+              help="Why they leave.")
+@click.option("--reason", help="A note kept with the status.")
+@click.pass_obj
+@handle_errors
+def subscribers_unsubscribe(ctx: Ctx, email: str | None, token: str | None, status_: str,
+                            reason: str | None) -> None:
+    """Stop all mail to EMAIL (recorded in the store; wins over the list files)."""
+    from . import subscribers as files
+    from .delivery.unsubscribe import verify_token
+
+    if bool(email) == bool(token):
+        raise ConfigError("give an EMAIL or --token, not both")
+    if token:
+        address, reason = verify_token(ctx.settings, token), reason or "unsubscribe link"
+    else:
+        try:
+            address = files.normalize_email(email or "")
+        except ValueError as exc:
+            raise ConfigError(f"{email!r}: {exc}") from None
+    pipeline.open_store(ctx.settings).set_status(address, status_, reason)
+    click.echo(f"{address}: {status_}")
+
+
+@subscribers.command("resubscribe")
+@click.argument("email")
+@click.pass_obj
+@handle_errors
+def subscribers_resubscribe(ctx: Ctx, email: str) -> None:
+    """Clear an earlier unsubscribe, bounce or complaint (only with their consent)."""
+    from . import subscribers as files
+
+    try:
+        address = files.normalize_email(email)
+    except ValueError as exc:
+        raise ConfigError(f"{email!r}: {exc}") from None
+    pipeline.open_store(ctx.settings).set_status(address, "active", "resubscribed")
+    click.echo(f"{address}: active")
+
+
+@subscribers.command("verify-token")
+@click.argument("token")
+@click.pass_obj
+@handle_errors
+def subscribers_verify_token(ctx: Ctx, token: str) -> None:
+    """Print the address an unsubscribe-link token was signed for (exit 2 if forged)."""
+    from .delivery.unsubscribe import verify_token
+
+    click.echo(verify_token(ctx.settings, token))
+
+
+@subscribers.command("serve-unsubscribe")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8026, show_default=True, help="0 = any free port.")
+@click.pass_obj
+@handle_errors
+def subscribers_serve_unsubscribe(ctx: Ctx, host: str, port: int) -> None:
+    """Serve the unsubscribe link's endpoint (put it behind your HTTPS proxy)."""
+    from wsgiref.simple_server import make_server
+
+    from .delivery.unsubscribe import make_app
+
+    app = make_app(ctx.settings, pipeline.open_store(ctx.settings))
+    with make_server(host, port, app) as server:
+        click.echo(f"unsubscribe endpoint on http://{host}:{server.server_port}/?token=...")
+        server.serve_forever()
 
 
 def main() -> None:

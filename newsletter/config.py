@@ -127,8 +127,12 @@ class DeliverySettings(_Section):
     transport: Literal["outbox", "ses", "smtp"] = "outbox"
     from_: str = Field("AI Paper Digest <digest@example.com>", alias="from")
     reply_to: str = ""
-    rate_per_s: float = Field(10.0, gt=0)
-    concurrency: int = Field(4, ge=1)
+    # Messages per second; 0 = the transport's own limit (SES GetAccount MaxSendRate). With
+    # SES the lower of this and MaxSendRate is used.
+    rate_per_s: float = Field(10.0, ge=0)
+    concurrency: int = Field(4, ge=1, le=64)
+    max_attempts: int = Field(5, ge=1)  # per message, for 5xx and connection errors
+    retry_backoff_s: float = Field(1.0, ge=0)  # first wait before a retry; doubles each time
     list_id: str = "AI Paper Digest <digest.example.com>"
     unsubscribe_url: str = ""
     unsubscribe_mailto: str = ""

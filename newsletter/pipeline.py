@@ -28,7 +28,7 @@ from . import subscribers as subscriber_files
 from .analysis import recommend
 from .analysis.offline import analyze_offline
 from .config import Settings
-from .delivery import Personalizer, Summary, VariantMessage, plan, run
+from .delivery import Personalizer, Retry, Summary, VariantMessage, delivery_rate, plan, run
 from .delivery.message import encoded_size
 from .delivery.transports import Transport
 from .errors import ConfigError, RenderError, StageError
@@ -351,31 +351,123 @@ def subject(settings: Settings, edition: Edition) -> str:
     return f"[{edition.date}] {settings.edition.title}"
 
 
+def delivery_assignments(settings: Settings, edition: Edition, subs: list[Subscriber]
+                         ) -> dict[str, str | None]:
+    """Each subscriber's variant key, from the built cards and their current filters.
+
+    None = no matching paper (skipped), or the note's key with ``delivery.empty_topics_note``.
+    """
+    from .delivery.note import note_key
+
+    built = {v.key for v in edition.variants}
+    empty_day = not edition.cards and bool(edition.variants)
+    lang = {s.email: s.language or edition.language for s in subs}
+    out: dict[str, str | None] = {}
+    for email, got in assign(edition.cards, subs, edition.language, empty_day).items():
+        if got is None:
+            out[email] = note_key(lang[email]) if settings.delivery.empty_topics_note else None
+            continue
+        key = variant_key(*got)
+        if key not in built:
+            raise StageError(f"{Paths.of(settings, edition.date).edition} has no variant for "
+                             f"{email} (the subscriber lists changed since the build): run "
+                             "'newsletter build' or 'newsletter send'")
+        out[email] = key
+    return out
+
+
+def delivery_variants(settings: Settings, edition: Edition, keys: set[str]
+                      ) -> dict[str, VariantMessage]:
+    """The built variants, plus the 'nothing for your topics' notes that ``keys`` use."""
+    from .delivery.note import NOTE_PREFIX, note_variant
+
+    variants = load_variants(settings, edition)
+    for key in keys:
+        if key.startswith(NOTE_PREFIX):
+            variants[key] = note_variant(key.removeprefix(NOTE_PREFIX), edition.date,
+                                         settings.edition.title, len(edition.cards))
+    return variants
+
+
+def make_personalizer(settings: Settings, edition: Edition) -> Personalizer:
+    from .render.labels import labels_for
+
+    return Personalizer(settings, edition.date, subject(settings, edition),
+                        labels_for(edition.language)["all_topics"])
+
+
 def deliver(settings: Settings, edition_date: str, *, store: Store, transport: Transport,
             limit: int | None = None, retry_unknown: bool = False,
-            on_progress: Callable[[Summary], None] | None = None) -> Summary:
+            on_progress: Callable[[Summary], None] | None = None,
+            on_start: Callable[[Summary], None] | None = None) -> Summary:
     """Plan ledger rows for every subscriber, then send what is pending."""
     edition = read_model(Paths.of(settings, edition_date).edition, Edition, "build")
-    variants = load_variants(settings, edition)
-    subs = {s.email: s for s in load_subscribers(settings, store)}
-    assignments: dict[str, str | None] = {email: None for email in subs}
-    for info in edition.variants:
-        for email in info.subscribers:
-            if email in assignments:
-                assignments[email] = info.key
+    active = load_subscribers(settings, store)
+    subs = {s.email: s for s in active}
+    assignments = delivery_assignments(settings, edition, active)
+    variants = delivery_variants(settings, edition, {k for k in assignments.values() if k})
     plan(store, edition_date, assignments)
+    left = store.drop_pending(edition_date, set(subs), "no longer an active subscriber")
+    if left:
+        log.info("%d pending deliveries skipped: no longer active subscribers", left)
     if retry_unknown:
         released = store.release_unknown(edition_date)
         if released:
             log.warning("retrying %d deliveries whose outcome was unknown", released)
-    from .render.labels import labels_for
-
-    personalizer = Personalizer(settings, edition_date, subject(settings, edition),
-                                labels_for(edition.language)["all_topics"])
+    d = settings.delivery
     return run(store=store, transport=transport, edition_date=edition_date, variants=variants,
-               subscribers=subs, personalizer=personalizer,
-               rate_per_s=settings.delivery.rate_per_s,
-               concurrency=settings.delivery.concurrency, limit=limit, on_progress=on_progress)
+               subscribers=subs, personalizer=make_personalizer(settings, edition),
+               rate_per_s=delivery_rate(d.rate_per_s, transport),
+               concurrency=d.concurrency, limit=limit,
+               retry=Retry(max_attempts=d.max_attempts, backoff_s=d.retry_backoff_s),
+               on_progress=on_progress, on_start=on_start)
+
+
+def delivery_preview(settings: Settings, edition_date: str, store: Store
+                     ) -> list[tuple[str, str | None, int, str]]:
+    """(email, variant key, papers, ledger state or 'new') per active subscriber; sends nothing."""
+    edition = read_model(Paths.of(settings, edition_date).edition, Edition, "build")
+    active = load_subscribers(settings, store)
+    assignments = delivery_assignments(settings, edition, active)
+    papers = {v.key: len(v.paper_ids) for v in edition.variants}
+    states = {r.email: r.state for r in store.rows(edition_date)}
+    return [(email, key, papers.get(key or "", 0), states.get(email, "new"))
+            for email, key in sorted(assignments.items())]
+
+
+def send_test(settings: Settings, edition_date: str, *, transport: Transport, to: str,
+              variant: str | None = None) -> tuple[str, str]:
+    """Send one '[TEST]' message of a variant to ``to``; not recorded in the ledger.
+
+    Returns (variant key, transport message id). Without ``variant`` the one with the most
+    papers is used.
+    """
+    from .delivery.message import HeaderInjection
+    from .delivery.transports import TransportError
+    from .errors import DeliveryError
+
+    edition = read_model(Paths.of(settings, edition_date).edition, Edition, "build")
+    try:
+        email = subscriber_files.normalize_email(to)
+    except ValueError as exc:
+        raise ConfigError(f"--to {to!r}: {exc}") from None
+    variants = delivery_variants(settings, edition, {variant} if variant else set())
+    if not variants:
+        raise StageError(f"{Paths.of(settings, edition_date).edition} has no variants")
+    key = variant or max(edition.variants, key=lambda v: len(v.paper_ids)).key
+    if key not in variants:
+        raise ConfigError(f"--variant {key!r}: not a variant of {edition_date} (known: "
+                          f"{', '.join(sorted(variants))}, note-ko, note-en)")
+    info = next((v for v in edition.variants if v.key == key), None)
+    sub = Subscriber(email=email, language=info.language if info else None)
+    try:
+        raw, msg_id = make_personalizer(settings, edition).message(variants[key], sub,
+                                                                    test=True)
+        mid = transport.send(raw, settings.delivery.from_, email,
+                             {"date": edition_date, "variant": "test"})
+    except (HeaderInjection, TransportError) as exc:
+        raise DeliveryError(f"test message to {email} failed: {exc}") from None
+    return key, mid or msg_id
 
 
 def open_store(settings: Settings) -> Store:
@@ -417,4 +509,11 @@ def status(settings: Settings, edition_date: str, store: Store | None = None
     if store is not None:
         counts = store.counts(edition_date)
         out["deliver"] = {**counts, "unknown": counts["sending"]}
+        unknown = store.rows(edition_date, "sending")
+        if unknown:
+            # Claimed but never marked: a crash (or a timeout) while sending; not resent
+            # unless 'send --retry-unknown'.
+            out["deliver"]["warnings"] = [
+                f"unknown outcome (claimed, never confirmed): {r.email}"
+                + (f" ({r.last_error})" if r.last_error else "") for r in unknown]
     return out

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS subscriber_status (
 """
 
 STATES = ("pending", "sending", "sent", "failed", "skipped")
+SUBSCRIBER_STATUSES = ("active", "unsubscribed", "bounced", "complained")
 
 
 def _now() -> str:
@@ -96,16 +97,39 @@ class Store:
     # -- ledger ---------------------------------------------------------------------------
 
     def plan(self, date: str, rows: Iterable[tuple[str, str, str]]) -> int:
-        """Insert (email, variant, state) rows not yet in the ledger; returns how many."""
+        """Insert (email, variant, state) rows; returns how many are new.
+
+        A row still ``pending`` or ``skipped`` follows the current plan (a subscriber's topics
+        or the edition may have changed since); ``sending``, ``sent`` and ``failed`` rows are
+        history and never change here.
+        """
         now = _now()
+        items = [(date, email, variant, state, now, now) for email, variant, state in rows]
         with self._conn() as conn:
-            before = conn.total_changes
+            before = conn.execute("SELECT COUNT(*) FROM deliveries WHERE date=?",
+                                  (date,)).fetchone()[0]
             conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (date, email, variant, state, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(date, email, variant, state, now, now) for email, variant, state in rows],
+                "INSERT INTO deliveries (date, email, variant, state, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(date, email) DO UPDATE SET"
+                " variant=excluded.variant, state=excluded.state, updated_at=excluded.updated_at"
+                " WHERE deliveries.state IN ('pending','skipped')"
+                " AND (deliveries.variant != excluded.variant"
+                " OR deliveries.state != excluded.state)",
+                items,
             )
-            return conn.total_changes - before
+            after = conn.execute("SELECT COUNT(*) FROM deliveries WHERE date=?",
+                                 (date,)).fetchone()[0]
+            return int(after - before)
+
+    def drop_pending(self, date: str, keep: set[str], reason: str) -> int:
+        """Pending rows of addresses not in ``keep`` (they left) become skipped."""
+        gone = [r.email for r in self.rows(date, "pending") if r.email not in keep]
+        with self._conn() as conn:
+            for email in gone:
+                conn.execute("UPDATE deliveries SET state='skipped', last_error=?, updated_at=?"
+                             " WHERE date=? AND email=? AND state='pending'",
+                             (reason, _now(), date, email))
+        return len(gone)
 
     def claim(self, date: str, email: str) -> bool:
         """pending -> sending; False if someone else has it or it is done."""
@@ -117,7 +141,9 @@ class Store:
 
     def mark(self, date: str, email: str, state: str, message_id: str | None = None,
              error: str | None = None) -> None:
-        assert state in STATES
+        """Record the outcome of a claimed row (and its message id or last error)."""
+        if state not in STATES:
+            raise ValueError(f"unknown ledger state {state!r}")
         with self._conn() as conn:
             conn.execute(
                 "UPDATE deliveries SET state=?, message_id=COALESCE(?, message_id),"
@@ -132,6 +158,7 @@ class Store:
                 " updated_at=? WHERE date=? AND state='sending'", (_now(), date)).rowcount
 
     def rows(self, date: str, state: str | None = None) -> list[Row]:
+        """The ledger rows of one edition date (optionally one state), by address."""
         sql = "SELECT * FROM deliveries WHERE date=?"
         args: tuple[str, ...] = (date,)
         if state:
@@ -142,6 +169,7 @@ class Store:
                     r["attempts"], r["last_error"]) for r in cur]
 
     def counts(self, date: str) -> dict[str, int]:
+        """How many rows of the date are in each state (every state present, maybe 0)."""
         cur = self._connection().execute(
             "SELECT state, COUNT(*) AS n FROM deliveries WHERE date=? GROUP BY state", (date,))
         found = {r["state"]: r["n"] for r in cur}
@@ -150,6 +178,9 @@ class Store:
     # -- subscriber status ------------------------------------------------------------------
 
     def set_status(self, email: str, status: str, reason: str | None = None) -> None:
+        """Remember a status change (it wins over the subscriber files)."""
+        if status not in SUBSCRIBER_STATUSES:
+            raise ValueError(f"unknown subscriber status {status!r}")
         with self._conn() as conn:
             conn.execute(
                 "INSERT INTO subscriber_status (email, status, reason, updated_at)"
@@ -157,6 +188,13 @@ class Store:
                 " reason=excluded.reason, updated_at=excluded.updated_at",
                 (email.lower(), status, reason, _now()))
 
+    def status_of(self, email: str) -> str:
+        """'active' unless a status change was recorded for the address."""
+        row = self._connection().execute(
+            "SELECT status FROM subscriber_status WHERE email=?", (email.lower(),)).fetchone()
+        return str(row["status"]) if row else "active"
+
     def statuses(self) -> dict[str, str]:
+        """Every recorded status, by lower-cased address."""
         cur = self._connection().execute("SELECT email, status FROM subscriber_status")
         return {r["email"]: r["status"] for r in cur}

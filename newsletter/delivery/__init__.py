@@ -1,25 +1,46 @@
-"""The delivery loop: plan ledger rows, then claim -> send -> mark, paced and in parallel."""
+"""The delivery loop: plan ledger rows, then claim -> send -> mark, paced and in parallel.
+
+Outcomes of one transport call and what the ledger records:
+
+    sent        -> 'sent' with the message id
+    Throttled   -> wait (every worker slows down) and retry; never counted as a failure
+    Transient   -> retry with exponential backoff, up to ``max_attempts``, then 'failed'
+    Permanent   -> 'failed' with the reason; the run goes on
+    Unknown     -> stays 'sending' (unknown outcome) with the reason; the run goes on
+    Fatal       -> the row goes back to 'pending', the run stops at once (DeliveryError)
+"""
 
 from __future__ import annotations
 
 import html as html_lib
 import logging
+import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import make_msgid
 from urllib.parse import quote
 
 from ..config import Settings
 from ..errors import ConfigError, DeliveryError
 from ..models import Subscriber
-from ..store import Store
+from ..store import Row, Store
 from .message import HeaderInjection, build_message, message_id, sender_domain, unsubscribe_token
-from .transports import Fatal, Permanent, Throttled, Transient, Transport, secret_from_env
+from .transports import Fatal, Permanent, Throttled, Transient, Transport, Unknown, secret_from_env
 
 log = logging.getLogger(__name__)
+
+
+class DeliveryStopped(DeliveryError):
+    """The run stopped early (sending paused, throttled too long, interrupted)."""
+
+    def __init__(self, message: str, summary: Summary) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 class RateLimiter:
@@ -28,6 +49,8 @@ class RateLimiter:
     def __init__(self, rate: float, burst: float = 1.0,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
         self.rate = rate
         self.burst = max(1.0, burst)
         self.tokens = self.burst
@@ -35,17 +58,27 @@ class RateLimiter:
         self.updated = clock()
         self.lock = threading.Lock()
 
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
     def acquire(self) -> None:
+        """Block until a token is free, then take it."""
         while True:
             with self.lock:
-                now = self.clock()
-                self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
+                self._refill()
                 if self.tokens >= 1:
                     self.tokens -= 1
                     return
                 wait_s = (1 - self.tokens) / self.rate
             self.sleep(wait_s)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller back for about ``seconds`` (the service asked us to slow down)."""
+        with self.lock:
+            self._refill()
+            self.tokens = min(self.tokens, 1 - seconds * self.rate)
 
 
 @dataclass
@@ -58,28 +91,39 @@ class VariantMessage:
     unsubscribe_token: str
     topics_token: str
     paper_count: int
+    subject: str = ""  # overrides the edition's subject (the 'nothing for you today' note)
 
 
 @dataclass
 class Summary:
+    """What a run did; ``skipped``, ``failed`` and ``unknown`` count the whole ledger date."""
+
     sent: int = 0
     skipped: int = 0
     failed: int = 0
     unknown: int = 0
     already: int = 0
     pending: int = 0
+    throttled: int = 0
+    retried: int = 0
+    failed_now: int = 0
+    todo: int = 0
     elapsed_s: float = 0.0
     errors: list[str] = field(default_factory=list)
     stopped: str | None = None
 
     @property
     def rate(self) -> float:
+        """Messages sent per second during this run."""
         return self.sent / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def line(self) -> str:
+        """The one-line summary the CLI prints."""
+        extra = f", already sent before {self.already}" if self.already else ""
+        left = f", still pending {self.pending}" if self.pending else ""
         return (f"sent {self.sent}, skipped {self.skipped}, failed {self.failed}, "
-                f"unknown {self.unknown}, already done {self.already} "
-                f"in {self.elapsed_s:.1f}s ({self.rate:.1f}/s)")
+                f"unknown {self.unknown}{extra}{left} in {self.elapsed_s:.1f}s "
+                f"({self.rate:.1f}/s; {self.throttled} throttled, {self.retried} retried)")
 
 
 @dataclass
@@ -98,6 +142,9 @@ class Personalizer:
         if d.unsubscribe_url and not self.secret:
             raise ConfigError(f"delivery.unsubscribe_url is set but ${d.unsubscribe_secret_env}"
                               " (the key that signs unsubscribe links) is empty")
+        if d.unsubscribe_url and not d.unsubscribe_url.startswith("https://"):
+            raise ConfigError(f"delivery.unsubscribe_url: {d.unsubscribe_url!r} must be an "
+                              "https:// link (mail providers ignore others for one-click)")
         sender = d.from_.rsplit("<", 1)[-1].rstrip(">").strip()
         self.mailto = d.unsubscribe_mailto or f"mailto:{sender}?subject=unsubscribe"
 
@@ -110,7 +157,9 @@ class Personalizer:
             return url, url
         return self.mailto, ""
 
-    def message(self, variant: VariantMessage, sub: Subscriber) -> bytes:
+    def message(self, variant: VariantMessage, sub: Subscriber, *, test: bool = False
+                ) -> tuple[bytes, str]:
+        """(raw message, Message-ID) for one recipient; a test message gets a fresh id."""
         link, https = self.links(sub.email)
         topics = ", ".join(sub.topics) if sub.topics else self.all_topics_label
         if sub.exclude:
@@ -120,14 +169,19 @@ class Personalizer:
         text = variant.text.replace(variant.unsubscribe_token, link)
         text = text.replace(variant.topics_token, topics)
         d = self.settings.delivery
+        subject = variant.subject or self.subject
+        if test:
+            msg_id, subject = make_msgid("test", domain=self.domain), f"[TEST] {subject}"
+        else:
+            msg_id = message_id(self.edition_date, sub.email, self.domain)
         msg = build_message(
-            from_=d.from_, to=sub.email, to_name=sub.name, subject=self.subject, html=html,
-            text=text, msg_id=message_id(self.edition_date, sub.email, self.domain),
-            date=datetime.now(UTC), list_id=d.list_id, unsubscribe_url=https,
+            from_=d.from_, to=sub.email, to_name=sub.name, subject=subject, html=html,
+            text=text, msg_id=msg_id, date=datetime.now(UTC), list_id=d.list_id,
+            unsubscribe_url=https,
             unsubscribe_mailto=quote(self.mailto, safe=":@?=&/.+-_") if self.mailto else "",
             reply_to=d.reply_to,
         )
-        return msg.as_bytes()
+        return msg.as_bytes(), msg_id
 
 
 def plan(store: Store, edition_date: str, assignments: dict[str, str | None]) -> int:
@@ -135,6 +189,34 @@ def plan(store: Store, edition_date: str, assignments: dict[str, str | None]) ->
     rows = [(email, key or "", "pending" if key else "skipped")
             for email, key in sorted(assignments.items())]
     return store.plan(edition_date, rows)
+
+
+DEFAULT_RATE_PER_S = 10.0
+
+
+def delivery_rate(configured: float, transport: Transport) -> float:
+    """The rate to hold: the configured one, capped by the transport's own (SES MaxSendRate).
+
+    ``configured`` 0 means "whatever the transport allows" (10/s when it cannot tell).
+    """
+    probe = getattr(transport, "max_send_rate", None)
+    own = probe() if callable(probe) else None
+    if own and (not configured or own < configured):
+        if configured:
+            log.warning("delivery.rate_per_s %.1f is above the account's MaxSendRate %.1f; "
+                        "holding %.1f/s", configured, own, own)
+        return float(own)
+    return configured or DEFAULT_RATE_PER_S
+
+
+@dataclass
+class Retry:
+    """How hard to try one message."""
+
+    max_attempts: int = 5  # attempts for transient errors (5xx, connection refused)
+    backoff_s: float = 1.0  # first wait; doubles each time, with jitter
+    max_backoff_s: float = 60.0
+    max_throttled_s: float = 900.0  # continuous throttling of one message before giving up
 
 
 def run(
@@ -148,69 +230,111 @@ def run(
     rate_per_s: float,
     concurrency: int = 4,
     limit: int | None = None,
-    max_attempts: int = 5,
-    backoff_s: float = 1.0,
+    retry: Retry | None = None,
     on_progress: Callable[[Summary], None] | None = None,
+    on_start: Callable[[Summary], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Summary:
     """Send every pending row once; the ledger decides, so a rerun resumes."""
+    retry = retry or Retry()
     summary = Summary()
     counts = store.counts(edition_date)
-    summary.unknown = counts["sending"]
     summary.already = counts["sent"]
-    summary.skipped = counts["skipped"]
-    summary.failed = counts["failed"]
     pending = [r for r in store.rows(edition_date, "pending") if r.email in subscribers]
     if limit is not None:
         pending = pending[:limit]
+    summary.todo = len(pending)
+    if on_start:
+        on_start(summary)
     limiter = RateLimiter(rate_per_s, burst=min(rate_per_s, float(concurrency)), sleep=sleep)
     stop = threading.Event()
     lock = threading.Lock()
+    queue = deque(pending)
     started = time.monotonic()
+    sender = personalizer.settings.delivery.from_
 
-    def deliver_one(email: str, key: str) -> None:
-        if stop.is_set():
-            return
-        sub = subscribers[email]
-        variant = variants[key]
+    def record(outcome: str, email: str = "", error: str = "") -> None:
+        with lock:
+            if outcome == "sent":
+                summary.sent += 1
+            elif outcome == "failed":
+                summary.failed_now += 1
+                summary.errors.append(f"{email}: {error}")
+            elif outcome == "unknown":
+                summary.errors.append(f"{email}: outcome unknown: {error}")
+            summary.elapsed_s = time.monotonic() - started
+            if on_progress:
+                on_progress(summary)
+
+    def backoff(n: int) -> float:
+        base = min(retry.max_backoff_s, retry.backoff_s * 2 ** (n - 1))
+        return base * random.uniform(0.5, 1.0)  # jitter: workers do not retry in lockstep
+
+    def deliver_one(row: Row) -> None:
+        email = row.email
+        variant = variants.get(row.variant)
+        if variant is None:
+            raise DeliveryError(f"ledger row {edition_date} {email} wants variant "
+                                f"{row.variant!r}, which the built edition lacks: run "
+                                "'newsletter build --force'")
         try:
-            raw = personalizer.message(variant, sub)
+            raw, msg_id = personalizer.message(variant, subscribers[email])
         except HeaderInjection as exc:
             if store.claim(edition_date, email):
                 store.mark(edition_date, email, "failed", error=f"bad header: {exc}")
-            with lock:
-                summary.failed += 1
-                summary.errors.append(f"{email}: {exc}")
+                record("failed", email, str(exc))
             return
         if not store.claim(edition_date, email):
-            return  # another process or thread has it
-        attempt = 0
+            return  # another process has it, or it is done
+        attempts = throttles = 0
+        throttled_since: float | None = None
         while True:
-            attempt += 1
             limiter.acquire()
             try:
-                mid = transport.send(raw, personalizer.settings.delivery.from_, email,
-                                     {"edition": edition_date, "variant": key})
+                mid = transport.send(raw, sender, email,
+                                     {"date": edition_date, "variant": row.variant})
             except Throttled as exc:
-                # Not a failure: wait and try again, without counting an attempt.
-                attempt -= 1
+                # Not a failure: everyone slows down, this message waits its turn again.
+                throttles += 1
+                now = time.monotonic()
+                throttled_since = throttled_since or now
+                with lock:
+                    summary.throttled += 1
+                if now - throttled_since > retry.max_throttled_s:
+                    store.mark(edition_date, email, "pending", error=str(exc))
+                    with lock:
+                        summary.stopped = (f"still throttled after {retry.max_throttled_s:.0f}s:"
+                                           f" {exc}")
+                    stop.set()
+                    return
                 log.info("throttled sending to %s: %s", email, exc)
-                sleep(backoff_s)
+                limiter.pause(backoff(throttles))
+                if stop.is_set():
+                    store.mark(edition_date, email, "pending", error=str(exc))
+                    return
                 continue
             except Transient as exc:
-                if attempt < max_attempts:
-                    sleep(backoff_s * 2 ** (attempt - 1))
+                attempts += 1
+                if attempts < retry.max_attempts and not stop.is_set():
+                    with lock:
+                        summary.retried += 1
+                    log.info("retrying %s after: %s", email, exc)
+                    sleep(backoff(attempts))
                     continue
-                store.mark(edition_date, email, "failed", error=f"gave up: {exc}")
-                with lock:
-                    summary.failed += 1
-                    summary.errors.append(f"{email}: {exc}")
+                if stop.is_set():
+                    store.mark(edition_date, email, "pending", error=str(exc))
+                    return
+                error = f"gave up after {attempts} attempts: {exc}"
+                store.mark(edition_date, email, "failed", error=error)
+                record("failed", email, error)
                 return
             except Permanent as exc:
                 store.mark(edition_date, email, "failed", error=str(exc))
-                with lock:
-                    summary.failed += 1
-                    summary.errors.append(f"{email}: {exc}")
+                record("failed", email, str(exc))
+                return
+            except Unknown as exc:
+                store.mark(edition_date, email, "sending", error=str(exc))
+                record("unknown", email, str(exc))
                 return
             except Fatal as exc:
                 # Nothing was sent: the row goes back to pending for the next run.
@@ -219,23 +343,45 @@ def run(
                     summary.stopped = str(exc)
                 stop.set()
                 return
-            store.mark(edition_date, email, "sent", message_id=mid or None)
-            with lock:
-                summary.sent += 1
-                if on_progress:
-                    on_progress(summary)
+            store.mark(edition_date, email, "sent", message_id=mid or msg_id)
+            record("sent")
             return
 
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = [pool.submit(deliver_one, r.email, r.variant) for r in pending]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        for fut in done:
-            if fut.exception() is not None:
+    def worker() -> None:
+        while not stop.is_set():
+            with lock:
+                if not queue:
+                    return
+                row = queue.popleft()
+            try:
+                deliver_one(row)
+            except BaseException:
                 stop.set()
-                raise fut.exception()  # type: ignore[misc]
+                raise
+
+    interrupted = False
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(pending)))) as pool:
+        futures = [pool.submit(worker) for _ in range(max(1, min(concurrency, len(pending))))]
+        try:
+            for fut in futures:
+                fut.result()
+        except KeyboardInterrupt:
+            # Let the workers finish the messages in flight and mark them, then stop.
+            interrupted = True
+            stop.set()
+        except BaseException:
+            stop.set()
+            raise
     summary.elapsed_s = time.monotonic() - started
-    summary.pending = store.counts(edition_date)["pending"]
+    counts = store.counts(edition_date)
+    summary.pending = counts["pending"]
+    summary.skipped = counts["skipped"]
+    summary.failed = counts["failed"]
+    summary.unknown = counts["sending"]
+    if interrupted:
+        summary.stopped = "interrupted"
     if summary.stopped:
-        raise DeliveryError(f"delivery stopped: {summary.stopped}; {summary.pending} "
-                            "messages still pending, rerun 'newsletter send' once it is fixed")
+        raise DeliveryStopped(f"delivery stopped: {summary.stopped}; {summary.sent} sent, "
+                              f"{summary.pending} still pending: rerun 'newsletter send' once "
+                              "it is fixed", summary)
     return summary

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from ..config import Settings
-from .transports import Fatal, Permanent, Throttled, Transient, Transport, register
+from .transports import Fatal, Permanent, Throttled, Transient, Transport, Unknown, register
+
+log = logging.getLogger(__name__)
 
 _THROTTLE = {"TooManyRequestsException", "Throttling", "ThrottlingException",
              "LimitExceededException"}
@@ -14,16 +17,33 @@ _PERMANENT = {"MessageRejected", "BadRequestException", "InvalidParameterValue",
               "MailFromDomainNotVerifiedException", "NotFoundException"}
 _FATAL = {"SendingPausedException", "AccountSuspendedException", "AccessDeniedException",
           "UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch",
-          "ExpiredTokenException"}
+          "ExpiredTokenException", "AccountSendingPausedException",
+          "ConfigurationSetSendingPausedException"}
 _TAG_VALUE = re.compile(r"[^A-Za-z0-9_.@-]")
 
 
 def _tag(value: str) -> str:
-    # SES tag values allow only ASCII letters, digits, _ - . @
+    # SES tag names and values allow only ASCII letters, digits, _ - . @
     return _TAG_VALUE.sub("_", value)[:256] or "_"
 
 
+def classify(code: str, status: int, message: str) -> type[Exception]:
+    """The error kind for an SES error code, HTTP status and message."""
+    if "daily message quota" in message.lower() or "daily sending quota" in message.lower():
+        # Throttling in name only: retrying within the same 24 hours cannot succeed.
+        return Fatal
+    if code in _THROTTLE or status == 429:
+        return Throttled
+    if code in _FATAL:
+        return Fatal
+    if code in _PERMANENT or 400 <= status < 500:
+        return Permanent
+    return Transient
+
+
 class SesTransport:
+    """Sends each message with ``sesv2.send_email`` (Raw), tagged with the date and variant."""
+
     name = "ses"
 
     def __init__(self, client: Any, configuration_set: str = "") -> None:
@@ -31,7 +51,14 @@ class SesTransport:
         self.configuration_set = configuration_set
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+        """Hand one raw message to SES; returns SES's MessageId."""
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectionClosedError,
+            ParamValidationError,
+            ReadTimeoutError,
+        )
 
         args: dict[str, Any] = {
             "FromEmailAddress": sender,
@@ -45,34 +72,38 @@ class SesTransport:
         try:
             answer = self.client.send_email(**args)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            text = f"{code}: {exc.response.get('Error', {}).get('Message', '')}"
-            if code in _THROTTLE or status == 429:
-                raise Throttled(text) from None
-            if code in _FATAL:
-                raise Fatal(text) from None
-            if code in _PERMANENT or (400 <= status < 500):
-                raise Permanent(text) from None
-            raise Transient(text) from None
-        except (EndpointConnectionError, BotoCoreError) as exc:
+            error = exc.response.get("Error", {})
+            code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            kind = classify(code, status, message)
+            raise kind(f"SES {status} {code}: {message}".strip()) from None
+        except ParamValidationError as exc:
+            raise Permanent(f"SES refused the request before sending: {exc}") from None
+        except (ReadTimeoutError, ConnectionClosedError) as exc:
+            # The request may have reached SES: the outcome is unknown, not a failure.
+            raise Unknown(f"{type(exc).__name__}: {exc}") from None
+        except BotoCoreError as exc:
             raise Transient(f"{type(exc).__name__}: {exc}") from None
         return str(answer.get("MessageId", ""))
 
     def max_send_rate(self) -> float | None:
-        """SES's own MaxSendRate for this account, if the API tells."""
+        """SES's MaxSendRate for this account (GetAccount), or None if it cannot tell."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             quota = self.client.get_account().get("SendQuota", {})
-        except Exception:  # noqa: BLE001 - fall back to the configured rate
+        except (BotoCoreError, ClientError) as exc:
+            log.info("SES GetAccount failed (%s); using delivery.rate_per_s", exc)
             return None
         rate = quota.get("MaxSendRate")
-        return float(rate) if rate else None
+        return float(rate) if rate and float(rate) > 0 else None
 
     def close(self) -> None:
-        pass
+        """Nothing to release: boto3 clients pool their own connections."""
 
 
 def make_ses_client(settings: Settings) -> Any:
+    """A sesv2 client from the settings (region, endpoint_url), without boto3's retries."""
     import boto3
     from botocore.config import Config
 
@@ -83,6 +114,7 @@ def make_ses_client(settings: Settings) -> Any:
         endpoint_url=ses.endpoint_url or None,
         # Our own loop retries throttling and 5xx with the ledger in view.
         config=Config(retries={"max_attempts": 1, "mode": "standard"},
+                      connect_timeout=10, read_timeout=30,
                       max_pool_connections=max(10, settings.delivery.concurrency * 2)),
     )
 

@@ -50,6 +50,7 @@ class SmtpTransport:
         return conn
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
+        """Send over this thread's connection; returns '' (SMTP gives no message id)."""
         conn = self._connection()
         try:
             conn.sendmail(sender, [recipient], raw)
@@ -57,16 +58,20 @@ class SmtpTransport:
             code, text = next(iter(exc.recipients.values()))
             raise (Transient if 400 <= code < 500 else Permanent)(f"{code} {text!r}") from None
         except smtplib.SMTPResponseException as exc:
-            self._local.conn = None
-            if exc.smtp_code == 421 or exc.smtp_code == 451:
-                raise Throttled(f"{exc.smtp_code} {exc.smtp_error!r}") from None
-            if 400 <= exc.smtp_code < 500:
-                raise Transient(f"{exc.smtp_code} {exc.smtp_error!r}") from None
-            raise Permanent(f"{exc.smtp_code} {exc.smtp_error!r}") from None
+            self._drop()
+            raise smtp_error(exc.smtp_code, exc.smtp_error,
+                             sender_refused=isinstance(exc, smtplib.SMTPSenderRefused)) from None
         except (OSError, smtplib.SMTPException) as exc:
-            self._local.conn = None
+            self._drop()
             raise Transient(f"SMTP: {exc}") from None
         return ""
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                conn.close()
 
     def close(self) -> None:
         with self._lock:
@@ -74,6 +79,21 @@ class SmtpTransport:
                 with contextlib.suppress(OSError, smtplib.SMTPException):
                     conn.quit()
             self._all.clear()
+
+
+def smtp_error(code: int, text: bytes | str, sender_refused: bool = False) -> Exception:
+    """The error kind for an SMTP reply (SES's SMTP interface says 454 when throttling)."""
+    detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    message = f"SMTP {code} {detail}"
+    if "daily message quota" in detail.lower():
+        return Fatal(message)
+    if code in (421, 451, 452) or (code == 454 and "throttl" in detail.lower()):
+        return Throttled(message)
+    if code in (530, 534, 535) or (sender_refused and code >= 500):
+        return Fatal(message)
+    if 400 <= code < 500:
+        return Transient(message)
+    return Permanent(message)
 
 
 @register("smtp")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..config import Settings
+from ..errors import ConfigError
 
 
 class TransportError(Exception):
@@ -31,7 +32,17 @@ class Fatal(TransportError):
     """Stop the whole run now (sending paused, account suspended, bad credentials)."""
 
 
+class Unknown(TransportError):
+    """The request went out but no answer came (read timeout): it may have been sent.
+
+    The ledger keeps such a row in ``sending`` (unknown) rather than guess: resending risks
+    a duplicate, dropping it risks a loss, so ``send --retry-unknown`` decides.
+    """
+
+
 class Transport(Protocol):
+    """One way to hand a finished message over; raises the error kinds above."""
+
     name: str
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
@@ -83,8 +94,12 @@ def make_transport(settings: Settings, edition_date: str) -> Transport:
     from . import ses, smtp  # noqa: F401 - registration side effect
 
     name = settings.delivery.transport
+    if name not in REGISTRY:
+        raise ConfigError(f"delivery.transport: unknown transport {name!r} "
+                          f"(known: {', '.join(sorted(REGISTRY))})")
     return REGISTRY[name](settings, edition_date)
 
 
 def secret_from_env(name: str) -> str:
+    """A secret named by a setting, from the environment ('' when unset)."""
     return os.environ.get(name, "")
