@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER_S = 120.0
+# Transport failures worth another try: the server may answer next time.
+_RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# Headers a recording keeps besides the content type, so replayed redirects and 429s behave.
+_REPLAYED_HEADERS = ("location", "retry-after")
 
 
 def request_key(method: str, url: httpx.URL | str) -> str:
@@ -69,6 +73,9 @@ class ReplayTransport(httpx.BaseTransport):
             raise ReplayMissError(f"no recorded response for {key} in {self.folder}")
         body = (self.folder / str(entry["file"])).read_bytes()
         headers = {"content-type": str(entry.get("content_type") or "application/octet-stream")}
+        for name in _REPLAYED_HEADERS:
+            if entry.get(name):
+                headers[name] = str(entry[name])
         return httpx.Response(int(str(entry["status"])), headers=headers, content=body,
                               request=request)
 
@@ -92,13 +99,18 @@ class RecordingTransport(httpx.BaseTransport):
         key = request_key(request.method, request.url)
         host = urlsplit(str(request.url)).hostname or "host"
         ctype = response.headers.get("content-type", "")
-        ext = ".json" if "json" in ctype else ".xml" if "xml" in ctype else ".bin"
+        ext = (".json" if "json" in ctype else ".xml" if "xml" in ctype else
+               ".html" if "html" in ctype else ".pdf" if "pdf" in ctype else ".bin")
         name = f"{host}/{hashlib.sha256(key.encode()).hexdigest()[:16]}{ext}"
         with self.lock:
             (self.folder / host).mkdir(parents=True, exist_ok=True)
             (self.folder / name).write_bytes(body)
-            self.index[key] = {"status": response.status_code, "content_type": ctype,
-                               "file": name}
+            entry: dict[str, object] = {"status": response.status_code, "content_type": ctype,
+                                        "file": name}
+            for header in _REPLAYED_HEADERS:
+                if response.headers.get(header):
+                    entry[header] = response.headers[header]
+            self.index[key] = entry
             tmp = self.folder / "index.json.tmp"
             tmp.write_text(json.dumps(self.index, indent=1, sort_keys=True), encoding="utf-8")
             tmp.replace(self.folder / "index.json")
@@ -141,6 +153,8 @@ class Http:
         self._gates_lock = threading.Lock()
         self.requests = 0
         self.seconds_waiting = 0.0
+        self.cache_hits = 0
+        self._count_lock = threading.Lock()
 
     def close(self) -> None:
         self.client.close()
@@ -164,13 +178,13 @@ class Http:
 
     def _wait_turn(self, host: str, gate: _HostGate) -> None:
         interval = self.intervals.get(host, 0.0)
-        if not interval:
-            return
+        # Holding the lock while sleeping is the point: requests to a paced host go one by one.
         with gate.lock:
             now = time.monotonic()
             wait = gate.next_at - now
             if wait > 0:
-                self.seconds_waiting += wait
+                with self._count_lock:
+                    self.seconds_waiting += wait
                 self.sleep(wait)
             gate.next_at = max(now, gate.next_at) + interval
 
@@ -191,6 +205,8 @@ class Http:
         full = str(httpx.URL(url, params=params)) if params else url
         cached = self._cache_path(full) if immutable else None
         if cached is not None and cached.is_file():
+            with self._count_lock:
+                self.cache_hits += 1
             return httpx.Response(200, content=cached.read_bytes(),
                                   request=httpx.Request("GET", full))
         host = urlsplit(full).netloc
@@ -199,31 +215,32 @@ class Http:
         attempt = 0
         while True:
             attempt += 1
+            failure: str | None = None
             with gate.semaphore:
                 self._wait_turn(host, gate)
                 try:
                     response = self._fetch(full, headers, source)
-                except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                    if isinstance(exc, ReplayMissError):
-                        raise SourceError(source, full, str(exc)) from None
-                    if attempt > self.retries:
-                        raise SourceError(source, full, _describe_exc(exc)) from None
-                    self._backoff(attempt, None, source, full, _describe_exc(exc))
-                    continue
+                except ReplayMissError as exc:
+                    raise SourceError(source, full, str(exc)) from None
+                except _RETRY_EXCEPTIONS as exc:
+                    failure = _describe_exc(exc)
                 except httpx.TooManyRedirects:
                     raise SourceError(source, full, "too many redirects (a loop?)") from None
                 except httpx.HTTPError as exc:
                     raise SourceError(source, full, _describe_exc(exc)) from None
-            self.requests += 1
+            with self._count_lock:
+                self.requests += 1
+            if failure is not None:
+                if attempt > self.retries:
+                    raise SourceError(source, full, f"{failure} after {attempt} attempts")
+                self._backoff(attempt, None, source, full, failure)
+                continue
             if response.status_code in RETRY_STATUSES and attempt <= self.retries:
                 self._backoff(attempt, response.headers.get("retry-after"), source, full,
-                              f"HTTP {response.status_code}")
+                              f"HTTP {response.status_code}", gate)
                 continue
-            if cached is not None and response.status_code == 200:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_suffix(".tmp")
-                tmp.write_bytes(response.content)
-                tmp.replace(cached)
+            if cached is not None and response.status_code == 200 and response.content:
+                self._store(cached, response.content)
             return response
 
     def _fetch(self, url: str, headers: dict[str, str] | None, source: str) -> httpx.Response:
@@ -244,14 +261,27 @@ class Http:
                               content=b"".join(chunks), request=response.request)
 
     def _backoff(self, attempt: int, retry_after: str | None, source: str, url: str,
-                 why: str) -> None:
+                 why: str, gate: _HostGate | None = None) -> float:
+        """Sleep before the next attempt: Retry-After when given, else exponential."""
         delay = _retry_after_seconds(retry_after)
         if delay is None:
             delay = self.backoff_base_s * (2 ** (attempt - 1))
         delay = min(delay, MAX_RETRY_AFTER_S)
+        if gate is not None and retry_after:
+            # The server asked the whole host to slow down, not just this request.
+            with gate.lock:
+                gate.next_at = max(gate.next_at, time.monotonic() + delay)
         log.warning("%s: %s, retrying in %.1fs (%s)", source, why, delay, url)
-        self.seconds_waiting += delay
+        with self._count_lock:
+            self.seconds_waiting += delay
         self.sleep(delay)
+        return delay
+
+    def _store(self, path: Path, body: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(body)
+        tmp.replace(path)
 
     def _cache_path(self, url: str) -> Path | None:
         if self.cache_dir is None or self.replaying:
@@ -307,8 +337,11 @@ def make_http(
         follow_redirects=True,
         max_redirects=5,
     )
-    return Http(client, max_bytes=max_bytes, retries=retries, max_per_host=max_per_host,
-                replaying=replay is not None, cache_dir=cache_dir)
+    # A replay answers the same every time, so retrying it only waits; a recording must see
+    # every response, so neither reads the cache.
+    return Http(client, max_bytes=max_bytes, retries=0 if replay is not None else retries,
+                max_per_host=max_per_host, replaying=replay is not None,
+                cache_dir=None if replay is not None or record is not None else cache_dir)
 
 
 def json_body(response: httpx.Response, source: str) -> object:

@@ -57,6 +57,8 @@ class Paper(_Model):
     comment: str | None = None
     journal_ref: str | None = None
     doi: str | None = None
+    pdf_link: str | None = None  # as the arXiv API lists it
+    html_link: str | None = None
     sources: list[str] = Field(default_factory=list)
 
     def abs_url(self, base: str = "https://arxiv.org/abs") -> str:

@@ -137,14 +137,21 @@ def _fresh(output: Path, *inputs: Path) -> bool:
 
 def collect(settings: Settings, edition_date: str, http: Http, *, force: bool = False,
             progress: Progress = log.info) -> Candidates:
+    """Every candidate of the day into ``candidates.json``; an existing non-empty one is kept.
+
+    An empty one is collected again: the list may not have been published at the last run.
+    """
     paths = Paths.of(settings, edition_date)
     if not force and paths.candidates.exists():
-        return read_model(paths.candidates, Candidates, "collect")
+        existing = read_model(paths.candidates, Candidates, "collect")
+        if existing.papers:
+            return existing
     papers, warnings = collect_papers(settings, http, edition_date, progress)
     candidates = Candidates(date=edition_date, collected_at=datetime.now(UTC), papers=papers,
                             warnings=warnings)
     write_model(paths.candidates, candidates)
-    progress(f"collect: {len(papers)} candidates -> {paths.candidates}")
+    more = f" ({len(warnings)} warnings, listed in the file)" if warnings else ""
+    progress(f"collect: {len(papers)} candidates -> {paths.candidates}{more}")
     return candidates
 
 

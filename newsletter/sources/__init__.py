@@ -35,7 +35,11 @@ def merge(into: Paper, other: Paper) -> None:
 def collect_papers(
     settings: Settings, http: Http, date: str, progress: Callable[[str], None] = log.info,
 ) -> tuple[list[Paper], list[str]]:
-    """Every candidate of ``date`` from every enabled source, merged by arXiv id."""
+    """Every candidate of ``date`` from every enabled source, merged by arXiv id.
+
+    Daily Papers failing is an error (the day's main list is unknown, so a rerun is better
+    than a partial edition); the other sources failing become warnings and the day goes on.
+    """
     src = settings.sources
     warnings: list[str] = []
     papers: dict[str, Paper] = {}
@@ -47,37 +51,49 @@ def collect_papers(
             else:
                 papers[paper.id] = paper
 
+    def warn(message: str) -> None:
+        warnings.append(message)
+        log.warning("%s", message)
+
     if src.huggingface.enabled:
-        found = huggingface.fetch_daily(http, src.huggingface.url, date, src.huggingface.limit)
+        found = huggingface.fetch_daily(http, src.huggingface.url, date, src.huggingface.limit,
+                                        warnings)
         progress(f"huggingface: {len(found)} papers")
         add(found)
     if src.arxiv.enabled and src.arxiv.categories:
-        found = arxiv.fetch_rss(http, src.arxiv.rss_url, src.arxiv.categories,
-                                list(src.arxiv.announce_types))
-        progress(f"arxiv rss: {len(found)} papers")
-        add(found)
+        try:
+            found = arxiv.fetch_rss(http, src.arxiv.rss_url, src.arxiv.categories,
+                                    list(src.arxiv.announce_types), warnings=warnings,
+                                    interval_s=src.arxiv.request_interval_s)
+        except SourceError as exc:
+            warn(str(exc))
+        else:
+            progress(f"arxiv rss: {len(found)} papers")
+            add(found)
     for feed in src.feeds:
         try:
             found = feeds.fetch_feed(http, feed.name, feed.url)
         except SourceError as exc:
-            warnings.append(str(exc))
-            log.warning("%s", exc)
+            warn(str(exc))
             continue
         progress(f"feed {feed.name}: {len(found)} papers")
         add(found)
     if src.arxiv.enabled and papers:
         ids = sorted(papers)
         meta = arxiv.fetch_metadata(http, src.arxiv.api_url, ids, src.arxiv.batch_size,
-                                    src.arxiv.request_interval_s)
+                                    src.arxiv.request_interval_s, warnings)
         for pid, paper in meta.items():
-            if pid in papers:
-                merge(papers[pid], paper)
+            merge(papers[pid], paper)
         missing = [pid for pid in ids if pid not in meta]
         progress(f"arxiv api: metadata for {len(meta)} of {len(ids)}")
         if missing:
-            warnings.append(f"arxiv api does not know {', '.join(missing)} yet "
-                            "(kept their Daily Papers data)")
+            warn(f"arxiv api: no metadata for {', '.join(missing)} (its index may lag the "
+                 "announcement); kept what the other sources said")
     if src.github.enabled:
+        before = sum(p.github_stars is None and bool(p.github_repo) for p in papers.values())
         warnings += github.fill_stars(http, src.github.api_url, list(papers.values()),
                                       src.github.token_env, src.github.max_concurrency)
+        after = sum(p.github_stars is None and bool(p.github_repo) for p in papers.values())
+        if before:
+            progress(f"github: stars for {before - after} of {before} repositories")
     return list(papers.values()), warnings

@@ -16,35 +16,59 @@ _ANNOUNCE = re.compile(r"Announce Type:\s*(?P<type>[\w-]+)", re.IGNORECASE)
 
 
 def _parse_feed(body: bytes, source: str, url: str) -> Any:
+    """Parse RSS/Atom bytes; an empty body, HTML or other non-feed is a SourceError."""
     if not body.strip():
         raise SourceError(source, url, "empty body where a feed was expected")
     feed = feedparser.parse(body)
-    if feed.bozo and not feed.entries and not feed.feed.get("title"):
-        problem = getattr(feed, "bozo_exception", "unparseable")
-        raise SourceError(source, url, f"not a valid feed ({problem})")
+    # feedparser is lenient: an HTML page parses "successfully" with no version and no entries.
+    if not feed.entries and (not feed.get("version") or
+                             (feed.bozo and not feed.feed.get("title"))):
+        problem = getattr(feed, "bozo_exception", None) or "no RSS/Atom root element"
+        head = body[:40].decode("utf-8", "replace").strip()
+        raise SourceError(source, url, f"not an RSS/Atom feed ({problem}; starts {head!r})")
     return feed
+
+
+class FeedQueryError(SourceError):
+    """arXiv answered a feed whose title says "Feed error for query" (a bad category)."""
 
 
 def fetch_metadata(
     http: Http, api_url: str, ids: list[str], batch_size: int = 50,
-    interval_s: float = 3.0,
+    interval_s: float = 3.0, warnings: list[str] | None = None,
 ) -> dict[str, Paper]:
-    """arXiv API metadata for ``ids`` (without versions); ids the API lacks are absent."""
+    """arXiv API metadata for ``ids`` (without versions); ids the API lacks are absent.
+
+    A batch that fails (after the client's retries) becomes a warning in ``warnings``; its
+    papers keep what the other sources said about them.
+    """
+    warnings = [] if warnings is None else warnings
     http.set_interval(api_url, interval_s)
     found: dict[str, Paper] = {}
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]
-        params: dict[str, str | int] = {"id_list": ",".join(batch), "max_results": len(batch)}
-        response = http.get(api_url, source=NAME, params=params,
-                            accept="application/atom+xml")
-        url = str(response.request.url)
-        if response.status_code != 200:
-            raise SourceError(NAME, url, f"HTTP {response.status_code}")
-        feed = _parse_feed(response.content, NAME, url)
-        for entry in feed.entries:
-            paper = parse_api_entry(entry)
-            if paper is not None:
-                found[paper.id] = paper
+        try:
+            found.update(_fetch_batch(http, api_url, batch))
+        except SourceError as exc:
+            warnings.append(f"{exc}: no arXiv metadata for {len(batch)} papers "
+                            f"({batch[0]} .. {batch[-1]})")
+    return found
+
+
+def _fetch_batch(http: Http, api_url: str, batch: list[str]) -> dict[str, Paper]:
+    params: dict[str, str | int] = {"id_list": ",".join(batch), "max_results": len(batch)}
+    response = http.get(api_url, source=NAME, params=params, accept="application/atom+xml")
+    url = str(response.request.url)
+    if response.status_code != 200:
+        raise SourceError(NAME, url, f"HTTP {response.status_code}")
+    feed = _parse_feed(response.content, NAME, url)
+    if not feed.entries and feed.bozo:
+        raise SourceError(NAME, url, f"not a valid feed ({feed.bozo_exception})")
+    found = {}
+    for entry in feed.entries:
+        paper = parse_api_entry(entry)
+        if paper is not None and paper.id in batch:
+            found[paper.id] = paper
     return found
 
 
@@ -60,6 +84,10 @@ def parse_api_entry(entry: Any) -> Paper | None:
         return None
     categories = [t["term"] for t in entry.get("tags", []) if t.get("term")]
     primary = (entry.get("arxiv_primary_category") or {}).get("term")
+    links = entry.get("links", [])
+    pdf = next((link.get("href") for link in links if link.get("title") == "pdf"
+                or link.get("type") == "application/pdf"), None)
+    html = next((link.get("href") for link in links if "/html/" in link.get("href", "")), None)
     return Paper(
         id=pid,
         version=version,
@@ -73,21 +101,49 @@ def parse_api_entry(entry: Any) -> Paper | None:
         comment=entry.get("arxiv_comment"),
         journal_ref=entry.get("arxiv_journal_ref"),
         doi=entry.get("arxiv_doi"),
+        pdf_link=pdf,
+        html_link=html,
         sources=[NAME],
     )
 
 
 def fetch_rss(
     http: Http, rss_url: str, categories: list[str], keep: list[str], source: str = "arxiv-rss",
+    warnings: list[str] | None = None, interval_s: float = 3.0,
 ) -> list[Paper]:
-    """Today's announcements for ``categories`` (joined with '+'), keeping the announce types."""
-    url = f"{rss_url.rstrip('/')}/{'+'.join(categories)}"
+    """Today's announcements for ``categories`` (joined with '+'), keeping the announce types.
+
+    When arXiv rejects the query, each category is asked alone so that one misspelled category
+    names itself (a warning in ``warnings``) and the others are still read.
+    """
+    warnings = [] if warnings is None else warnings
+    http.set_interval(rss_url, interval_s)
+    try:
+        return _fetch_rss(http, rss_url, categories, keep, source)
+    except FeedQueryError:
+        if len(categories) == 1:
+            raise
+    papers: list[Paper] = []
+    for category in categories:
+        try:
+            papers += _fetch_rss(http, rss_url, [category], keep, source)
+        except SourceError as exc:
+            warnings.append(str(exc))
+    return papers
+
+
+def _fetch_rss(http: Http, rss_url: str, categories: list[str], keep: list[str], source: str
+               ) -> list[Paper]:
+    query = "+".join(categories)
+    url = f"{rss_url.rstrip('/')}/{query}"
     response = http.get(url, source=source)
     if response.status_code != 200:
         raise SourceError(source, url, f"HTTP {response.status_code}")
     feed = _parse_feed(response.content, source, url)
     if "feed error for query" in str(feed.feed.get("title", "")).lower():
-        raise SourceError(source, url, f"arXiv has no feed for category {'+'.join(categories)}")
+        what = f"category {query}" if len(categories) == 1 else f"categories {query}"
+        raise FeedQueryError(source, url, f"arXiv has no feed for {what} "
+                             "(check sources.arxiv.categories)")
     papers = []
     for entry in feed.entries:
         text = str(entry.get("summary") or entry.get("description") or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import SourceError
@@ -23,27 +24,46 @@ def repo_slug(url: str) -> str | None:
 
 def fill_stars(http: Http, api_url: str, papers: list[Paper], token_env: str = "GITHUB_TOKEN",
                max_concurrency: int = 4) -> list[str]:
-    """Set ``github_stars`` where unknown; failures leave it unknown. Returns warnings."""
+    """Set ``github_stars`` where unknown; failures leave it unknown. Returns warnings.
+
+    Never raises: stars are decoration, and a failing GitHub must not fail the day. Once GitHub
+    says the rate limit is spent, the remaining repositories are not asked.
+    """
     todo = [p for p in papers if p.github_repo and p.github_stars is None
             and repo_slug(p.github_repo)]
-    token = os.environ.get(token_env, "")
-    accept = "application/vnd.github+json"
+    token = os.environ.get(token_env, "") if token_env else ""
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {**auth, "X-GitHub-Api-Version": "2022-11-28"}
     warnings: list[str] = []
+    spent = threading.Event()
 
     def one(paper: Paper) -> None:
+        if spent.is_set():
+            return
         url = f"{api_url.rstrip('/')}/repos/{repo_slug(paper.github_repo or '')}"
         try:
-            auth = {"Authorization": f"Bearer {token}"} if token else None
-            response = http.get(url, source=NAME, accept=accept, headers=auth)
+            response = http.get(url, source=NAME, accept="application/vnd.github+json",
+                                headers=headers)
+            if response.status_code in (403, 429) and \
+                    response.headers.get("x-ratelimit-remaining") == "0":
+                spent.set()
+                raise SourceError(NAME, url, f"HTTP {response.status_code}: rate limit "
+                                  f"spent (set ${token_env} for a higher limit)")
             if response.status_code != 200:
                 raise SourceError(NAME, url, f"HTTP {response.status_code}")
             body = json_body(response, NAME)
             stars = body.get("stargazers_count") if isinstance(body, dict) else None
-            if isinstance(stars, int):
-                paper.github_stars = stars
+            if not isinstance(stars, int) or isinstance(stars, bool):
+                raise SourceError(NAME, url, "no integer 'stargazers_count' in the answer")
+            paper.github_stars = stars
         except Exception as exc:  # noqa: BLE001 - stars never fail the day
             warnings.append(f"{paper.id}: stars unknown: {exc}")
 
     with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
         list(pool.map(one, todo))
+    skipped = sum(1 for p in todo if p.github_stars is None) - len(warnings)
+    if spent.is_set() and skipped > 0:
+        warnings.append(f"github: rate limit spent, stars unknown for {skipped} more papers")
+    for message in warnings:
+        log.warning("%s", message)
     return warnings

@@ -13,8 +13,14 @@ NAME = "huggingface"
 log = logging.getLogger(__name__)
 
 
-def fetch_daily(http: Http, url: str, date: str, limit: int = 100) -> list[Paper]:
-    """All papers put on Daily Papers on ``date``, following pages while they come full."""
+def fetch_daily(http: Http, url: str, date: str, limit: int = 100,
+                warnings: list[str] | None = None) -> list[Paper]:
+    """All papers put on Daily Papers on ``date``, following pages while they come full.
+
+    The first page failing is an error; a later page failing, or one malformed item, becomes a
+    warning (appended to ``warnings``) and what was already read is kept.
+    """
+    warnings = [] if warnings is None else warnings
     papers: list[Paper] = []
     seen: set[str] = set()
     page = 0
@@ -22,30 +28,55 @@ def fetch_daily(http: Http, url: str, date: str, limit: int = 100) -> list[Paper
         params: dict[str, str | int] = {"date": date, "limit": limit}
         if page:
             params["p"] = page
-        response = http.get(url, source=NAME, params=params, accept="application/json")
-        full_url = str(response.request.url)
-        body = json_body(response, NAME)
-        detail = body.get("error") if isinstance(body, dict) else None
-        if response.status_code == 400:
-            raise SourceError(NAME, full_url, f"HTTP 400: {detail or 'bad request'}")
-        if detail is not None and response.status_code in (200, 404):
-            # A day with no list yet answers {"error": ...}: an empty day, not a failure.
-            log.info("huggingface: no list for %s (%s)", date, detail)
+        try:
+            body = _page(http, url, params, date)
+        except SourceError as exc:
+            if not page:
+                raise
+            warnings.append(f"{exc} (kept the {len(papers)} papers of the earlier pages)")
+            log.warning("%s", warnings[-1])
             return papers
-        if response.status_code != 200:
-            raise SourceError(NAME, full_url, f"HTTP {response.status_code}")
-        if not isinstance(body, list):
-            raise SourceError(NAME, full_url, f"expected a JSON array, got {type(body).__name__}")
+        if body is None:
+            return papers
+        items, full_url = body
         fresh = 0
-        for position, item in enumerate(body):
-            paper = parse_item(item, date, f"{full_url} item {position}")
+        for position, item in enumerate(items):
+            try:
+                paper = parse_item(item, date, f"{full_url} item {position}")
+            except SourceError as exc:
+                warnings.append(f"{exc}: item skipped")
+                log.warning("%s", warnings[-1])
+                continue
             if paper.id not in seen:
                 seen.add(paper.id)
                 papers.append(paper)
                 fresh += 1
-        if len(body) < limit or not fresh:
+        if len(items) < limit or not fresh:
             return papers
         page += 1
+
+
+def _page(http: Http, url: str, params: dict[str, str | int], date: str
+          ) -> tuple[list[Any], str] | None:
+    """One page's items and URL; None when the API says the day has no list."""
+    response = http.get(url, source=NAME, params=params, accept="application/json")
+    full_url = str(response.request.url)
+    status = response.status_code
+    if status not in (200, 400, 404):
+        raise SourceError(NAME, full_url, f"HTTP {status}")
+    body = json_body(response, NAME)
+    detail = body.get("error") if isinstance(body, dict) else None
+    if status == 400:
+        raise SourceError(NAME, full_url, f"HTTP 400: {detail or 'bad request'}")
+    if detail is not None:
+        # A day with no list yet answers {"error": ...}: an empty day, not a failure.
+        log.info("huggingface: no list for %s (%s)", date, detail)
+        return None
+    if status == 404:
+        raise SourceError(NAME, full_url, "HTTP 404")
+    if not isinstance(body, list):
+        raise SourceError(NAME, full_url, f"expected a JSON array, got {type(body).__name__}")
+    return body, full_url
 
 
 def parse_item(item: Any, date: str, where: str) -> Paper:
@@ -62,7 +93,8 @@ def parse_item(item: Any, date: str, where: str) -> Paper:
     if not title:
         raise SourceError(NAME, where, f"paper {pid} has no title")
     org = _org_name(inner.get("organization")) or _org_name(item.get("organization"))
-    repo = inner.get("githubRepo") or None
+    repo = _str(inner.get("githubRepo"))
+    keywords = inner.get("ai_keywords")
     return Paper(
         id=pid,
         version=version,
@@ -71,15 +103,15 @@ def parse_item(item: Any, date: str, where: str) -> Paper:
                  if isinstance(a, dict) and a.get("name")],
         organization=org,
         abstract=_clean(str(inner.get("summary") or item.get("summary") or "")),
-        published=inner.get("publishedAt"),
+        published=_str(inner.get("publishedAt")),
         daily_date=date,
         upvotes=_int(inner.get("upvotes")),
         comments=_int(item.get("numComments")),
         github_repo=repo,
         github_stars=_int(inner.get("githubStars")) if repo else None,
-        project_page=inner.get("projectPage") or None,
-        ai_summary=inner.get("ai_summary") or None,
-        ai_keywords=[str(k) for k in inner.get("ai_keywords") or []],
+        project_page=_str(inner.get("projectPage")),
+        ai_summary=_str(inner.get("ai_summary")),
+        ai_keywords=[str(k) for k in keywords] if isinstance(keywords, list) else [],
         sources=[NAME],
     )
 
@@ -94,6 +126,10 @@ def _org_name(org: Any) -> str | None:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def _clean(text: str) -> str:
