@@ -112,7 +112,12 @@ def read_file(path: Path, topics: set[str]) -> tuple[list[Subscriber], list[Prob
         if language and language not in LANGUAGES:
             problems.append(Problem(where, f"unknown language {language!r} for {email}"))
             continue
-        found.append(Subscriber(email=email, name=str(data.get("name") or ""), topics=wanted,
+        name = str(data.get("name") or "")
+        if any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or ch in "\u2028\u2029" for ch in name):
+            problems.append(Problem(where, f"name of {email} contains a line break or control "
+                                    "character"))
+            continue
+        found.append(Subscriber(email=email, name=name, topics=wanted,
                                 exclude=excluded, language=language, origin=where))
     return found, problems
 

@@ -21,8 +21,16 @@ class HeaderInjection(ValueError):
     """A value meant for a header carries CR, LF or another control character."""
 
 
+def _is_break(ch: str) -> bool:
+    # C0/C1 controls and the Unicode line separators: str.splitlines(), which the email
+    # package uses when folding, breaks a line at every one of them.
+    code = ord(ch)
+    return (code < 32 and ch != "\t") or 0x7F <= code <= 0x9F or ch in "\u2028\u2029"
+
+
 def safe_header(value: str, field: str) -> str:
-    if any(ch in value for ch in "\r\n\x00") or any(ord(ch) < 32 and ch != "\t" for ch in value):
+    """``value`` unchanged, or HeaderInjection if it could break out of its header line."""
+    if any(_is_break(ch) for ch in value):
         raise HeaderInjection(f"{field} contains a line break or control character: {value!r}")
     return value
 
@@ -54,12 +62,11 @@ def body_encoding(text: str) -> tuple[str, str]:
 
 
 def encoded_size(text: str) -> int:
-    """Bytes of a UTF-8 body as sent, after its transfer encoding."""
+    """Bytes of a UTF-8 HTML body as sent: after its transfer encoding, with CRLF line ends."""
     body, cte = body_encoding(text)
-    raw = body.encode("utf-8")
-    if cte == "8bit":
-        return len(raw) + body.count("\n")  # LF becomes CRLF on the wire
-    return len(base64.encodebytes(raw)) + len(raw) // 57 + 1
+    part = EmailMessage(policy=SMTP)
+    part.set_content(body, subtype="html", charset="utf-8", cte=cte)
+    return len(part.as_bytes().split(b"\r\n\r\n", 1)[1])
 
 
 def message_id(edition_date: str, email: str, domain: str) -> str:

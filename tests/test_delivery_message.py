@@ -1,0 +1,130 @@
+"""Building one recipient's message: headers, parts, encodings, tokens, header injection."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+import pytest
+
+from delivery_servers import parse
+from newsletter.delivery.message import (
+    MAX_LINE_BYTES,
+    HeaderInjection,
+    body_encoding,
+    build_message,
+    encoded_size,
+    message_id,
+    reflow,
+    unsubscribe_token,
+    verify_unsubscribe_token,
+)
+
+WHEN = datetime(2026, 6, 12, 8, 30, tzinfo=UTC)
+
+
+def make(**overrides: str) -> bytes:
+    args = dict(from_="AI Paper Digest <digest@example.com>", to="reader@example.com",
+                to_name="김 독자", subject="[2026-06-12] AI 논문 핵심 요약",
+                html="<p>안녕하세요</p>", text="안녕하세요", msg_id="<x.1@example.com>",
+                list_id="AI Paper Digest <digest.example.com>",
+                unsubscribe_url="https://news.example.com/u?token=abc",
+                unsubscribe_mailto="mailto:digest@example.com?subject=unsubscribe")
+    args.update(overrides)
+    return build_message(date=WHEN, **args).as_bytes()  # type: ignore[arg-type]
+
+
+def test_headers_and_parts() -> None:
+    msg = parse(make())
+    assert msg["Subject"] == "[2026-06-12] AI 논문 핵심 요약"
+    assert msg["To"].addresses[0].display_name == "김 독자"
+    assert msg["To"].addresses[0].addr_spec == "reader@example.com"
+    assert msg["Message-ID"] == "<x.1@example.com>"
+    assert msg["Date"].datetime == WHEN
+    assert msg["List-Id"] == "AI Paper Digest <digest.example.com>"
+    assert msg["List-Unsubscribe"] == ("<https://news.example.com/u?token=abc>, "
+                                       "<mailto:digest@example.com?subject=unsubscribe>")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg.get_content_type() == "multipart/alternative"
+    parts = list(msg.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    assert [p.get_content_charset() for p in parts] == ["utf-8", "utf-8"]
+    assert [p["Content-Transfer-Encoding"] for p in parts] == ["8bit", "8bit"]
+    assert parts[1].get_content().strip() == "<p>안녕하세요</p>"
+
+
+def test_no_one_click_header_without_an_https_link() -> None:
+    msg = parse(make(unsubscribe_url=""))
+    assert msg["List-Unsubscribe"] == "<mailto:digest@example.com?subject=unsubscribe>"
+    assert msg["List-Unsubscribe-Post"] is None
+
+
+@pytest.mark.parametrize("field", ["to_name", "subject", "to", "list_id", "unsubscribe_url"])
+@pytest.mark.parametrize("evil", ["x\r\nBcc: victim@example.com", "x\nBcc: v@example.com",
+                                  "x\rBcc: v@example.com", "x\x00y",
+                                  "x\u2028Bcc: v@example.com", "x\x85Bcc: v@example.com",
+                                  "x\x0bBcc: v@example.com"])
+def test_no_line_break_from_data_reaches_a_header(field: str, evil: str) -> None:
+    with pytest.raises(HeaderInjection):
+        make(**{field: evil})
+
+
+def test_a_long_name_is_folded_not_injected() -> None:
+    raw = make(to_name="A" * 300)
+    assert b"Bcc" not in raw
+    assert parse(raw)["To"].addresses[0].display_name == "A" * 300
+
+
+def test_message_id_is_stable_per_edition_and_subscriber() -> None:
+    a = message_id("2026-06-12", "Reader@example.com", "example.com")
+    assert a == message_id("2026-06-12", "reader@example.com", "example.com")
+    assert a != message_id("2026-06-13", "reader@example.com", "example.com")
+    assert a != message_id("2026-06-12", "other@example.com", "example.com")
+    assert a.startswith("<2026-06-12.") and a.endswith("@example.com>")
+
+
+def test_unsubscribe_token_round_trip_and_forgery() -> None:
+    token = unsubscribe_token("Reader@example.com", "s3cret")
+    assert verify_unsubscribe_token(token, "s3cret") == "reader@example.com"
+    assert verify_unsubscribe_token(token, "other-key") is None
+    addr, sig = token.split(".")
+    forged = base64.urlsafe_b64encode(b"boss@example.com").decode().rstrip("=") + "." + sig
+    assert verify_unsubscribe_token(forged, "s3cret") is None
+    assert verify_unsubscribe_token(token[:-1], "s3cret") is None
+    for junk in ("", "no-dot", "!!!.abc", "." * 3):
+        assert verify_unsubscribe_token(junk, "s3cret") is None
+
+
+def test_reflow_keeps_lines_short_and_content_equal() -> None:
+    html = "<p>" + " ".join(["한국어 단어"] * 400) + "</p>"
+    flowed = reflow(html)
+    assert flowed is not None
+    assert max(len(line.encode()) for line in flowed.split("\n")) <= MAX_LINE_BYTES
+    assert flowed.replace("\n", " ") == html
+
+
+def test_unbreakable_line_falls_back_to_base64() -> None:
+    html = "<p>" + "가" * 2000 + "</p>"
+    assert reflow(html) is None
+    assert body_encoding(html)[1] == "base64"
+    msg = parse(make(html=html))
+    html_part = msg.get_body(("html",))
+    assert html_part is not None and html_part["Content-Transfer-Encoding"] == "base64"
+    assert html_part.get_content().strip() == html
+
+
+@pytest.mark.parametrize("html", [
+    "<p>" + " ".join(["한국어 요약 문장입니다."] * 2000) + "</p>",  # 8bit, reflowed
+    "<p>" + "가" * 5000 + "</p>",  # base64
+    "<p>short</p>",
+])
+def test_encoded_size_is_the_html_part_as_sent(html: str) -> None:
+    raw = make(html=html)
+    boundary = parse(raw).get_boundary()
+    assert boundary is not None
+    # The HTML part's body on the wire: from its blank line to the CRLF that starts the
+    # closing delimiter (RFC 2046: that CRLF belongs to the delimiter).
+    part = raw.split(f"--{boundary}".encode())[2]
+    body = part.split(b"\r\n\r\n", 1)[1]
+    assert body.endswith(b"\r\n")
+    assert encoded_size(html) == len(body) - 2

@@ -1,0 +1,109 @@
+"""The SQLite ledger: plan, claim, mark, unknown rows, subscriber status."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from newsletter.store import Store
+
+DAY = "2026-06-12"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "newsletter.db")
+
+
+def test_wal_mode(store: Store) -> None:
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_plan_claim_mark(store: Store) -> None:
+    assert store.plan(DAY, [("a@example.com", "v1", "pending"),
+                            ("b@example.com", "", "skipped")]) == 2
+    assert store.plan(DAY, [("a@example.com", "v1", "pending")]) == 0
+    assert store.claim(DAY, "a@example.com")
+    assert not store.claim(DAY, "a@example.com")  # already claimed
+    assert not store.claim(DAY, "b@example.com")  # skipped rows are never claimed
+    assert store.counts(DAY) == {"pending": 0, "sending": 1, "sent": 0, "failed": 0,
+                                 "skipped": 1}
+    store.mark(DAY, "a@example.com", "sent", message_id="<m@example.com>")
+    row = store.rows(DAY, "sent")[0]
+    assert (row.email, row.message_id, row.attempts) == ("a@example.com", "<m@example.com>", 1)
+    with pytest.raises(ValueError):
+        store.mark(DAY, "a@example.com", "delivered")
+
+
+def test_plan_follows_changes_only_for_rows_not_yet_sent(store: Store) -> None:
+    store.plan(DAY, [("a@example.com", "v1", "pending"), ("b@example.com", "v1", "pending"),
+                     ("c@example.com", "", "skipped")])
+    store.claim(DAY, "a@example.com")
+    store.mark(DAY, "a@example.com", "sent", message_id="m1")
+    # Topics changed: everyone now maps to v2, c has papers now.
+    store.plan(DAY, [("a@example.com", "v2", "pending"), ("b@example.com", "v2", "pending"),
+                     ("c@example.com", "v2", "pending")])
+    rows = {r.email: (r.variant, r.state) for r in store.rows(DAY)}
+    assert rows == {"a@example.com": ("v1", "sent"), "b@example.com": ("v2", "pending"),
+                    "c@example.com": ("v2", "pending")}
+
+
+def test_unknown_rows_are_released_only_on_request(store: Store) -> None:
+    store.plan(DAY, [("a@example.com", "v", "pending"), ("b@example.com", "v", "pending")])
+    store.claim(DAY, "a@example.com")  # a crash happens here: never marked
+    assert [r.email for r in store.rows(DAY, "sending")] == ["a@example.com"]
+    assert store.release_unknown(DAY) == 1
+    assert store.counts(DAY)["pending"] == 2
+    assert store.rows(DAY, "pending")[0].last_error == "retried after unknown"
+
+
+def test_drop_pending_of_those_who_left(store: Store) -> None:
+    store.plan(DAY, [("a@example.com", "v", "pending"), ("b@example.com", "v", "pending")])
+    assert store.drop_pending(DAY, {"a@example.com"}, "left") == 1
+    assert store.rows(DAY, "skipped")[0].email == "b@example.com"
+
+
+def test_only_one_of_many_claimers_wins(tmp_path: Path) -> None:
+    path = tmp_path / "n.db"
+    Store(path).plan(DAY, [(f"r{i}@example.com", "v", "pending") for i in range(50)])
+    wins: list[str] = []
+    lock = threading.Lock()
+
+    def claimer() -> None:
+        mine = Store(path)  # a connection of its own, as another process would have
+        for i in range(50):
+            if mine.claim(DAY, f"r{i}@example.com"):
+                with lock:
+                    wins.append(f"r{i}@example.com")
+
+    threads = [threading.Thread(target=claimer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == sorted(f"r{i}@example.com" for i in range(50))
+
+
+def test_subscriber_status(store: Store) -> None:
+    assert store.status_of("a@example.com") == "active"
+    store.set_status("A@example.com", "unsubscribed", "link")
+    assert store.status_of("a@example.com") == "unsubscribed"
+    assert store.statuses() == {"a@example.com": "unsubscribed"}
+    store.set_status("a@example.com", "active")
+    assert store.status_of("a@example.com") == "active"
+    with pytest.raises(ValueError):
+        store.set_status("a@example.com", "gone")
+
+
+def test_ledger_survives_reopening(tmp_path: Path) -> None:
+    first = Store(tmp_path / "n.db")
+    first.plan(DAY, [("a@example.com", "v", "pending")])
+    first.claim(DAY, "a@example.com")
+    first.mark(DAY, "a@example.com", "sent", message_id="m")
+    first.close()
+    again = Store(tmp_path / "n.db")
+    assert again.rows(DAY)[0].state == "sent"
