@@ -36,6 +36,8 @@ class EditionSettings(_Section):
     allow_empty: bool = False
     toc_title_width: int = Field(45, ge=10)
     size_budget_kb: int = Field(100, ge=10)
+    # Over budget: "fail" the build, or "shorten" the cards level by level until it fits.
+    over_budget: Literal["fail", "shorten"] = "fail"
     web_base_url: str = ""
 
 

@@ -31,7 +31,7 @@ from .config import Settings
 from .delivery import Personalizer, Retry, Summary, VariantMessage, delivery_rate, plan, run
 from .delivery.message import encoded_size
 from .delivery.transports import Transport
-from .errors import ConfigError, RenderError, StageError
+from .errors import ConfigError, StageError
 from .http import Http
 from .models import (
     Candidates,
@@ -43,6 +43,7 @@ from .models import (
     VariantInfo,
 )
 from .render import Renderer
+from .render.budget import render_within
 from .sources import collect_papers
 from .store import Store
 
@@ -311,24 +312,23 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
             lang, settings.edition.title, settings.edition.toc_title_width,
             abs_url=settings.sources.arxiv.abs_url, web_url=settings.edition.web_base_url))
         picked = [c for c in cards if c.paper.id in set(ids)]
-        rendered = renderer.render(edition_date, picked, model, generated)
-        size = encoded_size(rendered.html)
-        if size > budget:
-            raise RenderError(
-                f"variant {key} ({len(picked)} papers, {len(emails)} subscribers) is "
-                f"{size / 1000:.1f} KB as sent, over the {budget / 1000:.0f} KB budget "
-                "(Gmail clips past ~102 KB); shorten the cards or raise "
-                "edition.size_budget_kb")
+        rendered, size = render_within(
+            renderer, edition_date, picked, model=model, generated=generated,
+            budget_bytes=budget, measure=encoded_size, policy=settings.edition.over_budget,
+            name=f"variant {key} ({len(emails)} subscribers)")
         info = VariantInfo(key=key, paper_ids=ids, subscribers=sorted(emails), language=lang,
                            html_bytes=size, text_bytes=len(rendered.text.encode("utf-8")),
+                           degraded=rendered.level > 0,
                            unsubscribe_token=rendered.unsubscribe_token,
                            topics_token=rendered.topics_token)
         write_atomic(paths.variants / f"{key}.html", rendered.html)
         write_atomic(paths.variants / f"{key}.txt", rendered.text)
         write_model(paths.variants / f"{key}.json", info)
         variants.append(info)
+        shortened = f", shortened to level {rendered.level}" if rendered.level else ""
         progress(f"build: variant {key}: {len(picked)} papers, {len(emails)} subscribers, "
-                 f"{size / 1000:.1f} KB html")
+                 f"{size / 1000:.1f} KB html as sent ({100 * size / budget:.0f}% of the "
+                 f"{budget / 1000:.0f} KB budget{shortened})")
     edition = Edition(date=edition_date, title=settings.edition.title,
                       language=settings.edition.language, model=model, cards=cards,
                       variants=variants, built_at=datetime.now(UTC))

@@ -31,7 +31,12 @@ LABELS: dict[str, dict[str, str]] = {
         "limitations": "⚠️ 한계 및 주의사항",
         "abstract_only": "📝 LLM 분석 없이 초록만 실었습니다.",
         "abstract_body": "초록 (원문)",
-        "warnings": "자동 점검 경고",
+        "warnings": "⚠️ 자동 점검에서 경고 {n}건: 수치와 주장은 원문으로 확인하세요.",
+        "full_analysis": "→ 전체 분석 보기",
+        "degraded_note": "메일 크기 제한 때문에 일부 섹션을 줄였습니다.",
+        "back_to_top": "↑ 목차로",
+        "code": "코드",
+        "project": "프로젝트",
         "generated": "{date} 생성 · 모델: {model}",
         "no_model": "LLM 없음 (초록 기반)",
         "why_receive": "이 메일은 AI 논문 뉴스레터를 구독하셨기 때문에 발송되었습니다.",
@@ -70,7 +75,12 @@ LABELS: dict[str, dict[str, str]] = {
         "limitations": "⚠️ Limitations",
         "abstract_only": "📝 No LLM analysis: the abstract is shown as published.",
         "abstract_body": "Abstract",
-        "warnings": "Automatic check warnings",
+        "warnings": "⚠️ {n} automatic check warning(s): verify figures against the paper.",
+        "full_analysis": "→ Read the full analysis",
+        "degraded_note": "Some sections were shortened to keep this email under the size limit.",
+        "back_to_top": "↑ Contents",
+        "code": "code",
+        "project": "project",
         "generated": "Generated {date} · model: {model}",
         "no_model": "no LLM (abstract only)",
         "why_receive": "You receive this because you subscribed to the AI paper newsletter.",
@@ -85,4 +95,5 @@ LABELS: dict[str, dict[str, str]] = {
 
 
 def labels_for(language: str) -> dict[str, str]:
+    """The labels of ``language``, English for a language without its own."""
     return LABELS.get(language, LABELS["en"])
