@@ -232,7 +232,8 @@ class Http:
                 self.requests += 1
             if failure is not None:
                 if attempt > self.retries:
-                    raise SourceError(source, full, f"{failure} after {attempt} attempts")
+                    tries = f"{attempt} attempts" if attempt > 1 else "1 attempt"
+                    raise SourceError(source, full, f"{failure}, {tries}")
                 self._backoff(attempt, None, source, full, failure)
                 continue
             if response.status_code in RETRY_STATUSES and attempt <= self.retries:
@@ -267,11 +268,13 @@ class Http:
         if delay is None:
             delay = self.backoff_base_s * (2 ** (attempt - 1))
         delay = min(delay, MAX_RETRY_AFTER_S)
+        log.warning("%s: %s, retrying in %.1fs (%s)", source, why, delay, url)
         if gate is not None and retry_after:
-            # The server asked the whole host to slow down, not just this request.
+            # The server asked the whole host to slow down, not just this request: every
+            # request to it (this retry included) waits its turn in _wait_turn.
             with gate.lock:
                 gate.next_at = max(gate.next_at, time.monotonic() + delay)
-        log.warning("%s: %s, retrying in %.1fs (%s)", source, why, delay, url)
+            return delay
         with self._count_lock:
             self.seconds_waiting += delay
         self.sleep(delay)

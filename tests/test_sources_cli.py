@@ -1,0 +1,145 @@
+"""`newsletter collect` / `send` through CliRunner against a local server: a real day, an empty
+day (with and without --allow-empty) and a source that fails."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from newsletter.cli import cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DAY = "2026-06-12"
+
+
+def run(*args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result
+
+
+@pytest.fixture
+def local_urls(monkeypatch: pytest.MonkeyPatch, httpserver: HTTPServer) -> HTTPServer:
+    """Every source URL points at the local server, through NEWSLETTER_* variables."""
+    env = {
+        "NEWSLETTER_SOURCES__HUGGINGFACE__URL": httpserver.url_for("/api/daily_papers"),
+        "NEWSLETTER_SOURCES__ARXIV__API_URL": httpserver.url_for("/api/query"),
+        "NEWSLETTER_SOURCES__ARXIV__RSS_URL": httpserver.url_for("/rss"),
+        "NEWSLETTER_SOURCES__ARXIV__HTML_URL": httpserver.url_for("/html"),
+        "NEWSLETTER_SOURCES__ARXIV__PDF_URL": httpserver.url_for("/pdf"),
+        "NEWSLETTER_SOURCES__ARXIV__REQUEST_INTERVAL_S": "0.01",
+        "NEWSLETTER_SOURCES__GITHUB__API_URL": httpserver.url_for("/gh"),
+        "NEWSLETTER_HTTP__RETRIES": "1",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return httpserver
+
+
+def arxiv_answer(request: Request) -> Response:
+    """The arXiv API: every asked id in cs.CL, except one its index does not have yet."""
+    entries = "".join(
+        f"<entry><id>http://arxiv.org/abs/{pid}v3</id><title>T {pid}</title>"
+        f'<category term="cs.CL"/><category term="cs.LG"/><arxiv:primary_category term="cs.CL"/>'
+        "</entry>" for pid in request.args["id_list"].split(",") if pid != "2606.00467")
+    return Response('<feed xmlns="http://www.w3.org/2005/Atom" '
+                    f'xmlns:arxiv="http://arxiv.org/schemas/atom">{entries}</feed>',
+                    content_type="application/atom+xml")
+
+
+def test_collect_a_real_day(workdir: Path, local_urls: HTTPServer) -> None:
+    day = json.loads((FIXTURES / "hf" / f"{DAY}.json").read_bytes())
+    # Take the stars away from one linked repo so GitHub has to be asked for it.
+    target = next(item for item in day if item["paper"].get("githubRepo"))
+    del target["paper"]["githubStars"]
+    slug = target["paper"]["githubRepo"].removeprefix("https://github.com/")
+    local_urls.expect_request("/api/daily_papers").respond_with_json(day)
+    local_urls.expect_request("/api/query").respond_with_handler(arxiv_answer)
+    local_urls.expect_request(f"/gh/repos/{slug}").respond_with_json({"stargazers_count": 77})
+    result = run("collect", "--date", DAY)
+    assert "30 candidates" in result.output
+    assert "no metadata for 2606.00467" in result.stderr
+    saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
+    by_id = {p["id"]: p for p in saved["papers"]}
+    assert len(by_id) == 30
+    for item in day:
+        got = by_id[item["paper"]["id"]]
+        assert got["upvotes"] == item["paper"]["upvotes"]
+        org = item["paper"].get("organization") or item.get("organization")
+        assert got["organization"] == (org["fullname"] if org else None)
+        if item["paper"]["id"] != "2606.00467":
+            assert (got["categories"], got["primary_category"], got["version"]) == \
+                (["cs.CL", "cs.LG"], "cs.CL", "v3")
+    assert by_id[target["paper"]["id"]]["github_stars"] == 77
+    lagging = by_id["2606.00467"]
+    assert lagging["categories"] == [] and lagging["abstract"]
+
+
+def test_empty_day_collect_and_send_say_so(workdir: Path, local_urls: HTTPServer) -> None:
+    local_urls.expect_request("/api/daily_papers").respond_with_json([])
+    result = run("collect", "--date", "2026-06-13")
+    assert result.stdout.strip().splitlines() == [
+        "No papers for 2026-06-13 (weekend, holiday or not yet published); collect again "
+        "later, or 'send --allow-empty' for a short edition."]
+    result = run("send", "--date", "2026-06-13")
+    assert "No papers for 2026-06-13" in result.stdout and "nothing sent" in result.stdout
+    assert not (workdir / "data" / "outbox").exists()
+
+
+def test_empty_day_is_collected_again_later(workdir: Path, local_urls: HTTPServer) -> None:
+    local_urls.expect_ordered_request("/api/daily_papers").respond_with_json(
+        {"error": "No daily papers found for this date"})
+    local_urls.expect_ordered_request("/api/daily_papers").respond_with_json(
+        [{"paper": {"id": "2606.00001", "title": "Published late", "upvotes": 2}}])
+    local_urls.expect_request("/api/query").respond_with_handler(arxiv_answer)
+    assert "No papers" in run("collect", "--date", DAY).stdout
+    assert "1 candidates" in run("collect", "--date", DAY).stdout
+
+
+def test_send_allow_empty_sends_the_short_edition(workdir: Path,
+                                                   local_urls: HTTPServer) -> None:
+    local_urls.expect_request("/api/daily_papers").respond_with_json([])
+    run("send", "--date", "2026-06-13", "--allow-empty")
+    sent = sorted((workdir / "data" / "outbox" / "2026-06-13").glob("*.eml"))
+    assert sent
+    for path in sent:
+        msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+        body = msg.get_body(("plain",))
+        assert body is not None
+        text = body.get_content()
+        assert "오늘은 소개할 논문이 없습니다." in text or "No papers to share today." in text
+
+
+def test_daily_papers_failing_is_one_clear_error(workdir: Path, local_urls: HTTPServer) -> None:
+    local_urls.expect_request("/api/daily_papers").respond_with_data(
+        "<!DOCTYPE html><html><body>Service unavailable</body></html>")
+    result = run("collect", "--date", DAY, code=1)
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("Error: huggingface: expected JSON, got HTML")
+    assert local_urls.url_for("/api/daily_papers") in lines[-1]
+    assert not (workdir / "data/editions" / DAY / "candidates.json").exists()
+
+
+def test_bad_optional_sources_are_warnings(workdir: Path, local_urls: HTTPServer) -> None:
+    (workdir / "newsletter.toml").write_text(
+        '[sources.arxiv]\ncategories = ["cs.XX"]\n'
+        f'[[sources.feeds]]\nname = "lab"\nurl = "{local_urls.url_for("/lab.xml")}"\n')
+    local_urls.expect_request("/api/daily_papers").respond_with_json(
+        [{"paper": {"id": "2606.00001", "title": "Only one", "upvotes": 1}}])
+    local_urls.expect_request("/rss/cs.XX").respond_with_data(
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>Feed error for query</title></feed>')
+    local_urls.expect_request("/lab.xml").respond_with_data("not xml at all")
+    local_urls.expect_request("/api/query").respond_with_data("", status=503)
+    result = run("collect", "--date", DAY)
+    assert "1 candidates" in result.stdout
+    assert "arXiv has no feed for category cs.XX" in result.stderr
+    assert "feed:lab: not an RSS/Atom feed" in result.stderr
+    assert "arxiv: HTTP 503" in result.stderr
+    saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
+    assert len(saved["warnings"]) >= 3 and saved["papers"][0]["upvotes"] == 1
