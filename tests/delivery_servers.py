@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import json
 import threading
@@ -98,7 +99,9 @@ class ScriptedSes:
                     self.send_header("x-amzn-ErrorType", code)
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
-                self.wfile.write(raw)
+                # The client may have given up waiting (the read-timeout test).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(raw)
 
             def do_GET(self) -> None:
                 if self.path.startswith("/v2/email/account") and owner.max_send_rate:

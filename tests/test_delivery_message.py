@@ -6,8 +6,8 @@ import base64
 from datetime import UTC, datetime
 
 import pytest
-
 from delivery_servers import parse
+
 from newsletter.delivery.message import (
     MAX_LINE_BYTES,
     HeaderInjection,

@@ -112,8 +112,9 @@ def make_ses_client(settings: Settings) -> Any:
         "sesv2",
         region_name=ses.region,
         endpoint_url=ses.endpoint_url or None,
-        # Our own loop retries throttling and 5xx with the ledger in view.
-        config=Config(retries={"max_attempts": 1, "mode": "standard"},
+        # Our own loop retries throttling and 5xx with the ledger in view; botocore must not
+        # (its 'max_attempts' counts retries: 1 would still resend a timed-out request).
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
                       connect_timeout=10, read_timeout=30,
                       max_pool_connections=max(10, settings.delivery.concurrency * 2)),
     )

@@ -1,0 +1,242 @@
+"""SES pushing back: a local SES v2 endpoint scripted to throttle, fail, reject and pause."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from click.testing import CliRunner, Result
+from delivery_servers import AWS_ENV, DAY, ScriptedSes, make_site, parse, subscriber_rows
+
+from newsletter import pipeline
+from newsletter.cli import cli
+from newsletter.config import load_settings
+from newsletter.delivery import DeliveryStopped, delivery_rate
+from newsletter.delivery.ses import SesTransport
+from newsletter.store import Store
+
+
+def run(*args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__TRANSPORT", "ses")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__RATE_PER_S", "400")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__RETRY_BACKOFF_S", "0.01")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__MAX_ATTEMPTS", "3")
+    return monkeypatch
+
+
+def serve(env: pytest.MonkeyPatch, server: ScriptedSes) -> ScriptedSes:
+    env.setenv("NEWSLETTER_DELIVERY__SES__ENDPOINT_URL", server.url)
+    return server
+
+
+def ledger(root: Path) -> dict[str, str]:
+    return {r.email: r.state for r in Store(root / "data" / "newsletter.db").rows(DAY)}
+
+
+def test_throttled_for_a_while_then_everyone_delivered(workdir: Path,
+                                                       env: pytest.MonkeyPatch) -> None:
+    started: list[float] = []
+
+    def decide(rcpt: str, n: int) -> tuple[int, str, str]:
+        if not started:
+            started.append(time.monotonic())
+        if time.monotonic() - started[0] < 0.5:
+            return 429, "TooManyRequestsException", "Maximum sending rate exceeded."
+        return 200, "", ""
+
+    server = serve(env, ScriptedSes(decide))
+    try:
+        rows = subscriber_rows(40, [""])
+        make_site(workdir, rows)
+        out = run("send", "--date", DAY).output
+    finally:
+        server.stop()
+    throttled = sum(1 for _, status, _ in server.answers if status == 429)
+    assert throttled > 0
+    assert Counter(a["to"] for a in server.accepted) == {r["email"]: 1 for r in rows}
+    assert "sent 40, skipped 0, failed 0, unknown 0" in out
+    assert f"{throttled} throttled" in out
+    assert set(ledger(workdir).values()) == {"sent"}
+
+
+def test_transient_errors_retry_permanent_ones_are_recorded(workdir: Path,
+                                                            env: pytest.MonkeyPatch) -> None:
+    rows = subscriber_rows(8, [""])
+    flaky, dead, rejected = rows[1]["email"], rows[2]["email"], rows[3]["email"]
+    seen: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def decide(rcpt: str, n: int) -> tuple[int, str, str]:
+        with lock:
+            seen[rcpt] += 1
+            tries = seen[rcpt]
+        if rcpt == flaky and tries <= 2:
+            return 500, "InternalFailure", "try again"
+        if rcpt == dead:
+            return 503, "ServiceUnavailable", "down"
+        if rcpt == rejected:
+            return 400, "MessageRejected", "Email address is on the suppression list"
+        return 200, "", ""
+
+    server = serve(env, ScriptedSes(decide))
+    try:
+        make_site(workdir, rows)
+        result = run("send", "--date", DAY, code=1)  # some failed: non-zero exit
+    finally:
+        server.stop()
+    assert seen[flaky] == 3 and seen[dead] == 3 and seen[rejected] == 1
+    assert "sent 6, skipped 0, failed 2, unknown 0" in result.output
+    assert "4 retried" in result.output  # flaky twice, dead twice (its third try gives up)
+    states = ledger(workdir)
+    assert states[flaky] == "sent" and states[dead] == "failed" and states[rejected] == "failed"
+    rows_by = {r.email: r for r in Store(workdir / "data" / "newsletter.db").rows(DAY)}
+    assert "gave up after 3 attempts" in (rows_by[dead].last_error or "")
+    assert "MessageRejected" in (rows_by[rejected].last_error or "")
+    assert f"{rejected}: SES 400 MessageRejected" in result.output
+    assert sorted(a["to"] for a in server.accepted) == sorted(
+        r["email"] for r in rows if r["email"] not in (dead, rejected))
+
+
+@pytest.mark.parametrize(("code", "status", "message"), [
+    ("SendingPausedException", 400, "Sending is paused for this account."),
+    ("AccountSuspendedException", 400, "The account is suspended."),
+    ("ThrottlingException", 400, "Daily message quota exceeded."),
+])
+def test_paused_account_stops_at_once_and_keeps_the_rest_pending(
+        workdir: Path, env: pytest.MonkeyPatch, code: str, status: int, message: str) -> None:
+    env.setenv("NEWSLETTER_DELIVERY__CONCURRENCY", "1")
+    paused = threading.Event()
+
+    def decide(rcpt: str, n: int) -> tuple[int, str, str]:
+        if n >= 6 and not paused.is_set():
+            return status, code, message
+        return 200, "", ""
+
+    server = serve(env, ScriptedSes(decide))
+    rows = subscriber_rows(20, [""])
+    try:
+        make_site(workdir, rows)
+        result = run("send", "--date", DAY, code=1)
+        assert f"delivery stopped: SES {status} {code}: {message}" in result.output
+        assert "5 sent, 15 still pending" in result.output
+        states = Counter(ledger(workdir).values())
+        assert states == {"sent": 5, "pending": 15}
+        paused.set()  # the account is fixed: a rerun delivers the rest, once each
+        out = run("send", "--date", DAY).output
+    finally:
+        server.stop()
+    assert "sent 15, skipped 0, failed 0, unknown 0, already sent before 5" in out
+    assert Counter(a["to"] for a in server.accepted) == {r["email"]: 1 for r in rows}
+
+
+def test_connection_refused_retries_then_fails(workdir: Path, env: pytest.MonkeyPatch) -> None:
+    server = ScriptedSes()
+    url = server.url
+    server.stop()  # nothing listens there any more
+    env.setenv("NEWSLETTER_DELIVERY__SES__ENDPOINT_URL", url)
+    make_site(workdir, subscriber_rows(2, [""]))
+    result = run("send", "--date", DAY, code=1)
+    assert "sent 0, skipped 0, failed 2" in result.output
+    assert "gave up after 3 attempts: EndpointConnectionError" in result.output
+
+
+def _settings(root: Path, url: str) -> tuple[object, SesTransport]:
+    settings = load_settings(None, env={"NEWSLETTER_DELIVERY__TRANSPORT": "ses"},
+                             data_dir=root / "data")
+    client = boto3.client("sesv2", region_name="us-east-1", endpoint_url=url,
+                          aws_access_key_id="testing", aws_secret_access_key="testing",
+                          config=Config(retries={"total_max_attempts": 1}, read_timeout=0.5,
+                                        connect_timeout=2))
+    return settings, SesTransport(client)
+
+
+def test_no_answer_leaves_the_row_unknown_not_resent(workdir: Path,
+                                                     env: pytest.MonkeyPatch) -> None:
+    rows = subscriber_rows(4, [""])
+    slow = rows[2]["email"]
+
+    def decide(rcpt: str, n: int) -> tuple[int, str, str]:
+        if rcpt == slow:
+            time.sleep(1.0)  # longer than the client's read timeout: SES may have sent it
+        return 200, "", ""
+
+    server = ScriptedSes(decide)
+    try:
+        make_site(workdir, rows)
+        settings, transport = _settings(workdir, server.url)
+        store = pipeline.open_store(settings)  # type: ignore[arg-type]
+        summary = pipeline.deliver(settings, DAY, store=store,  # type: ignore[arg-type]
+                                   transport=transport)
+        assert (summary.sent, summary.unknown, summary.failed) == (3, 1, 0)
+        assert ledger(workdir)[slow] == "sending"
+        status = run("status", "--date", DAY).output
+        assert f"unknown outcome (claimed, never confirmed): {slow} (ReadTimeoutError" in status
+        again = pipeline.deliver(settings, DAY, store=store,  # type: ignore[arg-type]
+                                 transport=transport)
+        assert (again.sent, again.unknown) == (0, 1)
+    finally:
+        server.stop()
+    assert Counter(a["to"] for a in server.accepted)[slow] == 1  # sent once, answered late
+
+
+def test_rate_comes_from_get_account(workdir: Path) -> None:
+    server = ScriptedSes(max_send_rate=14.0)
+    try:
+        _, transport = _settings(workdir, server.url)
+        assert transport.max_send_rate() == 14.0
+        assert delivery_rate(50, transport) == 14.0  # capped at MaxSendRate
+        assert delivery_rate(5, transport) == 5  # lower than SES allows: kept
+        assert delivery_rate(0, transport) == 14.0  # 0 = whatever SES allows
+    finally:
+        server.stop()
+    unknown = ScriptedSes()  # answers 404 to GetAccount
+    try:
+        _, transport = _settings(workdir, unknown.url)
+        assert transport.max_send_rate() is None
+        assert delivery_rate(7, transport) == 7
+        assert delivery_rate(0, transport) == 10.0
+    finally:
+        unknown.stop()
+
+
+def test_message_tags_and_configuration_set(workdir: Path, env: pytest.MonkeyPatch) -> None:
+    env.setenv("NEWSLETTER_DELIVERY__SES__CONFIGURATION_SET", "daily-digest")
+    server = serve(env, ScriptedSes())
+    try:
+        make_site(workdir, subscriber_rows(2, [""]))
+        run("send", "--date", DAY)
+    finally:
+        server.stop()
+    variant = Store(workdir / "data" / "newsletter.db").rows(DAY)[0].variant
+    assert [a["tags"] for a in server.accepted] == [{"date": DAY, "variant": variant}] * 2
+    assert {a["configuration_set"] for a in server.accepted} == {"daily-digest"}
+    assert parse(server.accepted[0]["raw"])["Message-ID"].startswith(f"<{DAY}.")
+
+
+def test_stopped_run_raises_with_its_summary(workdir: Path, env: pytest.MonkeyPatch) -> None:
+    server = ScriptedSes(lambda rcpt, n: (403, "AccessDeniedException", "not allowed"))
+    try:
+        make_site(workdir, subscriber_rows(3, [""]))
+        settings, transport = _settings(workdir, server.url)
+        with pytest.raises(DeliveryStopped) as info:
+            pipeline.deliver(settings, DAY,  # type: ignore[arg-type]
+                             store=pipeline.open_store(settings),  # type: ignore[arg-type]
+                             transport=transport)
+    finally:
+        server.stop()
+    assert info.value.summary.sent == 0 and info.value.summary.pending == 3
+    assert "AccessDeniedException" in str(info.value)
