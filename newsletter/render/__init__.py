@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import textwrap
+import unicodedata
 from dataclasses import dataclass
 from datetime import date as Date
 from importlib import resources
@@ -62,10 +62,40 @@ def safe_url(value: str | None) -> str:
     return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
-def _wrap(text: str, width: int = 76, indent: str = "") -> str:
-    lines = textwrap.wrap(" ".join(str(text).split()), width=width, break_long_words=True,
-                          break_on_hyphens=False, subsequent_indent=indent)
-    return "\n".join(lines)
+def display_width(text: str) -> int:
+    """Terminal columns: Hangul, CJK and emoji take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _split_long(word: str, width: int) -> list[str]:
+    parts, current = [], ""
+    for ch in word:
+        if current and display_width(current + ch) > width:
+            parts.append(current)
+            current = ""
+        current += ch
+    return [*parts, current] if current else parts
+
+
+def wrap(text: str, width: int = 76, indent: str = "") -> str:
+    """Wrap at spaces to ``width`` display columns; a longer word is cut where it must be."""
+    lines: list[str] = []
+    line = ""
+    limit = width
+    for word in str(text).split():
+        candidate = f"{line} {word}" if line else word
+        if display_width(candidate) <= limit:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+            limit = width - len(indent)
+        pieces = _split_long(word, limit)
+        lines.extend(pieces[:-1])
+        line = pieces[-1]
+    if line:
+        lines.append(line)
+    return ("\n" + indent).join(lines)
 
 
 def _finalize(value: Any) -> Any:
@@ -81,12 +111,13 @@ def make_env(templates_dir: Path | None = None) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2", "html"),
+                                            disabled_extensions=("txt.j2",),
                                             default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         finalize=_finalize,
     )
-    env.filters["wrap"] = _wrap
+    env.filters["wrap"] = wrap
     env.filters["url"] = safe_url
     return env
 

@@ -1,0 +1,90 @@
+"""The fixture edition for the email tests (tests/fixtures/edition_ko/cards.yaml) and helpers.
+
+- ``load_cards``: the ten Korean cards as ``Card`` models.
+- ``hostile_card``: a card whose paper data tries every trick (script, onerror, template
+  syntax, unbalanced tags, bidi overrides, a 500-character word, javascript: links).
+- ``write_edition``: the stage files ``build`` reads (candidates, selection, analyses) plus a
+  subscriber list, under a data folder, so the real ``pipeline.build`` renders the variants.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from newsletter.config import Settings, load_settings
+from newsletter.models import Candidates, Card, Selection
+
+DAY = "2026-06-12"
+CARDS_YAML = Path(__file__).parent / "fixtures" / "edition_ko" / "cards.yaml"
+NONCE = "0123456789ab"
+GENERATED = "2026-06-12"
+MODEL = "gpt-4.1-mini"
+LONG_WORD = "가" * 250 + "x" * 250
+
+# Three readers who get three different variants, and one who gets the same as another.
+SUBSCRIBERS = [
+    {"email": "all@example.com", "name": "All Papers"},
+    {"email": "agents@example.com", "topics": ["agents"]},
+    {"email": "vision@example.com", "topics": ["vision", "video"], "language": "en"},
+    {"email": "also-all@example.com", "topics": []},
+]
+
+
+def load_cards() -> list[Card]:
+    data = yaml.safe_load(CARDS_YAML.read_text(encoding="utf-8"))
+    return [Card.model_validate(item) for item in data]
+
+
+def hostile_card(number: int = 11) -> Card:
+    base = load_cards()[0].model_dump()
+    paper, analysis = base["paper"], base["analysis"]
+    paper.update(
+        id="2606.99999",
+        title="<script>window.pwned=1</script> {{ 7*7 }} <b>Bold <i>unclosed "
+              "\u202eevil\u202c title",
+        organization="<img src=x onerror=\"window.pwned=2\">Org",
+        github_repo="javascript:window.pwned=3",
+        project_page="data:text/html,<script>1</script>",
+    )
+    a = analysis["analysis"]
+    a["summary"] = "Summary with </div></td></table> and " + LONG_WORD
+    a["core_idea"] = "{% raw %}{{ config }}{% endraw %} <iframe src=//evil.example></iframe>"
+    a["problem"] = ""           # a missing section
+    a["key_technique"] = "   "  # blank counts as missing
+    a["method"] = ["", "<a href=\"javascript:alert(1)\">click</a>"]
+    a["applications"] = []
+    a["tags"] = ["<svg/onload=alert(1)>", LONG_WORD[:80]]
+    analysis["warnings"] = ["results: a number not found in the full text"]
+    base["selected"].update(id=paper["id"], reason="<u>reason</u>", rank=number)
+    analysis["id"] = paper["id"]
+    base["anchor"] = f"paper-{number}"
+    return Card.model_validate(base)
+
+
+def write_edition(root: Path, cards: list[Card], *, subscribers: list[dict[str, object]]
+                  | None = None, settings_toml: str = "") -> Settings:
+    """Stage files for ``cards`` and a subscriber list under ``root``; the settings to use."""
+    data = root / "data"
+    folder = data / "editions" / DAY
+    (folder / "analyses").mkdir(parents=True, exist_ok=True)
+    candidates = Candidates(date=DAY, collected_at=datetime(2026, 6, 12, tzinfo=UTC),
+                            papers=[c.paper for c in cards])
+    selection = Selection(date=DAY, method="llm", model=MODEL,
+                          papers=[c.selected for c in cards])
+    (folder / "candidates.json").write_text(candidates.model_dump_json(), encoding="utf-8")
+    (folder / "selection.json").write_text(selection.model_dump_json(), encoding="utf-8")
+    for c in cards:
+        (folder / "analyses" / f"{c.paper.id}.json").write_text(
+            c.analysis.model_dump_json(), encoding="utf-8")
+    subs = root / "subscribers"
+    subs.mkdir(exist_ok=True)
+    (subs / "list.yaml").write_text(
+        json.dumps(subscribers if subscribers is not None else SUBSCRIBERS), encoding="utf-8")
+    config = root / "newsletter.toml"
+    config.write_text(f'[storage]\ndata_dir = "{data}"\nsubscribers_dir = "{subs}"\n'
+                      + settings_toml, encoding="utf-8")
+    return load_settings(config, env={})
