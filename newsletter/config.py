@@ -66,6 +66,8 @@ class ArxivSettings(_Section):
     announce_types: list[AnnounceType] = Field(default_factory=_default_announce)
     request_interval_s: float = Field(3.0, ge=0)
     batch_size: int = Field(50, ge=1, le=200)
+    # Pause between full-text downloads (HTML, PDF) from arxiv.org; cached versions skip it.
+    fulltext_interval_s: float = Field(1.0, ge=0)
 
 
 class GithubSettings(_Section):

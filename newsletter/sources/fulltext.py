@@ -84,6 +84,8 @@ def pdf_fulltext(http: Http, url: str, paper: Paper) -> str:
 def fetch_fulltext(http: Http, settings: Settings, paper: Paper) -> tuple[FullText, str]:
     """(FullText record, text) from arXiv HTML, else the PDF, else the abstract."""
     arxiv = settings.sources.arxiv
+    http.set_interval(arxiv.html_url, arxiv.fulltext_interval_s)
+    http.set_interval(arxiv.pdf_url, arxiv.fulltext_interval_s)
     vid = paper.versioned_id
     notes: list[str] = []
     attempts = ((HTML_SOURCE, "html", f"{arxiv.html_url.rstrip('/')}/{vid}", html_fulltext),

@@ -120,12 +120,13 @@ class _Walker:
         self.blocks: list[str] = []
         self.buffer: list[str] = []
         self.prefix = ""
+        self.level = 1
 
     # -- paragraphs ------------------------------------------------------------------------
 
     def flush(self) -> None:
         text = _SPACE.sub(" ", "".join(self.buffer)).strip()
-        self.buffer = []
+        self.buffer.clear()  # in place: inline() may hold a reference to it
         if text:
             self.blocks.append(f"{self.prefix}{text}" if self.prefix else text)
             self.prefix = ""
@@ -156,8 +157,22 @@ class _Walker:
         for child in self.b.children(node):
             if isinstance(child, str):
                 out.append(child)
-            elif not self.skipped(child):
+            elif self.skipped(child):
+                continue
+            elif out is self.buffer and self.is_block(child):
+                # A table or equation wrapped in inline markup (e.g. LaTeXML's resizebox
+                # spans) is still a block of its own, not text run into the paragraph.
+                self.flush()
+                self.block(child, self.b.tag(child), self.b.classes(child), self.level)
+            else:
                 self.inline(child, out)
+                if "ltx_tag_listingline" in self.b.classes(child):
+                    out.append(" ")  # LaTeXML runs the line number into the line
+
+    def is_block(self, node: Any) -> bool:
+        tag = self.b.tag(node)
+        return tag in _INLINE_BLOCK_TAGS or not self.b.classes(node).isdisjoint(
+            _BLOCKISH_CLASSES)
 
     def text_of(self, node: Any) -> str:
         parts: list[str] = []
@@ -166,9 +181,10 @@ class _Walker:
 
     # -- blocks ----------------------------------------------------------------------------
 
-    def walk(self, node: Any, level: int = 1) -> None:
+    def walk(self, node: Any, level: int = 1, section: bool = False) -> None:
         """Turn the children of a block container into paragraphs and headings."""
-        title_done = False
+        outer, self.level = self.level, level
+        title_done = not section  # only a section's own title becomes a heading line
         for child in self.b.children(node):
             if isinstance(child, str):
                 self.buffer.append(child)
@@ -194,13 +210,14 @@ class _Walker:
             self.flush()
             self.block(child, tag, cls, level)
         self.flush()
+        self.level = outer
 
     def block(self, node: Any, tag: str, cls: set[str], level: int) -> None:
         if "ltx_abstract" in cls:
             self.emit("## Abstract")
             self.walk(node, level)
         elif section := next((_SECTION_LEVELS[c] for c in cls if c in _SECTION_LEVELS), 0):
-            self.walk(node, section)
+            self.walk(node, section, section=True)
         elif cls & {"ltx_equation", "ltx_equationgroup", "ltx_eqn_table"}:
             self.equations(node)
         elif "ltx_tabular" in cls or tag == "table":
@@ -284,6 +301,8 @@ class _Walker:
                 yield from self.descendants(child, cls, tag)
 
 
+# Block tags that can turn up inside inline markup and must still be blocks there.
+_INLINE_BLOCK_TAGS = frozenset({"table", "figure", "ul", "ol", "p", "div", "section"})
 # Non-block tags that LaTeXML uses as blocks (e.g. <span class="ltx_tabular"> inside a figure).
 _BLOCKISH_CLASSES = frozenset({"ltx_tabular", "ltx_listing", "ltx_equation", "ltx_equationgroup",
                                "ltx_eqn_table", "ltx_para", "ltx_theorem", "ltx_proof"})
