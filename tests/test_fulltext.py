@@ -265,3 +265,30 @@ def test_fulltext_downloads_are_paced_but_cache_hits_are_not(httpserver: HTTPSer
     for pid in ("2606.00001", "2606.00002", "2606.00001"):
         assert fetch_fulltext(http, settings, paper(pid))[0].source == "html"
     assert len(sleeps) == 1 and sleeps[0] == pytest.approx(2.0, abs=0.3)
+
+
+def test_pdf_running_headers_and_page_numbers_are_dropped() -> None:
+    class Paged(FPDF):
+        def header(self) -> None:
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, "Preprint. Under review.", new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self) -> None:
+            self.set_y(-15)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, str(self.page_no()), align="C")
+
+    pdf = Paged()
+    pdf.set_auto_page_break(True, margin=20)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    for section in range(1, 7):
+        pdf.multi_cell(0, 6, f"{section} Part {section}", new_x="LMARGIN", new_y="NEXT")
+        for k in range(6):
+            pdf.multi_cell(0, 5, f"Paragraph {section}.{k}: " + PARA, new_x="LMARGIN",
+                           new_y="NEXT")
+    assert pdf.page_no() >= 3
+    text = pdf_to_text(bytes(pdf.output()), "T", ABSTRACT)
+    assert "Preprint. Under review." not in text
+    assert not re.search(r"^\d+$", text, re.MULTILINE)
+    assert "## 6 Part 6" in text and "Paragraph 6.5:" in text

@@ -63,7 +63,10 @@ def _clean_lines(pages: list[str]) -> list[list[str]]:
     """Each page's lines without page numbers, the arXiv stamp and repeated running headers."""
     split = [[ln.strip() for ln in re.split(r"\r\n|\r|\n", page.replace("\x02", "-\n")
                                            .replace("\ufffe", "-\n"))] for page in pages]
-    seen = Counter(line for page in split for line in set(page) if line)
+    # Running headers and footers: the same line at the top or bottom of most pages.
+    edges = [{ln for ln in (page[:2] + page[-2:]) if ln} for page in
+             ([ln for ln in p if ln] for p in split)]
+    seen = Counter(line for page in edges for line in page)
     repeated = {line for line, n in seen.items() if len(pages) >= 3 and n >= len(pages) / 2}
     out = []
     for page in split:
