@@ -1,0 +1,106 @@
+"""Benchmark the email rendering on the Korean fixture edition (tests/fixtures/edition_ko).
+
+Prints, in one run: the render time per variant (full Korean edition, a 4-paper English
+variant, a 2-paper variant), the time to render 50 distinct variants, and css-inline beside
+premailer inlining the same MJML output (time, bytes, bytes as sent). Figures are medians of
+repeated runs. Usage: .venv/bin/python scripts/bench_render.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from mjml import mjml2html
+
+from newsletter.delivery.message import encoded_size
+from newsletter.models import Card
+from newsletter.render import Renderer
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "edition_ko" / "cards.yaml"
+DAY = "2026-06-12"
+
+
+def median_time(func: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15, help="runs per figure (median)")
+    args = parser.parse_args()
+    cards = [Card.model_validate(c) for c in yaml.safe_load(FIXTURE.read_text("utf-8"))]
+    ko = Renderer("ko", "AI 논문 핵심 요약")
+    en = Renderer("en", "AI Paper Digest")
+
+    print(f"render one variant (median of {args.repeat}):")
+    for name, renderer, picked in (("ko, 10 papers", ko, cards), ("en, 4 papers", en, cards[:4]),
+                                   ("ko, 2 papers", ko, cards[:2])):
+        out = renderer.render(DAY, picked, "m", DAY)
+        t = median_time(lambda r=renderer, p=picked: r.render(DAY, p, "m", DAY), args.repeat)
+        print(f"  {name:<14} {t * 1000:7.1f} ms   {encoded_size(out.html) / 1000:6.1f} KB html "
+              f"as sent, {len(out.text.encode()) / 1000:5.1f} KB text")
+
+    rng = random.Random(12)
+    subsets: list[list[Card]] = []
+    seen: set[tuple[int, ...]] = set()
+    while len(subsets) < 50:
+        pick = tuple(sorted(rng.sample(range(10), rng.randint(1, 10))))
+        if pick not in seen:
+            seen.add(pick)
+            subsets.append([cards[i] for i in pick])
+    runs = max(3, args.repeat // 5)
+    t50 = median_time(lambda: [ko.render(DAY, s, "m", DAY) for s in subsets], runs)
+    print(f"50 distinct variants (1-10 papers each, median of {runs}): {t50:.2f} s "
+          f"({t50 / 50 * 1000:.1f} ms per variant)")
+
+    ctx = ko.context(DAY, cards, "m", DAY)
+    ctx["unsubscribe_token"], ctx["topics_token"] = "https://unsubscribe.invalid/x", "%%T%%"
+    raw = mjml2html(ko.env.get_template("edition.mjml.j2").render(ctx), disable_comments=True,
+                    fonts={})
+    css = (ROOT / "newsletter" / "templates" / "partials" / "inline.css").read_text("utf-8")
+    import premailer
+
+    # premailer logs every CSS property it does not know (mso-*, -webkit-*) as a warning.
+    logging.getLogger("premailer").setLevel(logging.ERROR)
+    logging.getLogger("cssutils").setLevel(logging.CRITICAL)
+
+    def run_premailer() -> str:
+        return str(premailer.Premailer(raw, css_text=css, keep_style_tags=True,
+                                       remove_classes=False, disable_validation=True,
+                                       cssutils_logging_level=logging.CRITICAL,
+                                       allow_network=False).transform())
+
+    inliners: dict[str, Callable[[], str]] = {
+        "css-inline": lambda: str(ko.inliner.inline(raw)),
+        "premailer": run_premailer,
+    }
+    print(f"inlining the same MJML output ({len(raw.encode()) / 1000:.1f} KB before), "
+          f"median of {args.repeat}:")
+    results = {}
+    for name, func in inliners.items():
+        html = func()
+        t = median_time(func, args.repeat)
+        results[name] = t
+        doctype = "kept" if html[:15].lower() == "<!doctype html>" else "LOST"
+        important = html.count("!important")
+        print(f"  {name:<10} {t * 1000:7.1f} ms   {len(html.encode()) / 1000:6.1f} KB, "
+              f"{encoded_size(html) / 1000:6.1f} KB as sent, doctype {doctype}, "
+              f"{important} !important kept")
+    print(f"  premailer / css-inline time: {results['premailer'] / results['css-inline']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
