@@ -185,7 +185,8 @@ def build(ctx: Ctx, date_: str | None, force: bool, allow_empty: bool) -> None:
                              allow_empty=allow_empty or ctx.settings.edition.allow_empty)
     for v in edition.variants:
         click.echo(f"{v.key}: {len(v.paper_ids)} papers, {len(v.subscribers)} subscribers, "
-                   f"{v.html_bytes / 1000:.1f} KB html, {v.text_bytes / 1000:.1f} KB text")
+                   f"{v.html_bytes / 1000:.1f} KB html, {v.text_bytes / 1000:.1f} KB text"
+                   + (" (shortened to fit the size budget)" if v.degraded else ""))
 
 
 @cli.command()
@@ -213,6 +214,8 @@ def preview(ctx: Ctx, date_: str | None, subscriber: str | None, port: int,
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most N messages this run.")
 @click.option("--retry-unknown", is_flag=True,
               help="Resend rows a crash left in 'sending' (their outcome is unknown).")
+@click.option("--retry-failed", is_flag=True,
+              help="Try the failed rows again (none of them was delivered).")
 @click.option("--allow-empty", is_flag=True, help="Send a short edition on a day with no "
               "papers instead of nothing.")
 @click.option("--to", "to", metavar="ADDRESS", help="Send one '[TEST]' message of a variant "
@@ -224,8 +227,8 @@ def preview(ctx: Ctx, date_: str | None, subscriber: str | None, port: int,
 @click.pass_obj
 @handle_errors
 def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: str | None,
-         dry_run: bool, limit: int | None, retry_unknown: bool, allow_empty: bool,
-         to: str | None, variant: str | None, progress: bool | None) -> None:
+         dry_run: bool, limit: int | None, retry_unknown: bool, retry_failed: bool,
+         allow_empty: bool, to: str | None, variant: str | None, progress: bool | None) -> None:
     """Run whatever stages are missing, then deliver to every subscriber."""
     s = ctx.settings
     day = edition_date(ctx, date_)
@@ -260,7 +263,8 @@ def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: s
             return
         with progress_bar(progress) as (on_start, on_progress):
             summary = pipeline.deliver(s, day, store=store, transport=transport, limit=limit,
-                                       retry_unknown=retry_unknown, on_start=on_start,
+                                       retry_unknown=retry_unknown,
+                                       retry_failed=retry_failed, on_start=on_start,
                                        on_progress=on_progress)
     except DeliveryStopped as exc:
         report_errors(exc.summary.errors)

@@ -404,7 +404,7 @@ def make_personalizer(settings: Settings, edition: Edition) -> Personalizer:
 
 
 def deliver(settings: Settings, edition_date: str, *, store: Store, transport: Transport,
-            limit: int | None = None, retry_unknown: bool = False,
+            limit: int | None = None, retry_unknown: bool = False, retry_failed: bool = False,
             on_progress: Callable[[Summary], None] | None = None,
             on_start: Callable[[Summary], None] | None = None) -> Summary:
     """Plan ledger rows for every subscriber, then send what is pending."""
@@ -421,6 +421,10 @@ def deliver(settings: Settings, edition_date: str, *, store: Store, transport: T
         released = store.release_unknown(edition_date)
         if released:
             log.warning("retrying %d deliveries whose outcome was unknown", released)
+    if retry_failed:
+        released = store.release_failed(edition_date)
+        if released:
+            log.warning("retrying %d failed deliveries", released)
     d = settings.delivery
     return run(store=store, transport=transport, edition_date=edition_date, variants=variants,
                subscribers=subs, personalizer=make_personalizer(settings, edition),

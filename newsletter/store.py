@@ -157,6 +157,13 @@ class Store:
                 "UPDATE deliveries SET state='pending', last_error='retried after unknown',"
                 " updated_at=? WHERE date=? AND state='sending'", (_now(), date)).rowcount
 
+    def release_failed(self, date: str) -> int:
+        """Failed rows go back to pending (``send --retry-failed``): none of them was sent."""
+        with self._conn() as conn:
+            return conn.execute(
+                "UPDATE deliveries SET state='pending', updated_at=? WHERE date=? AND"
+                " state='failed'", (_now(), date)).rowcount
+
     def rows(self, date: str, state: str | None = None) -> list[Row]:
         """The ledger rows of one edition date (optionally one state), by address."""
         sql = "SELECT * FROM deliveries WHERE date=?"

@@ -240,3 +240,29 @@ def test_stopped_run_raises_with_its_summary(workdir: Path, env: pytest.MonkeyPa
         server.stop()
     assert info.value.summary.sent == 0 and info.value.summary.pending == 3
     assert "AccessDeniedException" in str(info.value)
+
+
+def test_an_outage_stops_the_run_and_failed_rows_can_be_retried(
+        workdir: Path, env: pytest.MonkeyPatch) -> None:
+    env.setenv("NEWSLETTER_DELIVERY__CONCURRENCY", "1")
+    down = threading.Event()
+    down.set()
+
+    def decide(rcpt: str, n: int) -> tuple[int, str, str]:
+        return (503, "ServiceUnavailable", "down") if down.is_set() else (200, "", "")
+
+    server = serve(env, ScriptedSes(decide))
+    rows = subscriber_rows(10, [""])
+    try:
+        make_site(workdir, rows)
+        result = run("send", "--date", DAY, code=1)
+        assert "delivery stopped: 3 messages in a row failed after 3 attempts" in result.output
+        assert Counter(ledger(workdir).values()) == {"failed": 3, "pending": 7}
+        down.clear()
+        plain = run("send", "--date", DAY, code=1)  # failed rows stay failed by default
+        assert "sent 7, skipped 0, failed 3" in plain.output
+        again = run("send", "--date", DAY, "--retry-failed").output
+    finally:
+        server.stop()
+    assert "sent 3, skipped 0, failed 0, unknown 0, already sent before 7" in again
+    assert Counter(a["to"] for a in server.accepted) == {r["email"]: 1 for r in rows}

@@ -4,7 +4,8 @@ Outcomes of one transport call and what the ledger records:
 
     sent        -> 'sent' with the message id
     Throttled   -> wait (every worker slows down) and retry; never counted as a failure
-    Transient   -> retry with exponential backoff, up to ``max_attempts``, then 'failed'
+    Transient   -> retry with exponential backoff, up to ``max_attempts``, then 'failed';
+                   three messages in a row giving up stop the run (the service is down)
     Permanent   -> 'failed' with the reason; the run goes on
     Unknown     -> stays 'sending' (unknown outcome) with the reason; the run goes on
     Fatal       -> the row goes back to 'pending', the run stops at once (DeliveryError)
@@ -217,6 +218,7 @@ class Retry:
     backoff_s: float = 1.0  # first wait; doubles each time, with jitter
     max_backoff_s: float = 60.0
     max_throttled_s: float = 900.0  # continuous throttling of one message before giving up
+    breaker: int = 3  # this many messages in a row giving up stops the run
 
 
 def run(
@@ -250,6 +252,7 @@ def run(
     stop = threading.Event()
     lock = threading.Lock()
     queue = deque(pending)
+    giveups = [0]  # messages in a row that exhausted their retries
     started = time.monotonic()
     sender = personalizer.settings.delivery.from_
 
@@ -327,6 +330,14 @@ def run(
                 error = f"gave up after {attempts} attempts: {exc}"
                 store.mark(edition_date, email, "failed", error=error)
                 record("failed", email, error)
+                with lock:
+                    giveups[0] += 1
+                    if giveups[0] >= retry.breaker:
+                        # The service is down, not this recipient: stop before every row
+                        # fails; the rest stay pending for the next run.
+                        summary.stopped = (f"{giveups[0]} messages in a row failed after "
+                                           f"{retry.max_attempts} attempts (last: {exc})")
+                        stop.set()
                 return
             except Permanent as exc:
                 store.mark(edition_date, email, "failed", error=str(exc))
@@ -344,6 +355,8 @@ def run(
                 stop.set()
                 return
             store.mark(edition_date, email, "sent", message_id=mid or msg_id)
+            with lock:
+                giveups[0] = 0
             record("sent")
             return
 

@@ -1,0 +1,148 @@
+"""Delivery over SMTP: aiosmtpd on 127.0.0.1 with STARTTLS and a login, through the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import socket
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from click.testing import CliRunner, Result
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from delivery_servers import DAY, make_site, parse, subscriber_rows
+
+from newsletter.cli import cli
+from newsletter.store import Store
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class Mailbox:
+    """An aiosmtpd handler: refuses some recipients, delays others once, keeps the rest."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, list[str], bytes, bool]] = []
+        self.refuse: set[str] = set()
+        self.later_once: set[str] = set()
+        self.rcpt_seen: Counter[str] = Counter()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        self.rcpt_seen[address] += 1
+        if address in self.refuse:
+            return "550 5.1.1 no such user here"
+        if address in self.later_once and self.rcpt_seen[address] == 1:
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
+                              session.ssl is not None))
+        return "250 Message accepted"
+
+
+def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                  auth_data: Any) -> AuthResult:
+    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"digest"
+          and auth_data.password == b"hunter2")
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server(tmp_path_factory: pytest.TempPathFactory,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    import ssl
+
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port, tls_context=context,
+                            require_starttls=True, authenticator=authenticator,
+                            auth_required=True)
+    controller.start()
+    # The transport trusts the system's CAs; this points them at our test certificate.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__TRANSPORT", "smtp")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__SMTP__HOST", "127.0.0.1")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__SMTP__PORT", str(port))
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__SMTP__USERNAME", "digest")
+    monkeypatch.setenv("NEWSLETTER_SMTP_PASSWORD", "hunter2")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__RETRY_BACKOFF_S", "0.01")
+    yield box
+    controller.stop()
+
+
+def run(*args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result
+
+
+def test_smtp_starttls_login_and_outcomes(workdir: Path, smtp_server: Mailbox) -> None:
+    rows = subscriber_rows(6, [""])
+    gone, slow = rows[1]["email"], rows[2]["email"]
+    smtp_server.refuse.add(gone)
+    smtp_server.later_once.add(slow)
+    make_site(workdir, rows)
+    result = run("send", "--date", DAY, code=1)
+    assert "sent 5, skipped 0, failed 1, unknown 0" in result.output
+    assert "550" in result.output and gone in result.output
+    got = Counter(rcpt for _, rcpts, _, _ in smtp_server.received for rcpt in rcpts)
+    assert got == {r["email"]: 1 for r in rows if r["email"] != gone}
+    assert all(tls for *_, tls in smtp_server.received)  # every message went over STARTTLS
+    assert {frm for frm, *_ in smtp_server.received} == {"digest@example.com"}
+    msg = parse(smtp_server.received[0][2])
+    assert msg["Message-ID"].startswith(f"<{DAY}.")
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    ledger = {r.email: r for r in Store(workdir / "data" / "newsletter.db").rows(DAY)}
+    assert ledger[gone].state == "failed" and "550" in (ledger[gone].last_error or "")
+    assert ledger[slow].state == "sent" and smtp_server.rcpt_seen[slow] == 2
+    # SMTP gives no id: the ledger keeps the message's own Message-ID.
+    assert ledger[slow].message_id is not None and ledger[slow].message_id.startswith("<")
+
+
+def test_wrong_password_stops_the_run(workdir: Path, smtp_server: Mailbox,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_SMTP_PASSWORD", "wrong")
+    make_site(workdir, subscriber_rows(3, [""]))
+    result = run("send", "--date", DAY, code=1)
+    assert "delivery stopped: SMTP login refused: 535" in result.output
+    assert {r.state for r in Store(workdir / "data" / "newsletter.db").rows(DAY)} == {"pending"}
+    assert smtp_server.received == []
