@@ -257,13 +257,13 @@ class _Walker:
     def item(self, node: Any, level: int) -> None:
         label = "-"
         for child in self.b.children(node):
-            if not isinstance(child, str) and "ltx_tag_item" in self.b.classes(child):
+            if not isinstance(child, str) and "ltx_tag" in self.b.classes(child):
                 text = self.text_of(child)
                 label = "-" if not text or text in _BULLETS else text
                 break
         self.flush()
         self.prefix = f"{label} "
-        self.walk(_Without(node, "ltx_tag_item"), level)
+        self.walk(_Without(node, "ltx_tag"), level)
         self.prefix = ""
 
     def table(self, node: Any) -> str:
