@@ -33,6 +33,7 @@ MAX_RETRY_AFTER_S = 120.0
 _RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 # Headers a recording keeps besides the content type, so replayed redirects and 429s behave.
 _REPLAYED_HEADERS = ("location", "retry-after")
+_ENCODING_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
 
 
 def request_key(method: str, url: httpx.URL | str) -> str:
@@ -80,12 +81,18 @@ class ReplayTransport(httpx.BaseTransport):
                               request=request)
 
 
+class ResponseTooLargeError(httpx.TransportError):
+    """A response grew past the size limit while being recorded."""
+
+
 class RecordingTransport(httpx.BaseTransport):
     """Passes requests to a real transport and saves every response into a recording."""
 
-    def __init__(self, folder: Path, inner: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, folder: Path, inner: httpx.BaseTransport | None = None,
+                 max_bytes: int = 25_000_000) -> None:
         self.folder = folder
         self.inner = inner or httpx.HTTPTransport()
+        self.max_bytes = max_bytes
         self.lock = threading.Lock()
         folder.mkdir(parents=True, exist_ok=True)
         index_path = folder / "index.json"
@@ -95,7 +102,7 @@ class RecordingTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
-        body = response.read()
+        body = self._read(response)
         key = request_key(request.method, request.url)
         host = urlsplit(str(request.url)).hostname or "host"
         ctype = response.headers.get("content-type", "")
@@ -114,8 +121,26 @@ class RecordingTransport(httpx.BaseTransport):
             tmp = self.folder / "index.json.tmp"
             tmp.write_text(json.dumps(self.index, indent=1, sort_keys=True), encoding="utf-8")
             tmp.replace(self.folder / "index.json")
-        return httpx.Response(response.status_code, headers=response.headers, content=body,
+        # The body is saved decoded, so the headers must no longer announce gzip or a length.
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in _ENCODING_HEADERS]
+        return httpx.Response(response.status_code, headers=headers, content=body,
                               request=request)
+
+    def _read(self, response: httpx.Response) -> bytes:
+        """The decoded body, refusing (and not recording) one over the size limit."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise ResponseTooLargeError(f"response is over the {self.max_bytes:,}-byte "
+                                                "limit (not recorded)")
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return b"".join(chunks)
 
 
 @dataclass
@@ -202,7 +227,12 @@ class Http:
 
         Raises SourceError naming the source, the URL and what was wrong.
         """
-        full = str(httpx.URL(url, params=params)) if params else url
+        try:
+            full = str(httpx.URL(url, params=params)) if params else url
+            if httpx.URL(full).scheme not in ("http", "https"):
+                raise httpx.InvalidURL("expected an http:// or https:// URL")
+        except httpx.InvalidURL as exc:
+            raise SourceError(source, url, f"invalid URL: {exc}") from None
         cached = self._cache_path(full) if immutable else None
         if cached is not None and cached.is_file():
             with self._count_lock:
@@ -330,7 +360,7 @@ def make_http(
     if replay is not None:
         transport = ReplayTransport(replay)
     elif record is not None:
-        transport = RecordingTransport(record)
+        transport = RecordingTransport(record, max_bytes=max_bytes)
     agent = f"newsletter/{__version__} (+mailto:{contact})" if contact else \
         f"newsletter/{__version__}"
     client = httpx.Client(

@@ -240,3 +240,40 @@ def test_replay_folder_must_be_a_recording(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="not a recording"):
         resolve_recording(tmp_path)
     assert (resolve_recording("sample") / "index.json").is_file()
+
+
+@pytest.mark.parametrize("url", ["localhost:8000/api", "ftp://example.org/x", "http://[::1"])
+def test_invalid_url_names_source_and_url(url: str) -> None:
+    http, _ = client()
+    with pytest.raises(SourceError, match="invalid URL") as err:
+        http.get(url, source="huggingface")
+    assert err.value.url == url and err.value.source == "huggingface"
+
+
+def test_recording_gzip_responses_saves_them_decoded(httpserver: HTTPServer,
+                                                     tmp_path: Path) -> None:
+    import gzip
+
+    body = json.dumps([{"paper": {"id": "2606.00001", "title": "T"}}]).encode()
+    httpserver.expect_request("/api/daily_papers").respond_with_data(
+        gzip.compress(body), headers={"Content-Encoding": "gzip"},
+        content_type="application/json")
+    with make_http(record=tmp_path / "rec", retries=0) as http:
+        live = http.get(httpserver.url_for("/api/daily_papers"), source="huggingface")
+    assert live.content == body
+    httpserver.clear()
+    with make_http(replay=tmp_path / "rec") as http:
+        again = http.get(httpserver.url_for("/api/daily_papers"), source="huggingface")
+    assert again.content == body
+
+
+def test_recording_refuses_a_response_over_the_limit(httpserver: HTTPServer,
+                                                     tmp_path: Path) -> None:
+    def chunks(request: Request) -> Response:
+        return Response((b"x" * 1024 for _ in range(64)), direct_passthrough=True)
+
+    httpserver.expect_request("/big").respond_with_handler(chunks)
+    with make_http(record=tmp_path / "rec", retries=0, max_bytes=10_000) as http, \
+            pytest.raises(SourceError, match="over the 10,000-byte limit \\(not recorded\\)"):
+        http.get(httpserver.url_for("/big"), source="arxiv-pdf")
+    assert not (tmp_path / "rec" / "index.json").exists()
