@@ -241,3 +241,11 @@ def test_helpers() -> None:
     assert safe_url("https://github.com/x/y") == "https://github.com/x/y"
     for bad in ("javascript:alert(1)", "data:text/html,x", "//evil", "", None, "http://[::1"):
         assert safe_url(bad) == ""
+
+
+def test_tags_with_spaces_become_one_hashtag_each(cards: list[Card]) -> None:
+    card = cards[0].model_copy(deep=True)
+    card.analysis.analysis.tags = ["large language model agents", " ", "EvoMem"]
+    out = render([card])
+    assert "#large-language-model-agents #EvoMem</p>" in out.html
+    assert "#large-language-model-agents #EvoMem" in out.text

@@ -161,7 +161,7 @@ def sections(card: Card, level: int = 0) -> dict[str, Any]:
     shown += sum(len(out[k]) for k in
                  ("method", "results", "improvements", "applications", "limitations"))
     out["shortened"] = shown < full
-    out["tags"] = _items(a.tags, None)
+    out["tags"] = ["-".join(t.split()) for t in _items(a.tags, None)]  # one #hashtag each
     out["prerequisites"] = _items(a.prerequisites, None)
     return out
 
