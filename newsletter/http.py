@@ -222,10 +222,12 @@ class Http:
         immutable: bool = False,
         accept: str | None = None,
         headers: dict[str, str] | None = None,
+        cache_if: Callable[[bytes], bool] | None = None,
     ) -> httpx.Response:
         """GET with retries on 429/5xx/timeouts (honoring Retry-After) and a size cap.
 
-        Raises SourceError naming the source, the URL and what was wrong.
+        ``immutable`` responses (200 only, and only those ``cache_if`` accepts) are kept in the
+        on-disk cache. Raises SourceError naming the source, the URL and what was wrong.
         """
         try:
             full = str(httpx.URL(url, params=params)) if params else url
@@ -270,7 +272,8 @@ class Http:
                 self._backoff(attempt, response.headers.get("retry-after"), source, full,
                               f"HTTP {response.status_code}", gate)
                 continue
-            if cached is not None and response.status_code == 200 and response.content:
+            if cached is not None and response.status_code == 200 and response.content \
+                    and (cache_if is None or cache_if(response.content)):
                 self._store(cached, response.content)
             return response
 

@@ -292,3 +292,17 @@ def test_pdf_running_headers_and_page_numbers_are_dropped() -> None:
     assert "Preprint. Under review." not in text
     assert not re.search(r"^\d+$", text, re.MULTILINE)
     assert "## 6 Part 6" in text and "Paragraph 6.5:" in text
+
+
+def test_a_captcha_page_served_as_the_pdf_is_not_cached(httpserver: HTTPServer,
+                                                         tmp_path: Path) -> None:
+    httpserver.expect_request("/html/2606.00001v2").respond_with_data("", status=404)
+    answers = [Response("<!DOCTYPE html><html>Too many requests</html>",
+                        content_type="text/html"), Response(PAPER_PDF)]
+    httpserver.expect_request("/pdf/2606.00001v2").respond_with_handler(
+        lambda request: answers.pop(0))
+    http, settings = setup(httpserver, tmp_path)
+    assert fetch_fulltext(http, settings, paper())[0].source == "abstract"
+    assert fetch_fulltext(http, settings, paper())[0].source == "pdf"
+    assert fetch_fulltext(http, settings, paper())[0].source == "pdf"  # now from the cache
+    assert http.cache_hits == 1

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
 from ..config import Settings
 from ..errors import SourceError
 from ..http import Http
 from ..models import FullText, Paper
 from .latexml import is_latexml, latexml_to_text
-from .pdftext import PdfError, pdf_to_text
+from .pdftext import PdfError, is_pdf, pdf_to_text
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,13 @@ def _result(source: str, url: str, text: str, note: str | None) -> tuple[FullTex
                     note=note), text
 
 
-def _get(http: Http, url: str, source: str, paper: Paper, accept: str) -> bytes:
+def _get(http: Http, url: str, source: str, paper: Paper, accept: str,
+         valid: Callable[[bytes], bool]) -> bytes:
     try:
-        response = http.get(url, source=source, accept=accept, immutable=bool(paper.version))
+        # A versioned full text never changes, but only a real one is worth keeping: arXiv
+        # can answer 200 with a "too many requests" page.
+        response = http.get(url, source=source, accept=accept, immutable=bool(paper.version),
+                            cache_if=valid)
     except SourceError as exc:
         raise FullTextUnusable(exc.problem) from None
     if response.status_code == 404:
@@ -58,7 +63,8 @@ def _get(http: Http, url: str, source: str, paper: Paper, accept: str) -> bytes:
 
 def html_fulltext(http: Http, url: str, paper: Paper) -> str:
     """The LaTeXML page at ``url`` as sectioned text, or FullTextUnusable."""
-    body = _get(http, url, HTML_SOURCE, paper, "text/html")
+    body = _get(http, url, HTML_SOURCE, paper, "text/html",
+                lambda b: is_latexml(b[:200_000].decode("utf-8", "replace")))
     html = body.decode("utf-8", "replace")
     if not is_latexml(html):
         head = html[:40].strip()
@@ -71,7 +77,7 @@ def html_fulltext(http: Http, url: str, paper: Paper) -> str:
 
 def pdf_fulltext(http: Http, url: str, paper: Paper) -> str:
     """The PDF at ``url`` as sectioned text, or FullTextUnusable."""
-    body = _get(http, url, PDF_SOURCE, paper, "application/pdf")
+    body = _get(http, url, PDF_SOURCE, paper, "application/pdf", is_pdf)
     try:
         text = pdf_to_text(body, paper.title, paper.abstract)
     except PdfError as exc:
