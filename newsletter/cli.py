@@ -543,7 +543,7 @@ def subscribers_resubscribe(ctx: Ctx, email: str) -> None:
 @click.pass_obj
 @handle_errors
 def subscribers_verify_token(ctx: Ctx, token: str) -> None:
-    """Print the address an unsubscribe-link token was signed for (exit 2 if forged)."""
+    """Print the address an unsubscribe-link token was signed for (fails if forged)."""
     from .delivery.unsubscribe import verify_token
 
     click.echo(verify_token(ctx.settings, token))
