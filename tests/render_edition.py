@@ -45,7 +45,7 @@ def hostile_card(number: int = 11) -> Card:
     paper.update(
         id="2606.99999",
         title="<script>window.pwned=1</script> {{ 7*7 }} <b>Bold <i>unclosed "
-              "\u202eevil\u202c title",
+              "\u202eevil\u202c title \u200f",
         organization="<img src=x onerror=\"window.pwned=2\">Org",
         github_repo="javascript:window.pwned=3",
         project_page="data:text/html,<script>1</script>",

@@ -145,3 +145,22 @@ def test_screenshots_render(browser: Browser, variants: dict[str, Path],
         page.screenshot(path=str(png), full_page=False)
         assert png.stat().st_size > 10_000
         page.close()
+
+
+def test_dark_mode_rules_apply(browser: Browser, variants: dict[str, Path]) -> None:
+    """With prefers-color-scheme: dark, cards turn dark and their text light (Apple Mail etc.)."""
+    path = next(p for k, p in variants.items() if k.startswith("ko-10p"))
+    colors = {}
+    for scheme in ("light", "dark"):
+        page = open_page(browser, path, 600, [])
+        page.emulate_media(color_scheme=scheme)
+        colors[scheme] = page.evaluate("""() => {
+          const lum = c => { const [r, g, b] = c.match(/\\d+/g).map(Number);
+                             return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255; };
+          const card = document.querySelectorAll('div.cd')[1];
+          const p = document.querySelector('a[name="paper-1"]').parentElement.querySelector('p.sm');
+          return [lum(getComputedStyle(card).backgroundColor), lum(getComputedStyle(p).color)];
+        }""")
+        page.close()
+    assert colors["light"][0] > 0.9 and colors["light"][1] < 0.3
+    assert colors["dark"][0] < 0.2 and colors["dark"][1] > 0.8

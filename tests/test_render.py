@@ -53,6 +53,11 @@ def test_document_structure(full) -> None:  # type: ignore[no-untyped-def]
     assert "@media (prefers-color-scheme:dark)" in html  # the <style> blocks are kept
     assert "!important" in html
     assert "<link" not in html and "fonts.googleapis" not in html  # nothing remote
+    # Only the elements the templates write: anything else would be markup from paper data.
+    tags = {node.tag for node in tree.css("*")}
+    assert tags <= {"html", "head", "title", "meta", "style", "body", "div", "table", "tbody",
+                    "tr", "td", "h1", "h2", "h3", "p", "b", "br", "a", "ol", "ul", "li",
+                    "span"}, tags
     preheader = tree.body.css_first("div").text()
     assert preheader.startswith("2026-06-12 · 논문 10편: EvoArena")
 
@@ -133,7 +138,7 @@ def test_hostile_paper_data_renders_as_text(cards: list[Card]) -> None:
     card = tree.css_first("a[name='paper-11']").parent
     title = card.css_first("h2").text()
     assert title == ("2. <script>window.pwned=1</script> {{ 7*7 }} <b>Bold <i>unclosed "
-                     "evil title")
+                     "evil title \u200f")  # overrides dropped, a plain RLM mark kept
     assert "\u202e" not in out.html and "\u202e" not in out.text
     assert "{{ config }}" in card.text() and "<iframe" in card.text()
     assert LONG_WORD in card.text()
