@@ -246,6 +246,13 @@ def test_atom_variant_is_read_too(httpserver: HTTPServer) -> None:
     papers = arxiv.fetch_rss(make_client(), httpserver.url_for("/rss"), ["cs.LG"],
                              ["new", "cross"], interval_s=0)
     assert {p.id for p in papers} >= {"2609.28553", "2402.10149"}
+    first = next(p for p in papers if p.id == "2609.28553")
+    assert first.authors[:2] == ["Quang Minh Nguyen", "Thuy Quynh Nguyen"]
+    assert len(first.authors) == 6
+    assert first.doi == "10.1109/MAPR72750.2026.11685822"
+    assert first.journal_ref and first.journal_ref.startswith("2026 International Conference")
+    assert first.published == "2026-09-25T04:00:00+00:00"
+    assert first.abstract.startswith("Drug toxicity prediction")
 
 
 def test_feed_error_names_the_bad_category(httpserver: HTTPServer) -> None:
@@ -283,6 +290,21 @@ def test_generic_feed_keeps_items_that_link_arxiv(httpserver: HTTPServer) -> Non
     papers = feeds.fetch_feed(make_client(), "picks", httpserver.url_for("/picks.xml"))
     assert [(p.id, p.version, p.sources) for p in papers] == \
         [("2606.00007", "v2", ["feed:picks"])]
+
+
+def test_generic_atom_feed_with_html_summary_and_several_authors(
+        httpserver: HTTPServer) -> None:
+    atom = ('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Lab</title>'
+            "<entry><id>tag:lab,2026:1</id><title>Routing</title>"
+            '<link href="https://arxiv.org/pdf/2606.00009v1"/>'
+            "<author><name>Ada Lovelace</name></author><author><name>Alan Turing</name></author>"
+            '<summary type="html">&lt;p&gt;We route &amp;amp; &lt;b&gt;skip&lt;/b&gt;.&lt;/p&gt;'
+            "</summary><updated>2026-06-12T08:00:00Z</updated></entry></feed>")
+    httpserver.expect_request("/lab.atom").respond_with_data(atom)
+    (paper,) = feeds.fetch_feed(make_client(), "lab", httpserver.url_for("/lab.atom"))
+    assert (paper.id, paper.authors, paper.abstract, paper.published) == \
+        ("2606.00009", ["Ada Lovelace", "Alan Turing"], "We route & skip.",
+         "2026-06-12T08:00:00+00:00")
 
 
 # -- merge, GitHub, the whole collect --------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
@@ -12,6 +14,7 @@ from ..http import Http
 from ..models import Paper, split_arxiv_id
 
 NAME = "arxiv"
+_TAG = re.compile(r"<[^>]+>")
 _ANNOUNCE = re.compile(r"Announce Type:\s*(?P<type>[\w-]+)", re.IGNORECASE)
 
 
@@ -173,17 +176,22 @@ def parse_feed_entry(entry: Any, source: str) -> Paper | None:
         return None
     text = str(entry.get("summary") or entry.get("description") or "")
     abstract = text.split("Abstract:", 1)[1] if "Abstract:" in text else text
-    authors_raw = entry.get("author") or ""
-    authors = [a.strip() for a in re.split(r",| and ", authors_raw) if a.strip()]
+    abstract = html.unescape(_TAG.sub(" ", abstract))  # generic feeds put HTML here
+    names = [a.get("name", "") for a in entry.get("authors", []) if a.get("name")]
+    if len(names) <= 1:  # arXiv's dc:creator is one comma-separated string
+        names = re.split(r",| and ", str(entry.get("author") or ""))
     categories = [t["term"] for t in entry.get("tags", []) if t.get("term")]
+    when = entry.get("published_parsed") or entry.get("updated_parsed")
     return Paper(
         id=pid,
         version=version,
         title=" ".join(str(entry.get("title", "")).split()),
-        authors=authors,
-        abstract=" ".join(abstract.split()),
+        authors=[n.strip() for n in names if n.strip()],
+        abstract=re.sub(r"\s+([.,;:!?])", r"\1", " ".join(abstract.split())),
         categories=categories,
         primary_category=categories[0] if categories else None,
-        published=entry.get("published"),
+        published=datetime(*when[:6], tzinfo=UTC).isoformat() if when else None,
+        journal_ref=entry.get("arxiv_journal_reference") or entry.get("arxiv_journal_ref"),
+        doi=entry.get("arxiv_doi"),
         sources=[source],
     )
