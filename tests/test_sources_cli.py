@@ -4,6 +4,7 @@ day (with and without --allow-empty) and a source that fails."""
 from __future__ import annotations
 
 import json
+import time
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -143,3 +144,24 @@ def test_bad_optional_sources_are_warnings(workdir: Path, local_urls: HTTPServer
     assert "arxiv: HTTP 503" in result.stderr
     saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
     assert len(saved["warnings"]) >= 3 and saved["papers"][0]["upvotes"] == 1
+
+
+def test_arxiv_timeout_is_a_warning_and_the_day_goes_on(workdir: Path, local_urls: HTTPServer,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_HTTP__TIMEOUT_S", "0.2")
+    monkeypatch.setenv("NEWSLETTER_HTTP__RETRIES", "0")
+
+    def slow(request: Request) -> Response:
+        time.sleep(0.6)
+        return Response("<feed/>")
+
+    local_urls.expect_request("/api/daily_papers").respond_with_json(
+        [{"paper": {"id": "2606.00001", "title": "Kept", "upvotes": 5}}])
+    local_urls.expect_request("/api/query").respond_with_handler(slow)
+    result = run("collect", "--date", DAY)
+    assert "1 candidates" in result.stdout
+    warning = next(line for line in result.stderr.splitlines() if "timed out" in line)
+    assert warning.startswith("warning: arxiv: timed out")
+    assert local_urls.url_for("/api/query") in warning
+    saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
+    assert saved["papers"][0]["upvotes"] == 5
