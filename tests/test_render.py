@@ -6,7 +6,7 @@ import pytest
 from render_edition import GENERATED, LONG_WORD, MODEL, NONCE, hostile_card, load_cards
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from newsletter.errors import RenderError
+from newsletter.errors import ConfigError, RenderError
 from newsletter.models import Card
 from newsletter.render import Renderer, display_width, safe_url, sections, truncate
 
@@ -254,3 +254,8 @@ def test_tags_with_spaces_become_one_hashtag_each(cards: list[Card]) -> None:
     out = render([card])
     assert "#large-language-model-agents #EvoMem</p>" in out.html
     assert "#large-language-model-agents #EvoMem" in out.text
+
+
+def test_web_version_must_be_an_http_url() -> None:
+    with pytest.raises(ConfigError, match="edition.web_base_url 'javascript:x'"):
+        Renderer("ko", "T", web_url="javascript:x")

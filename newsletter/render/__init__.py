@@ -20,7 +20,7 @@ import css_inline
 import jinja2
 from mjml import mjml2html
 
-from ..errors import RenderError
+from ..errors import ConfigError, RenderError
 from ..models import Card
 from .labels import labels_for
 
@@ -187,6 +187,8 @@ class Renderer:
         self.toc_width = toc_width
         self.abs_url = abs_url.rstrip("/")
         self.web_url = safe_url(web_url)
+        if web_url and not self.web_url:
+            raise ConfigError(f"edition.web_base_url {web_url!r}: expected an http(s) URL")
         self.labels = labels_for(language)
         self.inliner = _inliner()
 
