@@ -69,7 +69,9 @@ class RateLimiter:
         while True:
             with self.lock:
                 self._refill()
-                if self.tokens >= 1:
+                # The epsilon: a float shortfall of 1e-16 would otherwise ask for a sleep too
+                # short to move the clock, forever.
+                if self.tokens >= 1 - 1e-9:
                     self.tokens -= 1
                     return
                 wait_s = (1 - self.tokens) / self.rate

@@ -1,0 +1,114 @@
+"""The delivery loop's parts: rate limiter, per-recipient filling, a bad header in the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from delivery_servers import parse
+
+from newsletter.config import load_settings
+from newsletter.delivery import Personalizer, RateLimiter, VariantMessage, plan, run
+from newsletter.delivery.transports import OutboxTransport
+from newsletter.errors import ConfigError
+from newsletter.models import Subscriber
+from newsletter.store import Store
+
+DAY = "2026-06-12"
+
+
+class FakeClock:
+    """Time that only moves when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_rate_limiter_holds_the_rate() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(10, burst=1, clock=clock, sleep=clock.sleep)
+    for _ in range(101):
+        limiter.acquire()
+    assert clock.now == pytest.approx(10.0)
+
+
+def test_rate_limiter_burst_then_steady() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(5, burst=4, clock=clock, sleep=clock.sleep)
+    for _ in range(4):
+        limiter.acquire()
+    assert clock.now == 0.0
+    for _ in range(5):
+        limiter.acquire()
+    assert clock.now == pytest.approx(1.0)
+
+
+def test_pause_holds_everyone_back() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(100, burst=1, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.pause(2.0)
+    limiter.acquire()
+    assert clock.now == pytest.approx(2.0, abs=0.02)
+
+
+def variant() -> VariantMessage:
+    return VariantMessage("k", "<p>T: %%TOPICS%%</p><a href=\"https://u.invalid/x\">u</a>",
+                          "T: %%TOPICS%%\nU: https://u.invalid/x\n", "https://u.invalid/x",
+                          "%%TOPICS%%", 1)
+
+
+def settings(tmp_path: Path, **env: str) -> object:
+    return load_settings(None, env={f"NEWSLETTER_{k}": v for k, v in env.items()},
+                         data_dir=tmp_path / "data")
+
+
+def test_personalizer_fills_topics_and_link(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", "k")
+    s = settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL="https://ex.example.com/u?list=ai")
+    p = Personalizer(s, DAY, "Subject", "all")  # type: ignore[arg-type]
+    raw, msg_id = p.message(variant(), Subscriber(email="a@example.com", topics=["llm"],
+                                                  exclude=["safety"]))
+    msg = parse(raw)
+    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "T: llm (−safety)" in text and "T: llm (−safety)" in html
+    assert "U: https://ex.example.com/u?list=ai&token=" in text
+    assert 'href="https://ex.example.com/u?list=ai&amp;token=' in html
+    assert "u.invalid" not in html + text
+    assert msg["Message-ID"] == msg_id
+    everyone = parse(p.message(variant(), Subscriber(email="b@example.com"))[0])
+    assert "T: all" in everyone.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_plain_http_unsubscribe_url_is_refused(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", "k")
+    s = settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL="http://ex.example.com/u")
+    with pytest.raises(ConfigError, match="must be an https:// link"):
+        Personalizer(s, DAY, "Subject", "all")  # type: ignore[arg-type]
+
+
+def test_a_bad_header_fails_one_row_and_the_run_goes_on(tmp_path: Path) -> None:
+    s = settings(tmp_path)
+    store = Store(tmp_path / "data" / "newsletter.db")
+    subs = {e: Subscriber(email=e, name=n) for e, n in [
+        ("a@example.com", "A"), ("b@example.com", "B\r\nBcc: x@example.com"),
+        ("c@example.com", "C")]}
+    plan(store, DAY, dict.fromkeys(subs, "k"))
+    folder = tmp_path / "outbox"
+    summary = run(store=store, transport=OutboxTransport(folder), edition_date=DAY,
+                  variants={"k": variant()}, subscribers=subs,
+                  personalizer=Personalizer(s, DAY, "S", "all"),  # type: ignore[arg-type]
+                  rate_per_s=1000)
+    assert (summary.sent, summary.failed) == (2, 1)
+    assert sorted(p.name for p in folder.iterdir()) == ["a@example.com.eml", "c@example.com.eml"]
+    failed = store.rows(DAY, "failed")[0]
+    assert failed.email == "b@example.com" and "bad header" in (failed.last_error or "")
