@@ -62,7 +62,7 @@ def test_429_then_200_honors_retry_after(httpserver: HTTPServer) -> None:
     http, sleeps = client(retries=3)
     response = http.get(httpserver.url_for("/api"), source="arxiv")
     assert response.status_code == 200 and json_body(response, "arxiv") == [1, 2]
-    assert sleeps and sleeps[0] == pytest.approx(7.0)
+    assert sleeps and sleeps[0] == pytest.approx(7.0, abs=0.5)
     assert http.requests == 2
 
 
@@ -159,7 +159,7 @@ def test_retry_after_pushes_back_the_whole_host(httpserver: HTTPServer) -> None:
     http, sleeps = client()
     http.get(httpserver.url_for("/a"), source="arxiv")
     http.get(httpserver.url_for("/b"), source="arxiv")
-    assert sleeps[0] == pytest.approx(5.0)
+    assert sleeps[0] == pytest.approx(5.0, abs=0.5)
     assert len(sleeps) >= 2 and sleeps[1] > 4.0
 
 
@@ -171,7 +171,7 @@ def test_concurrency_is_bounded_per_host(threaded: HTTPServer) -> None:
         with lock:
             state["now"] += 1
             state["max"] = max(state["max"], state["now"])
-        time.sleep(0.05)
+        time.sleep(0.1)
         with lock:
             state["now"] -= 1
         return Response("ok")
