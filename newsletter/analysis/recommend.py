@@ -4,13 +4,27 @@ Without an LLM the recommended papers come from a documented heuristic, *greedy 
 coverage*: repeatedly take the remaining candidate that adds the most topics the edition does
 not cover yet; ties go to more upvotes, then more GitHub stars, then more comments, then the
 smaller arXiv id. It favours breadth the way an editor would, and is deterministic.
+
+With an LLM (``LLMRecommender``) the model sees the candidates left after the ranked ones
+(title, abstract head, upvotes, organization, stars) and ``llm.interests``, and names M ids with
+a one-line reason each. Ids are checked (a candidate, not ranked, not repeated); problems go back
+in one repair request, and any picks still missing come from the heuristic.
 """
 
 from __future__ import annotations
 
-from ..config import TopicSettings
-from ..models import Paper, Selected
+import contextlib
+import logging
+
+from ..config import Settings, TopicSettings
+from ..models import Paper, Selected, split_arxiv_id
 from ..topics import rule_topics
+from . import templates
+from .cache import AnswerCache, cache_key
+from .client import EndpointUnavailable, LLMClient, cost
+from .schema import AnswerError, Pick, parse_recommendation, recommendation_schema
+
+log = logging.getLogger(__name__)
 
 
 def _popularity(p: Paper) -> tuple[int, int, int]:
@@ -49,3 +63,142 @@ def heuristic(papers: list[Paper], taken: list[Selected], m: int,
         covered |= topics[best.id]
         pool.remove(best)
     return picks
+
+
+_ABSTRACT_HEAD = 300
+
+
+def _candidate_line(p: Paper) -> str:
+    head = " ".join(p.abstract.split())
+    if len(head) > _ABSTRACT_HEAD:
+        head = head[:_ABSTRACT_HEAD].rsplit(" ", 1)[0] + " …"
+    facts = [f"upvotes {p.upvotes}" if p.upvotes is not None else "no upvotes",
+             f"org {p.organization}" if p.organization else "",
+             f"stars {p.github_stars}" if p.github_stars is not None else ""]
+    return f"- id {p.id} | {p.title} | {', '.join(f for f in facts if f)}\n  {head}"
+
+
+def validate_picks(picks: list[Pick], pool_ids: set[str], ranked_ids: set[str],
+                   m: int) -> tuple[list[Pick], list[str]]:
+    """The usable picks (in order) and one sentence per problem with the others."""
+    good: list[Pick] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for pick in picks:
+        pid = pick.id.strip()
+        with contextlib.suppress(ValueError):
+            pid = split_arxiv_id(pid)[0]
+        if pid in ranked_ids:
+            problems.append(f"{pid} is already ranked; pick another candidate")
+        elif pid not in pool_ids:
+            problems.append(f"{pid} is not a candidate id")
+        elif pid in seen:
+            problems.append(f"{pid} is named more than once")
+        elif not pick.reason.strip():
+            problems.append(f"{pid} has no reason")
+        else:
+            seen.add(pid)
+            good.append(Pick(id=pid, reason=" ".join(pick.reason.split())))
+    if len(good) > m:
+        problems.append(f"{len(good)} picks, asked for {m}")
+        good = good[:m]
+    elif len(good) < m and not problems:
+        problems.append(f"only {len(good)} picks, asked for {m}")
+    return good, problems
+
+
+class LLMRecommender:
+    """Asks the LLM for M papers beyond the ranked ones, each with a one-line reason."""
+
+    def __init__(self, settings: Settings, client: LLMClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.model = client.model
+        self.language = settings.edition.language
+        self.prompt = templates.load("recommend", self.language, settings.llm.prompt_dir)
+        self.cache = AnswerCache(settings.data_dir / "cache" / "llm")
+        self.method = "llm"
+        self.warnings: list[str] = []
+
+    def usage_line(self) -> str:
+        """Tokens and cost of this run's recommendation calls."""
+        from .llm import usage_summary
+
+        u = self.client.usage
+        price = cost(self.settings.llm, u.prompt_tokens, u.completion_tokens)
+        return usage_summary(u, self.model, price, "recommendation")
+
+    def messages(self, candidates: list[Paper], ranked_papers: list[Paper], m: int
+                 ) -> list[dict[str, str]]:
+        values = {
+            "m": m,
+            "interests": self.settings.llm.interests or "-",
+            "ranked": "\n".join(f"- {p.id} | {p.title}" for p in ranked_papers) or "-",
+            "candidates": "\n".join(_candidate_line(p) for p in candidates),
+        }
+        return [{"role": "system", "content": self.prompt.render("system", **values)},
+                {"role": "user", "content": self.prompt.render("user", **values)}]
+
+    def recommend(self, pool: list[Paper], ranked_sel: list[Selected], m: int
+                  ) -> list[Selected]:
+        """M recommended papers; ids checked, gaps filled by the heuristic, reasons kept."""
+        ranked_ids = {s.id for s in ranked_sel}
+        candidates = [p for p in pool if p.id not in ranked_ids]
+        m = min(m, len(candidates))
+        if m <= 0:
+            return []
+        by_id = {p.id: p for p in pool}
+        messages = self.messages(candidates, [by_id[i] for i in ranked_ids & set(by_id)
+                                              if i in by_id], m)
+        key = cache_key(kind="recommend", model=self.model, prompt=self.prompt.version,
+                        template=self.prompt.digest, messages=messages)
+        stored = self.cache.get("recommend", key)
+        if stored is not None:
+            self.client.usage.count("cache_hits")
+            picks = [Pick.model_validate(x) for x in stored]
+        else:
+            try:
+                picks = self._ask(messages, {p.id for p in candidates}, ranked_ids, m)
+            except EndpointUnavailable as exc:
+                self.warnings.append(f"recommendation by heuristic: {exc}")
+                log.warning("select: %s; recommending by heuristic instead", exc)
+                self.method = "heuristic"
+                picks = []
+            else:
+                self.cache.put("recommend", key, [p.model_dump() for p in picks])
+        chosen = [Selected(id=p.id, kind="recommended", reason=p.reason,
+                           rank=len(ranked_sel) + i + 1) for i, p in enumerate(picks)]
+        if len(chosen) < m:
+            more = heuristic(pool, ranked_sel + chosen, m - len(chosen), self.settings.topics)
+            chosen += [s.model_copy(update={"reason": f"{s.reason} (heuristic)"}) for s in more]
+        return chosen
+
+    def _ask(self, messages: list[dict[str, str]], pool_ids: set[str], ranked_ids: set[str],
+             m: int) -> list[Pick]:
+        schema = recommendation_schema()
+        reply = self.client.chat(messages, schema_name="recommendation", schema=schema,
+                                 purpose="recommend")
+        good, problems = self._judge(reply.content, pool_ids, ranked_ids, m)
+        if not problems:
+            return good
+        repair = messages + [
+            {"role": "assistant", "content": reply.content},
+            {"role": "user", "content": self.prompt.render(
+                "repair", problems="\n".join(f"- {p}" for p in problems))}]
+        try:
+            reply2 = self.client.chat(repair, schema_name="recommendation", schema=schema,
+                                      purpose="recommend-repair")
+        except EndpointUnavailable:
+            return good
+        good2, problems2 = self._judge(reply2.content, pool_ids, ranked_ids, m)
+        self.warnings += [f"recommendation: {p}" for p in problems2]
+        return good2 if len(good2) >= len(good) else good
+
+    @staticmethod
+    def _judge(content: str, pool_ids: set[str], ranked_ids: set[str], m: int
+               ) -> tuple[list[Pick], list[str]]:
+        try:
+            answer = parse_recommendation(content)
+        except AnswerError as exc:
+            return [], exc.problems
+        return validate_picks(answer.picks, pool_ids, ranked_ids, m)

@@ -1,0 +1,246 @@
+"""A chat client for any OpenAI-compatible endpoint: structured output, retries, concurrency, usage.
+
+The official ``openai`` package talks to the endpoint (``base_url``); its own retries are off so
+that this module decides: 429, 5xx, timeouts and dropped connections are retried
+``llm.max_retries`` times with exponential backoff (``llm.retry_backoff_s``, doubled each time,
+or the server's Retry-After), and ``llm.max_concurrency`` bounds the requests in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from ..config import LLMSettings
+from ..errors import LLMError
+from .budget import estimate_tokens
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER_S = 60.0
+_MODES = ("json_schema", "json_object", "none")
+
+
+class EndpointUnavailable(LLMError):
+    """The endpoint kept failing (429, 5xx, timeout) after every retry; worth trying later."""
+
+
+class EndpointRefused(LLMError):
+    """The endpoint refused the request (bad key, unknown model, bad request): stop the run."""
+
+
+@dataclass
+class Reply:
+    """One answer and what it cost."""
+
+    content: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str | None = None
+
+
+@dataclass
+class Usage:
+    """Tokens and calls, added up across threads."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_hits: int = 0
+    failures: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, reply: Reply) -> None:
+        with self._lock:
+            self.calls += 1
+            self.prompt_tokens += reply.prompt_tokens
+            self.completion_tokens += reply.completion_tokens
+
+    def count(self, what: str) -> None:
+        with self._lock:
+            setattr(self, what, getattr(self, what) + 1)
+
+
+def cost(settings: LLMSettings, prompt_tokens: int, completion_tokens: int) -> float:
+    """US dollars at the configured prices per million tokens."""
+    return (prompt_tokens * settings.price_input_per_mtok
+            + completion_tokens * settings.price_output_per_mtok) / 1_000_000
+
+
+def response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``response_format`` request field for a structured-output mode."""
+    if mode == "json_schema":
+        return {"type": "json_schema",
+                "json_schema": {"name": name, "schema": schema, "strict": True}}
+    if mode == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+class LLMClient:
+    """Chat completions against ``settings.base_url`` with the model ``settings.model``."""
+
+    def __init__(self, settings: LLMSettings, *, call_log: Path | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if not settings.model:
+            raise LLMError("llm.model is empty: name the model to use with llm.base_url "
+                           f"{settings.base_url}")
+        self.settings = settings
+        self.model = settings.model
+        key = os.environ.get(settings.api_key_env, "")
+        # Local servers (vLLM, Ollama) accept any key; the package insists on one.
+        self._openai = openai.OpenAI(base_url=settings.base_url, api_key=key or "no-key",
+                                     timeout=settings.timeout_s, max_retries=0)
+        self._has_key = bool(key)
+        self._slots = threading.BoundedSemaphore(settings.max_concurrency)
+        self._lock = threading.Lock()
+        self._mode = "json_schema" if settings.response_format == "auto" \
+            else settings.response_format
+        self._call_log = call_log
+        self._sleep = sleep
+        self.usage = Usage()
+
+    @property
+    def mode(self) -> str:
+        """The structured-output mode in use (``auto`` settles on the first that works)."""
+        return self._mode
+
+    def chat(self, messages: list[dict[str, str]], *, schema_name: str,
+             schema: dict[str, Any], purpose: str, subject: str = "") -> Reply:
+        """One completion; raises EndpointUnavailable or EndpointRefused."""
+        with self._slots:
+            while True:
+                mode = self._mode
+                try:
+                    reply = self._with_retries(messages, mode, schema_name, schema,
+                                               purpose, subject)
+                except openai.APIStatusError as exc:
+                    if self._downgrade(mode, exc):
+                        continue
+                    raise self._refused(exc, subject) from None
+                self.usage.add(reply)
+                return reply
+
+    def _downgrade(self, mode: str, exc: openai.APIStatusError) -> bool:
+        """In auto mode, a 400/422 to a structured-output request tries the next mode."""
+        if self.settings.response_format != "auto" or exc.status_code not in (400, 422):
+            return False
+        with self._lock:
+            if self._mode != mode:
+                return True  # another thread already moved on
+            position = _MODES.index(mode)
+            if position + 1 >= len(_MODES):
+                return False
+            self._mode = _MODES[position + 1]
+        log.warning("llm: %s refused response_format %s (HTTP %s: %s); using %s",
+                    self.settings.base_url, mode, exc.status_code, _message(exc), self._mode)
+        return True
+
+    def _refused(self, exc: openai.APIStatusError, subject: str) -> EndpointRefused:
+        hint = ""
+        if exc.status_code in (401, 403):
+            hint = (f"; check the key in ${self.settings.api_key_env}" if self._has_key
+                    else f"; ${self.settings.api_key_env} is not set")
+        elif exc.status_code == 404:
+            hint = f"; is llm.model '{self.model}' served at llm.base_url?"
+        where = f" for {subject}" if subject else ""
+        return EndpointRefused(f"llm: {self.settings.base_url} answered HTTP {exc.status_code}"
+                               f"{where}: {_message(exc)}{hint}")
+
+    def _with_retries(self, messages: list[dict[str, str]], mode: str, schema_name: str,
+                      schema: dict[str, Any], purpose: str, subject: str) -> Reply:
+        s = self.settings
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                reply = self._once(messages, mode, schema_name, schema)
+            except (openai.RateLimitError, openai.InternalServerError,
+                    openai.APIConnectionError) as exc:
+                status = getattr(exc, "status_code", None)
+                problem = (f"HTTP {status}" if status else
+                           "timed out" if isinstance(exc, openai.APITimeoutError)
+                           else f"connection failed ({exc})")
+                self._log_call(purpose, subject, None, time.monotonic() - started, problem)
+                if attempt >= s.max_retries:
+                    self.usage.count("failures")
+                    raise EndpointUnavailable(
+                        f"llm: {s.base_url} {problem} for {subject or purpose} after "
+                        f"{attempt + 1} attempt(s) (timeout {s.timeout_s:g}s)") from None
+                wait = _retry_after(exc) or s.retry_backoff_s * 2 ** attempt
+                wait = min(wait, MAX_RETRY_AFTER_S) * random.uniform(1.0, 1.2)
+                log.info("llm: %s for %s; retry %d in %.1fs", problem, subject or purpose,
+                         attempt + 1, wait)
+                self._sleep(wait)
+                attempt += 1
+                continue
+            self._log_call(purpose, subject, reply, time.monotonic() - started, "ok")
+            return reply
+
+    def _once(self, messages: list[dict[str, str]], mode: str, schema_name: str,
+              schema: dict[str, Any]) -> Reply:
+        s = self.settings
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages,
+                                  "temperature": s.temperature,
+                                  "max_tokens": s.max_output_tokens}
+        fmt = response_format(mode, schema_name, schema)
+        if fmt is not None:
+            kwargs["response_format"] = fmt
+        if s.extra_body:
+            kwargs["extra_body"] = s.extra_body
+        completion = self._openai.chat.completions.create(**kwargs)
+        if not completion.choices:
+            return Reply("", 0, 0, "no choices")
+        choice = completion.choices[0]
+        content = choice.message.content or ""
+        usage = completion.usage
+        if usage is not None:
+            prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        else:  # some servers omit usage: estimate, so costs are never silently zero
+            prompt_tokens = sum(estimate_tokens(m["content"]) for m in messages)
+            completion_tokens = estimate_tokens(content)
+        return Reply(content, prompt_tokens, completion_tokens, choice.finish_reason)
+
+    def _log_call(self, purpose: str, subject: str, reply: Reply | None, seconds: float,
+                  outcome: str) -> None:
+        """One JSON line per request in ``DATA/cache/llm/calls.jsonl``."""
+        if self._call_log is None:
+            return
+        row = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "model": self.model,
+               "purpose": purpose, "subject": subject, "outcome": outcome,
+               "seconds": round(seconds, 3),
+               "prompt_tokens": reply.prompt_tokens if reply else 0,
+               "completion_tokens": reply.completion_tokens if reply else 0}
+        with self._lock:
+            self._call_log.parent.mkdir(parents=True, exist_ok=True)
+            with self._call_log.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])[:200]
+    return str(exc.message)[:200]

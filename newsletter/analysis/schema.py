@@ -1,0 +1,124 @@
+"""What an LLM must return, as pydantic models and the JSON schemas sent with the request."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..models import Analysis
+
+# Field order is the order the prompt explains them and the card shows them.
+TEXT_FIELDS = ("summary", "core_idea", "problem", "key_technique")
+LIST_FIELDS = ("method", "results", "improvements", "applications", "limitations", "tags",
+               "topics", "prerequisites")
+FIELDS = tuple(Analysis.model_fields)
+
+
+class Pick(BaseModel):
+    """One recommended paper and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    reason: str
+
+
+class Recommendation(BaseModel):
+    """The recommender's answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    picks: list[Pick] = Field(default_factory=list)
+
+
+def _strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's strict mode wants every property required and no extra properties."""
+    if schema.get("type") == "object":
+        schema["additionalProperties"] = False
+        schema["required"] = list(schema.get("properties", {}))
+        for sub in schema.get("properties", {}).values():
+            _strict(sub)
+            sub.pop("title", None)
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        _strict(schema["items"])
+    for sub in schema.get("$defs", {}).values():
+        _strict(sub)
+    schema.pop("title", None)
+    schema.pop("description", None)
+    return schema
+
+
+def analysis_schema(topics: list[str]) -> dict[str, Any]:
+    """JSON schema of the card, with topics limited to the configured taxonomy."""
+    schema = _strict(Analysis.model_json_schema())
+    # minItems is in OpenAI's strict subset, minLength is not (checks.py catches empty text).
+    for name in LIST_FIELDS:
+        schema["properties"][name]["minItems"] = 1
+    if topics:
+        schema["properties"]["topics"]["items"] = {"type": "string", "enum": list(topics)}
+    return schema
+
+
+def recommendation_schema() -> dict[str, Any]:
+    """JSON schema of the recommender's answer."""
+    return _strict(Recommendation.model_json_schema())
+
+
+class AnswerError(Exception):
+    """An answer that is not JSON or does not fit the schema; the message lists why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def parse_json(content: str | None) -> Any:
+    """The JSON object in an answer, tolerating a Markdown code fence around it."""
+    text = (content or "").strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    if not text.startswith("{") and "{" in text and "}" in text:
+        # Some models add a sentence before the object despite the instructions.
+        text = text[text.index("{"): text.rindex("}") + 1]
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        head = (content or "").strip()[:60]
+        raise AnswerError([f"the answer is not JSON ({exc.msg} at line {exc.lineno} column "
+                           f"{exc.colno}; it starts {head!r})"]) from None
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "the object"
+        if err["type"] == "missing":
+            out.append(f"field '{where}' is missing")
+        elif err["type"] == "extra_forbidden":
+            out.append(f"field '{where}' is not in the schema")
+        else:
+            out.append(f"field '{where}': {err['msg']}")
+    return out
+
+
+def parse_analysis(content: str | None) -> Analysis:
+    """The answer as an Analysis, or AnswerError naming every problem."""
+    data = parse_json(content)
+    if not isinstance(data, dict):
+        raise AnswerError([f"the answer is JSON but not an object ({type(data).__name__})"])
+    try:
+        return Analysis.model_validate(data)
+    except ValidationError as exc:
+        raise AnswerError(_describe(exc)) from None
+
+
+def parse_recommendation(content: str | None) -> Recommendation:
+    """The answer as a Recommendation, or AnswerError."""
+    data = parse_json(content)
+    try:
+        return Recommendation.model_validate(data)
+    except ValidationError as exc:
+        raise AnswerError(_describe(exc)) from None
