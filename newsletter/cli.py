@@ -148,6 +148,8 @@ def select(ctx: Ctx, date_: str | None, force: bool) -> None:
     _, recommender = llm_parts(ctx, None)
     selection = pipeline.select(ctx.settings, day, force=force, recommender=recommender,
                                 progress=say)
+    if recommender is not None and hasattr(recommender, "usage_line"):
+        say(recommender.usage_line())
     for s in selection.papers:
         click.echo(f"{s.rank:>2}. {'📊' if s.kind == 'ranked' else '🤖'} {s.id}  {s.reason}")
 
@@ -247,8 +249,9 @@ def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: s
         pipeline.select(s, day, force=force, recommender=recommender, progress=say)
         pipeline.analyze(s, day, force=force, analyzer=analyzer, progress=say)
     pipeline.build(s, day, force=force, store=store, progress=say, allow_empty=allow_empty)
-    if analyzer is not None and hasattr(analyzer, "usage_line"):
-        say(analyzer.usage_line())
+    for part in (recommender, analyzer):
+        if part is not None and hasattr(part, "usage_line"):
+            say(part.usage_line())
     if dry_run:
         show_plan(pipeline.delivery_preview(s, day, store))
         return

@@ -135,6 +135,8 @@ class PaperAnalysis(_Model):
     abstract_only: bool
     warnings: list[str] = Field(default_factory=list)
     usage: dict[str, int] = Field(default_factory=dict)
+    cost_usd: float | None = None  # from the configured prices; None without an LLM
+    fallback: str | None = None  # why the LLM card was not used (then analyzer is "offline")
 
 
 class Card(_Model):

@@ -190,7 +190,11 @@ def select(settings: Settings, edition_date: str, *, force: bool = False,
     m = settings.edition.recommended
     if recommender is not None:
         picks = recommender.recommend(pool, ranked, m)
-        method, model = "llm", getattr(recommender, "model", None)
+        # The recommender falls back to the heuristic when the endpoint is unavailable.
+        method = getattr(recommender, "method", "llm")
+        model = getattr(recommender, "model", None) if method == "llm" else None
+        for warning in getattr(recommender, "warnings", []):
+            progress(f"select: warning: {warning}")
     else:
         picks = recommend.heuristic(pool, ranked, m, settings.topics)
         method, model = "heuristic", None
@@ -214,8 +218,12 @@ def analyze(settings: Settings, edition_date: str, *, force: bool = False,
     todo = []
     for sel in selection.papers:
         path = paths.analyses / f"{sel.id}.json"
-        if not force and _fresh(path, paths.selection):
-            results.append(read_model(path, PaperAnalysis, "analyze"))
+        kept = read_model(path, PaperAnalysis, "analyze") if (
+            not force and _fresh(path, paths.selection)) else None
+        # With an LLM configured, an abstract card (made offline, or after the LLM failed) is
+        # redone; the LLM cache makes a card whose answers were unusable cost nothing again.
+        if kept is not None and not (analyzer is not None and kept.analyzer == "offline"):
+            results.append(kept)
         elif sel.id not in by_id:
             raise StageError(f"{paths.selection}: paper {sel.id} is not in candidates.json")
         else:
@@ -511,6 +519,16 @@ def status(settings: Settings, edition_date: str, store: Store | None = None
             "abstract": sources.count("abstract"),
             "warnings": {i["id"]: i["warnings"] for i in items if i.get("warnings")},
         }
+        llm_items = [i for i in items if i.get("usage")]
+        if llm_items:  # flat keys, so the text report shows them too
+            out["analyze"].update({
+                "llm_calls": sum(i["usage"].get("calls", 0) for i in llm_items),
+                "input_tokens": sum(i["usage"].get("prompt_tokens", 0) for i in llm_items),
+                "output_tokens": sum(i["usage"].get("completion_tokens", 0)
+                                     for i in llm_items),
+                "cost_usd": round(sum(i.get("cost_usd") or 0.0 for i in llm_items), 4),
+                "llm_fallbacks": sum(1 for i in llm_items if i.get("fallback")),
+            })
     if paths.edition.is_file():
         e = json.loads(paths.edition.read_text(encoding="utf-8"))
         out["build"] = {"variants": [{"key": v["key"], "papers": len(v["paper_ids"]),
