@@ -127,8 +127,6 @@ def collect(ctx: Ctx, date_: str | None, force: bool, record: str | None,
     day = edition_date(ctx, date_)
     with open_http(ctx, record, replay) as http:
         candidates = pipeline.collect(ctx.settings, day, http, force=force, progress=say)
-    for warning in candidates.warnings:
-        say(f"warning: {warning}")
     if not candidates.papers:
         click.echo(f"No papers for {day} (weekend, holiday or not yet published); "
                    "collect again later, or 'send --allow-empty' for a short edition.")

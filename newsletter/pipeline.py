@@ -151,7 +151,9 @@ def collect(settings: Settings, edition_date: str, http: Http, *, force: bool = 
     candidates = Candidates(date=edition_date, collected_at=datetime.now(UTC), papers=papers,
                             warnings=warnings)
     write_model(paths.candidates, candidates)
-    more = f" ({len(warnings)} warnings, listed in the file)" if warnings else ""
+    for warning in warnings:
+        progress(f"warning: {warning}")
+    more = f" ({len(warnings)} warnings, kept in the file)" if warnings else ""
     progress(f"collect: {len(papers)} candidates -> {paths.candidates}{more}")
     return candidates
 

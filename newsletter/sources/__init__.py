@@ -53,7 +53,7 @@ def collect_papers(
 
     def warn(message: str) -> None:
         warnings.append(message)
-        log.warning("%s", message)
+        log.info("%s", message)
 
     if src.huggingface.enabled:
         found = huggingface.fetch_daily(http, src.huggingface.url, date, src.huggingface.limit,

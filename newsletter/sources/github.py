@@ -65,5 +65,5 @@ def fill_stars(http: Http, api_url: str, papers: list[Paper], token_env: str = "
     if spent.is_set() and skipped > 0:
         warnings.append(f"github: rate limit spent, stars unknown for {skipped} more papers")
     for message in warnings:
-        log.warning("%s", message)
+        log.info("%s", message)
     return warnings

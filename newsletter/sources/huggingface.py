@@ -34,7 +34,7 @@ def fetch_daily(http: Http, url: str, date: str, limit: int = 100,
             if not page:
                 raise
             warnings.append(f"{exc} (kept the {len(papers)} papers of the earlier pages)")
-            log.warning("%s", warnings[-1])
+            log.info("%s", warnings[-1])
             return papers
         if body is None:
             return papers
@@ -45,7 +45,7 @@ def fetch_daily(http: Http, url: str, date: str, limit: int = 100,
                 paper = parse_item(item, date, f"{full_url} item {position}")
             except SourceError as exc:
                 warnings.append(f"{exc}: item skipped")
-                log.warning("%s", warnings[-1])
+                log.info("%s", warnings[-1])
                 continue
             if paper.id not in seen:
                 seen.add(paper.id)
