@@ -401,3 +401,15 @@ def test_recently_delivered_looks_back_dedupe_days(tmp_path: Path) -> None:
     assert pipeline.recently_delivered(settings, "2026-06-12") == {"2606.00001", "2606.00002"}
     settings.edition.dedupe_days = 0
     assert pipeline.recently_delivered(settings, "2026-06-12") == set()
+
+
+@pytest.mark.parametrize("url, slug", [
+    ("https://github.com/org/repo", "org/repo"),
+    ("https://github.com/org/repo.git", "org/repo"),
+    ("https://github.com/org/repo/tree/main/src", "org/repo"),
+    ("http://www.github.com/Org-1/re.po/?tab=readme#x", "Org-1/re.po"),
+    ("https://gitlab.com/org/repo", None),
+    ("https://github.com/org", None),
+])
+def test_repo_slug(url: str, slug: str | None) -> None:
+    assert github.repo_slug(url) == slug

@@ -14,12 +14,16 @@ from ..models import Paper
 
 log = logging.getLogger(__name__)
 NAME = "github"
-_REPO = re.compile(r"github\.com/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?/?$")
+_REPO = re.compile(r"github\.com/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)")
 
 
 def repo_slug(url: str) -> str | None:
+    """'https://github.com/org/repo/tree/main' -> 'org/repo'; None for other links."""
     match = _REPO.search(url.split("#")[0].split("?")[0])
-    return f"{match['owner']}/{match['repo']}" if match else None
+    if not match:
+        return None
+    repo = match["repo"].removesuffix(".git")
+    return f"{match['owner']}/{repo}" if repo else None
 
 
 def fill_stars(http: Http, api_url: str, papers: list[Paper], token_env: str = "GITHUB_TOKEN",
