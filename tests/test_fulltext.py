@@ -68,6 +68,7 @@ def setup(server: HTTPServer, tmp_path: Path | None = None, max_bytes: int = 25_
     settings = Settings()
     settings.sources.arxiv.html_url = server.url_for("/html")
     settings.sources.arxiv.pdf_url = server.url_for("/pdf")
+    settings.sources.arxiv.fulltext_interval_s = 0
     http = Http(httpx.Client(timeout=timeout, follow_redirects=True), retries=0,
                 max_bytes=max_bytes, cache_dir=tmp_path / "cache" if tmp_path else None,
                 sleep=lambda s: None)
@@ -306,3 +307,23 @@ def test_a_captcha_page_served_as_the_pdf_is_not_cached(httpserver: HTTPServer,
     assert fetch_fulltext(http, settings, paper())[0].source == "pdf"
     assert fetch_fulltext(http, settings, paper())[0].source == "pdf"  # now from the cache
     assert http.cache_hits == 1
+
+
+def test_fulltexts_record_then_replay(httpserver: HTTPServer, tmp_path: Path) -> None:
+    from newsletter.http import make_http
+
+    httpserver.expect_request("/html/2606.00001v2").respond_with_data(PAGE)
+    httpserver.expect_request("/html/2606.00002v1").respond_with_data("", status=404)
+    httpserver.expect_request("/pdf/2606.00002v1").respond_with_data(
+        PAPER_PDF, content_type="application/pdf")
+    _, settings = setup(httpserver)
+    papers = [paper(), paper("2606.00002", "v1")]
+    with make_http(record=tmp_path / "rec", retries=0, cache_dir=tmp_path / "cache") as http:
+        live = [fetch_fulltext(http, settings, p) for p in papers]
+    httpserver.clear()
+    with make_http(replay=tmp_path / "rec") as http:
+        again = [fetch_fulltext(http, settings, p) for p in papers]
+    assert [r.source for r, _ in live] == ["html", "pdf"]
+    assert again == live
+    assert len(httpserver.log) == 0
+    assert not (tmp_path / "cache").exists()  # a recording run bypasses the cache

@@ -190,8 +190,16 @@ def parse_feed_entry(entry: Any, source: str) -> Paper | None:
         abstract=re.sub(r"\s+([.,;:!?])", r"\1", " ".join(abstract.split())),
         categories=categories,
         primary_category=categories[0] if categories else None,
-        published=datetime(*when[:6], tzinfo=UTC).isoformat() if when else None,
+        published=_iso(when),
         journal_ref=entry.get("arxiv_journal_reference") or entry.get("arxiv_journal_ref"),
         doi=entry.get("arxiv_doi"),
         sources=[source],
     )
+
+
+def _iso(when: Any) -> str | None:
+    """feedparser's UTC struct_time -> ISO 8601."""
+    if not when:
+        return None
+    year, month, day, hour, minute, second = tuple(when)[:6]
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC).isoformat()
