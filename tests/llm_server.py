@@ -11,11 +11,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import pytest
 
 
 @dataclass
@@ -114,7 +113,8 @@ class LLMServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
         self._thread.start()
 
     @property
@@ -140,11 +140,14 @@ class LLMServer:
         self._httpd.server_close()
 
 
-@pytest.fixture
-def llm_server() -> Iterator[LLMServer]:
+@contextmanager
+def serving() -> Iterator[LLMServer]:
+    """A running server, stopped afterwards (wrap it in each test module's fixture)."""
     server = LLMServer()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def user_text(body: dict[str, Any]) -> str:
