@@ -327,3 +327,17 @@ def test_fulltexts_record_then_replay(httpserver: HTTPServer, tmp_path: Path) ->
     assert again == live
     assert len(httpserver.log) == 0
     assert not (tmp_path / "cache").exists()  # a recording run bypasses the cache
+
+
+def test_pdf_lines_that_only_look_like_headings_stay_text() -> None:
+    body = make_pdf([
+        ("1 Introduction", [PARA]),
+        ("2 Method", ["7 Billion Parameters Are Enough", PARA]),
+        ("2.1 Training", [PARA]),
+        ("3 Results", ["2021 Was A Good Year For Routing", PARA]),
+    ])
+    text = pdf_to_text(body, "T", ABSTRACT)
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings == ["# T", "## Abstract", "## 1 Introduction", "## 2 Method",
+                        "### 2.1 Training", "## 3 Results"]
+    assert "7 Billion Parameters Are Enough" in text

@@ -76,15 +76,39 @@ def _clean_lines(pages: list[str]) -> list[list[str]]:
     return out
 
 
-def _heading(line: str) -> str | None:
+def _heading(line: str, last: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | None:
+    """(heading line, its number) when ``line`` is the next section heading after ``last``.
+
+    A body line that happens to start with a number ("3 experiments show ...") is told apart
+    by shape (short, capitalised, no final period) and by numbering: a heading continues the
+    sequence (after 2.1 come 2.2, 2.1.1 or 3, never 7).
+    """
     match = _HEADING.match(line)
-    if match and not match["title"].rstrip().endswith((".", ",", ";")) \
-            and len(match["title"].split()) <= 10:
-        depth = match["num"].count(".")
-        return f"{'#' * min(2 + depth, 4)} {match['num']} {match['title'].strip()}"
+    title = match["title"].strip() if match else ""
+    if match and not title.endswith((".", ",", ";")) and len(title) <= 60 \
+            and len(title.split()) <= 8:
+        number = tuple(match["num"].split("."))
+        if _follows(last, number):
+            return f"{'#' * min(2 + len(number) - 1, 4)} {match['num']} {title}", number
     if line.lower().rstrip(".:") in _PLAIN_HEADINGS:
-        return f"## {line.rstrip('.:')}"
+        return f"## {line.rstrip('.:')}", last
     return None
+
+
+def _follows(last: tuple[str, ...], number: tuple[str, ...]) -> bool:
+    """Whether section ``number`` can come right after section ``last``."""
+    def succ(part: str) -> str:
+        return str(int(part) + 1) if part.isdigit() else chr(ord(part) + 1)
+
+    if not last:
+        return number in (("1",), ("A",))
+    if number[0].isalpha() and not last[0].isalpha():
+        return number == ("A",)  # the appendix starts
+    if len(number) == len(last) + 1:
+        return number[:-1] == last and number[-1] == "1"
+    if len(number) <= len(last):
+        return number[:-1] == last[:len(number) - 1] and number[-1] == succ(last[len(number) - 1])
+    return False
 
 
 def pdf_to_text(body: bytes, title: str, abstract: str = "") -> str:
@@ -93,6 +117,7 @@ def pdf_to_text(body: bytes, title: str, abstract: str = "") -> str:
     width = median([len(ln) for ln in lines]) if lines else 0
     blocks: list[str] = []
     para: list[str] = []
+    last: tuple[str, ...] = ()
 
     def flush() -> None:
         if para:
@@ -102,10 +127,11 @@ def pdf_to_text(body: bytes, title: str, abstract: str = "") -> str:
     for line in lines:
         if _END_HEADINGS.match(line):
             break
-        heading = _heading(line)
-        if heading:
+        found = _heading(line, last)
+        if found:
             flush()
-            blocks.append(heading)
+            blocks.append(found[0])
+            last = found[1]
             continue
         if para and para[-1].endswith("-") and line[:1].islower():
             para[-1] = para[-1][:-1] + line.split(" ", 1)[0]
