@@ -1,0 +1,138 @@
+"""LLM recommendation against a local OpenAI-compatible server: ids checked, repaired, filled."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llm_server import LLMServer, fail, ok, serving, user_text
+
+from newsletter import pipeline
+from newsletter.analysis import recommend
+from newsletter.analysis.llm import make_recommender
+from newsletter.config import Settings
+from newsletter.models import Candidates, Paper, Selection
+from newsletter.sources.huggingface import parse_item
+
+FIXTURES = Path(__file__).parent / "fixtures"
+POOL = [parse_item(x, "2026-06-12", "fixture") for x in json.loads(
+    (FIXTURES / "hf" / "2026-06-12.json").read_text(encoding="utf-8"))]
+INTERESTS = "agent safety and tool use; robots"
+
+
+@pytest.fixture
+def llm_server() -> Iterator[LLMServer]:
+    with serving() as server:
+        yield server
+
+
+def settings(tmp_path: Path, server: LLMServer, language: str = "en", **llm: Any) -> Settings:
+    values: dict[str, Any] = {"base_url": server.url, "model": "local-model", "max_retries": 1,
+                              "retry_backoff_s": 0.01, "timeout_s": 5, "interests": INTERESTS}
+    values.update(llm)
+    return Settings.model_validate({"llm": values, "edition": {"language": language,
+                                                               "ranked": 3, "recommended": 2},
+                                    "storage": {"data_dir": str(tmp_path / "data")}})
+
+
+def ranked(n: int = 3) -> list[Any]:
+    return recommend.ranked(POOL, n)
+
+
+def rest() -> list[Paper]:
+    ids = {s.id for s in ranked()}
+    return [p for p in POOL if p.id not in ids]
+
+
+def test_picks_and_reasons_are_kept_and_the_prompt_shows_the_candidates(
+        tmp_path: Path, llm_server: LLMServer) -> None:
+    a, b = "2606.07867", "2606.08103"
+    llm_server.add(ok({"picks": [
+        {"id": a, "reason": "Shows agents are least safe at the start of a session."},
+        {"id": b, "reason": "A cheap VR labeling route to robot manipulation."}]}))
+    rec = make_recommender(settings(tmp_path, llm_server))
+    picks = rec.recommend(POOL, ranked(), 2)
+    assert [(p.id, p.kind, p.rank) for p in picks] == [(a, "recommended", 4),
+                                                        (b, "recommended", 5)]
+    assert picks[0].reason == "Shows agents are least safe at the start of a session."
+    [body] = llm_server.requests
+    assert body["model"] == "local-model"
+    assert body["response_format"]["json_schema"]["name"] == "recommendation"
+    text = user_text(body)
+    assert INTERESTS in text and "Pick exactly 2 papers" in text
+    candidates = text.split("Candidates:", 1)[1]
+    for paper in rest():
+        assert f"id {paper.id} | {paper.title}" in candidates
+    for sel in ranked():
+        assert f"id {sel.id} |" not in candidates
+        assert f"- {sel.id} |" in text.split("Candidates:", 1)[0]
+    assert "id 2606.13594 | See What I See" in candidates
+    assert "upvotes 3, org University of Michigan\n  Multi-agent systems communicate" in candidates
+    assert rec.method == "llm" and rec.warnings == []
+
+
+def test_bad_ids_go_back_in_one_repair(tmp_path: Path, llm_server: LLMServer) -> None:
+    top = ranked()[0].id
+    llm_server.add(
+        ok({"picks": [{"id": "2606.99999", "reason": "made up"},
+                      {"id": top, "reason": "already in"},
+                      {"id": "2606.08103", "reason": "robots"},
+                      {"id": "2606.08103", "reason": "robots again"}]}),
+        ok({"picks": [{"id": "2606.08103", "reason": "robots"},
+                      {"id": "2606.12451v1", "reason": "tool retrieval audit"}]}))
+    picks = make_recommender(settings(tmp_path, llm_server)).recommend(POOL, ranked(), 2)
+    asked = user_text(llm_server.requests[1])
+    assert "2606.99999 is not a candidate id" in asked
+    assert f"{top} is already ranked" in asked
+    assert "2606.08103 is named more than once" in asked
+    assert [p.id for p in picks] == ["2606.08103", "2606.12451"]
+
+
+def test_what_the_repair_cannot_fix_is_filled_by_the_heuristic(
+        tmp_path: Path, llm_server: LLMServer) -> None:
+    llm_server.add(ok({"picks": [{"id": "2606.08103", "reason": "robots"},
+                                 {"id": "nope", "reason": "?"}]}),
+                   ok("not json at all"))
+    rec = make_recommender(settings(tmp_path, llm_server))
+    picks = rec.recommend(POOL, ranked(), 2)
+    assert picks[0].id == "2606.08103" and picks[0].reason == "robots"
+    expected = recommend.heuristic(POOL, [*ranked(), picks[0]], 1, Settings().topics)[0]
+    assert picks[1].id == expected.id and picks[1].reason.endswith("(heuristic)")
+    assert any("not JSON" in w for w in rec.warnings)
+
+
+def test_an_endpoint_that_is_down_means_the_heuristic(tmp_path: Path,
+                                                      llm_server: LLMServer) -> None:
+    llm_server.add(fail(503), fail(503))
+    rec = make_recommender(settings(tmp_path, llm_server))
+    picks = rec.recommend(POOL, ranked(), 2)
+    assert [p.id for p in picks] == [p.id for p in recommend.heuristic(
+        POOL, ranked(), 2, Settings().topics)]
+    assert rec.method == "heuristic" and "HTTP 503" in rec.warnings[0]
+
+
+def test_select_stage_records_the_model_and_a_rerun_uses_the_cache(
+        tmp_path: Path, llm_server: LLMServer) -> None:
+    s = settings(tmp_path, llm_server, language="ko")
+    paths = pipeline.Paths.of(s, "2026-06-12")
+    pipeline.write_model(paths.candidates, Candidates.model_validate(
+        {"date": "2026-06-12", "collected_at": "2026-06-12T00:00:00Z", "papers": POOL}))
+    answer = {"picks": [
+        {"id": "2606.07867", "reason": "세션 초반 에이전트의 안전 공백을 다룹니다."},
+        {"id": "2606.08103", "reason": "VR 라벨링으로 로봇 조작을 쉽게 합니다."}]}
+    llm_server.add(ok(answer))
+    said: list[str] = []
+    selection = pipeline.select(s, "2026-06-12", recommender=make_recommender(s),
+                                progress=said.append)
+    assert "정확히 2편" in user_text(llm_server.requests[0])
+    assert selection.method == "llm" and selection.model == "local-model"
+    assert [p.kind for p in selection.papers] == ["ranked"] * 3 + ["recommended"] * 2
+    stored = Selection.model_validate_json(paths.selection.read_bytes())
+    assert stored.papers[3].reason == answer["picks"][0]["reason"]
+    again = make_recommender(s)
+    pipeline.select(s, "2026-06-12", recommender=again, force=True, progress=said.append)
+    assert len(llm_server.requests) == 1
+    assert "0 calls" in again.usage_line() and "1 from cache" in again.usage_line()
