@@ -1,0 +1,88 @@
+"""The commands with an LLM configured: the recorded sample day against a local LLM server."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from llm_server import Answer, LLMServer, ok, serving
+
+from newsletter.cli import cli
+from newsletter.models import PaperAnalysis, Selection
+
+DAY = "2026-06-12"
+INVENTS = "2606.13594"  # its card quotes a figure the paper does not have, even after repair
+
+
+@pytest.fixture
+def llm_server() -> Iterator[LLMServer]:
+    with serving() as server:
+        yield server
+
+
+def card_for(body: dict[str, Any]) -> Answer:
+    """A plain valid Korean card naming the paper the request is about (no figures quoted)."""
+    text = body["messages"][1]["content"]  # the first user message, also in a repair
+    if "후보 논문" in text:  # the recommendation request: the first M candidates
+        m = int(re.search(r"정확히 (\d+)편", text).group(1))  # type: ignore[union-attr]
+        ids = re.findall(r"^- id (\S+) \|", text.split("후보 논문:", 1)[1], re.MULTILINE)
+        return ok({"picks": [{"id": i, "reason": f"{i}번 논문은 독자의 관심사와 맞닿아 있습니다."}
+                             for i in ids[:m]]}, usage=(3000, 100))
+    pid = re.search(r"arXiv: (\S+)", text).group(1)  # type: ignore[union-attr]
+    return ok({
+        "summary": f"{pid} 논문의 핵심을 한 문장으로 정리한 요약입니다.",
+        "core_idea": "도서관 사서가 책을 분류하듯, 흩어진 정보를 정리해 필요한 곳에 둡니다.",
+        "problem": "기존 방법은 비용이 크고 일반화가 어려웠다는 점을 문제로 삼습니다.",
+        "method": ["자료를 모으고 정리하는 단계", "정리된 자료로 모델을 학습하는 단계"],
+        "key_technique": "작은 구조만 남겨 학습을 가볍게 만든 점이 돋보이는 기법입니다.",
+        "results": ["저자들은 제안 방법이 기준선보다 낫다고 보고합니다."
+                    + (" 정확도는 99.9%입니다." if pid.startswith(INVENTS) else "")],
+        "improvements": ["사람의 수작업을 줄여 규모를 키우기 쉬워졌습니다."],
+        "applications": ["연구용 데이터 구축 자동화"],
+        "limitations": ["평가 범위가 좁아 추가 검증이 필요합니다."],
+        "tags": ["sample"], "topics": ["llm"], "prerequisites": ["언어 모델(language model)"],
+    }, usage=(2000, 500))
+
+
+def run(*args: str) -> Result:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_send_with_an_llm_prints_usage_and_a_rerun_spends_nothing(
+        workdir: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    llm_server.responder = card_for
+    for key, value in {"BASE_URL": llm_server.url, "MODEL": "test-model",
+                       "RETRY_BACKOFF_S": "0", "PRICE_INPUT_PER_MTOK": "1.0",
+                       "PRICE_OUTPUT_PER_MTOK": "4.0"}.items():
+        monkeypatch.setenv(f"NEWSLETTER_LLM__{key}", value)
+    out = run("send", "--date", DAY, "--replay", "sample").output
+    assert "LLM recommendation (test-model): 1 calls, 3,000 input + 100 output tokens, " \
+           "$0.0034" in out
+    assert "LLM analysis (test-model): 11 calls, 22,000 input + 5,500 output tokens, " \
+           "$0.0440" in out
+    assert len(llm_server.requests) == 12
+    folder = workdir / "data" / "editions" / DAY
+    selection = Selection.model_validate_json((folder / "selection.json").read_bytes())
+    assert selection.method == "llm" and selection.model == "test-model"
+    analyses = [PaperAnalysis.model_validate_json(p.read_bytes())
+                for p in sorted((folder / "analyses").glob("*.json"))]
+    assert len(analyses) == 10
+    assert {a.analyzer for a in analyses} == {"llm"} and all(a.abstract_only for a in analyses)
+    edition = json.loads((folder / "edition.json").read_text(encoding="utf-8"))
+    assert edition["model"] == "test-model"
+
+    status = run("status", "--date", DAY).output
+    assert "llm_calls 11, input_tokens 22000, output_tokens 5500, cost_usd 0.044" in status
+    assert (f"! {INVENTS}: field 'results' has numbers that are not in the paper: 99.9"
+            in status)
+
+    again = run("analyze", "--date", DAY, "--replay", "sample", "--force").output
+    assert len(llm_server.requests) == 12
+    assert "0 calls, 0 input + 0 output tokens, $0.0000; 10 from cache" in again
