@@ -157,11 +157,20 @@ def test_arxiv_timeout_is_a_warning_and_the_day_goes_on(workdir: Path, local_url
 
     local_urls.expect_request("/api/daily_papers").respond_with_json(
         [{"paper": {"id": "2606.00001", "title": "Kept", "upvotes": 5}}])
-    local_urls.expect_request("/api/query").respond_with_handler(slow)
-    result = run("collect", "--date", DAY)
+    # Its own server: the slow answer finishes after the test and must not land in the
+    # shared server's log of the next test.
+    arxiv_server = HTTPServer(threaded=True)
+    arxiv_server.start()
+    arxiv_server.expect_request("/api/query").respond_with_handler(slow)
+    monkeypatch.setenv("NEWSLETTER_SOURCES__ARXIV__API_URL", arxiv_server.url_for("/api/query"))
+    try:
+        result = run("collect", "--date", DAY)
+    finally:
+        arxiv_server.clear()
+        arxiv_server.stop()
     assert "1 candidates" in result.stdout
     warning = next(line for line in result.stderr.splitlines() if "timed out" in line)
     assert warning.startswith("warning: arxiv: timed out")
-    assert local_urls.url_for("/api/query") in warning
+    assert arxiv_server.url_for("/api/query") in warning
     saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
     assert saved["papers"][0]["upvotes"] == 5
