@@ -127,6 +127,9 @@ class RecordingTransport(httpx.BaseTransport):
         return httpx.Response(response.status_code, headers=headers, content=body,
                               request=request)
 
+    def close(self) -> None:
+        self.inner.close()
+
     def _read(self, response: httpx.Response) -> bytes:
         """The decoded body, refusing (and not recording) one over the size limit."""
         chunks: list[bytes] = []
