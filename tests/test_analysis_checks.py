@@ -193,3 +193,19 @@ def test_a_broken_prompt_file_names_itself(tmp_path: Path) -> None:
         encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown or malformed placeholder"):
         templates.load("analyze", "ko", str(tmp_path)).render("system", title="t")
+
+
+def test_harmless_answer_shapes_are_forgiven() -> None:
+    base = CARDS["2606.13174"]["en"]
+    shaped = {"analysis": dict(base, method="- mine corrections\n2. compile checks",
+                               tags="coding agents, memory", problem=["One.", "Two."],
+                               title="not a field")}
+    got = parse_analysis("<think>Let me {think}.</think>\n" + json.dumps(shaped))
+    assert got.method == ["mine corrections", "compile checks"]
+    assert got.tags == ["coding agents", "memory"] and got.problem == "One. Two."
+
+
+def test_korean_number_units_compare_with_the_paper() -> None:
+    src = "Applying ToolSense to ToolBench (~47k tools)"
+    assert invented_numbers(["약 4만 7천 개 도구", "4.7만 개 도구"], src) == []
+    assert invented_numbers(["5만 개 도구"], src) == ["50000"]

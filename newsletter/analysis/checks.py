@@ -120,12 +120,26 @@ def _known(value: Decimal, known: set[Decimal]) -> bool:
     return any(c.normalize() in known for c in candidates)
 
 
+_KO_UNITS = re.compile(r"(\d+(?:\.\d+)?)\s*(억|만|천)(?:\s*(\d+(?:\.\d+)?)\s*(만|천))?")
+_KO_SCALE = {"억": Decimal(100_000_000), "만": Decimal(10_000), "천": Decimal(1_000)}
+
+
+def _korean_units(text: str) -> str:
+    """'4만 7천' -> '47000', '4.7만' -> '47000' (so they compare with '47K' in the paper)."""
+    def value(m: re.Match[str]) -> str:
+        total = Decimal(m.group(1)) * _KO_SCALE[m.group(2)]
+        if m.group(3):
+            total += Decimal(m.group(3)) * _KO_SCALE[m.group(4)]
+        return format(total.normalize(), "f")
+    return _KO_UNITS.sub(value, text)
+
+
 def invented_numbers(items: Iterable[str], source: str) -> list[str]:
     """Numbers in ``items`` that the source does not contain in any accepted form."""
     known = source_numbers(source)
     missing: list[str] = []
     for item in items:
-        for written, value in numbers_in(item):
+        for written, value in numbers_in(_korean_units(item)):
             if not _known(value, known) and written not in missing:
                 missing.append(written)
     return missing

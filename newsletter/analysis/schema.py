@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -74,9 +75,13 @@ class AnswerError(Exception):
         super().__init__("; ".join(problems))
 
 
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+
+
 def parse_json(content: str | None) -> Any:
     """The JSON object in an answer, tolerating a Markdown code fence around it."""
-    text = (content or "").strip()
+    # Reasoning models served by vLLM or Ollama may put their thinking before the answer.
+    text = _THINK.sub("", content or "").strip()
     if text.startswith("```"):
         text = text.split("\n", 1)[1] if "\n" in text else ""
         text = text.rsplit("```", 1)[0]
@@ -104,13 +109,41 @@ def _describe(exc: ValidationError) -> list[str]:
     return out
 
 
+def _bullets(text: str) -> list[str]:
+    lines = [re.sub(r"^\s*(?:[-*•·]|\d+[.)])\s*", "", line).strip()
+             for line in text.splitlines()]
+    return [line for line in lines if line]
+
+
+def _normalize(data: dict[str, Any]) -> dict[str, Any]:
+    """Forgive harmless shapes: a wrapper object, a string for a list, a list for a text."""
+    if not set(FIELDS) & set(data) and len(data) == 1:
+        inner = next(iter(data.values()))
+        if isinstance(inner, dict):
+            data = inner
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in FIELDS:
+            continue  # an extra key is ignored, a missing one is reported
+        if name in LIST_FIELDS and isinstance(value, str):
+            value = _bullets(value) if name not in ("tags", "topics") else [
+                v.strip() for v in re.split(r"[,\n]", value) if v.strip()]
+        elif name in TEXT_FIELDS and isinstance(value, list) and all(
+                isinstance(v, str) for v in value):
+            value = " ".join(v.strip() for v in value)
+        if name in LIST_FIELDS and isinstance(value, list):
+            value = [v.strip() if isinstance(v, str) else v for v in value]
+        out[name] = value
+    return out
+
+
 def parse_analysis(content: str | None) -> Analysis:
     """The answer as an Analysis, or AnswerError naming every problem."""
     data = parse_json(content)
     if not isinstance(data, dict):
         raise AnswerError([f"the answer is JSON but not an object ({type(data).__name__})"])
     try:
-        return Analysis.model_validate(data)
+        return Analysis.model_validate(_normalize(data))
     except ValidationError as exc:
         raise AnswerError(_describe(exc)) from None
 
