@@ -341,3 +341,14 @@ def test_pdf_lines_that_only_look_like_headings_stay_text() -> None:
     assert headings == ["# T", "## Abstract", "## 1 Introduction", "## 2 Method",
                         "### 2.1 Training", "## 3 Results"]
     assert "7 Billion Parameters Are Enough" in text
+
+
+def test_html_without_title_or_abstract_gets_them_from_the_paper(httpserver: HTTPServer) -> None:
+    page = PAGE.decode()
+    page = re.sub(r'<h1 class="ltx_title ltx_title_document">.*?</h1>', "", page, flags=re.S)
+    page = re.sub(r'<div class="ltx_abstract">.*?</div>', "", page, count=1, flags=re.S)
+    httpserver.expect_request("/html/2606.00001v2").respond_with_data(page)
+    http, settings = setup(httpserver)
+    record, text = fetch_fulltext(http, settings, paper())
+    assert record.source == "html"
+    assert text.startswith(f"# {paper().title}\n\n## Abstract\n\n{ABSTRACT}\n\n## 1 Introduction")

@@ -72,7 +72,17 @@ def html_fulltext(http: Http, url: str, paper: Paper) -> str:
     text = latexml_to_text(html)
     if len(text) < MIN_CHARS:
         raise FullTextUnusable(f"converted page has only {len(text)} characters")
-    return text
+    return _with_front(text, paper)
+
+
+def _with_front(text: str, paper: Paper) -> str:
+    """Make sure the text opens with ``# title`` and has an ``## Abstract`` section."""
+    blocks = text.split("\n\n")
+    if not blocks[0].startswith("# "):
+        blocks.insert(0, f"# {paper.title}")
+    if "## Abstract" not in blocks and paper.abstract:
+        blocks[1:1] = ["## Abstract", paper.abstract]
+    return "\n\n".join(blocks)
 
 
 def pdf_fulltext(http: Http, url: str, paper: Paper) -> str:
