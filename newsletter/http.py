@@ -294,8 +294,11 @@ class Http:
                     raise SourceError(source, url, f"response is over the {self.max_bytes:,}-"
                                       "byte limit")
                 chunks.append(chunk)
-        return httpx.Response(response.status_code, headers=response.headers,
-                              content=b"".join(chunks), request=response.request)
+        # iter_bytes() already decoded gzip/deflate: the copy must not announce an encoding.
+        kept = [(k, v) for k, v in response.headers.multi_items()
+                if k.lower() not in _ENCODING_HEADERS]
+        return httpx.Response(response.status_code, headers=kept, content=b"".join(chunks),
+                              request=response.request)
 
     def _backoff(self, attempt: int, retry_after: str | None, source: str, url: str,
                  why: str, gate: _HostGate | None = None) -> float:

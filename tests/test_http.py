@@ -250,6 +250,21 @@ def test_invalid_url_names_source_and_url(url: str) -> None:
     assert err.value.url == url and err.value.source == "huggingface"
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_compressed_responses_are_decoded_once(httpserver: HTTPServer, encoding: str) -> None:
+    import gzip
+    import zlib
+
+    body = b'[{"paper": {"id": "2606.00001"}}]' * 100
+    packed = gzip.compress(body) if encoding == "gzip" else zlib.compress(body)
+    httpserver.expect_request("/api").respond_with_data(
+        packed, headers={"Content-Encoding": encoding}, content_type="application/json")
+    with make_http(retries=0) as http:
+        response = http.get(httpserver.url_for("/api"), source="huggingface")
+    assert response.content == body
+    assert "content-encoding" not in response.headers
+
+
 def test_recording_gzip_responses_saves_them_decoded(httpserver: HTTPServer,
                                                      tmp_path: Path) -> None:
     import gzip
