@@ -102,6 +102,20 @@ def test_outer_organization_and_absent_keys(httpserver: HTTPServer) -> None:
         ("2606.00002", "v3", 4, None, [])
 
 
+def test_daily_papers_odd_types_are_tolerated(httpserver: HTTPServer) -> None:
+    items = [{"paper": {"id": "2606.00003", "title": "Odd", "upvotes": "7", "authors": 3,
+                        "ai_keywords": "llm", "organization": {"fullname": {"x": 1},
+                                                               "name": "lab"},
+                        "githubRepo": 5, "projectPage": ""},
+              "numComments": None}]
+    httpserver.expect_request("/api/daily_papers").respond_with_json(items)
+    (paper,) = huggingface.fetch_daily(make_client(), httpserver.url_for("/api/daily_papers"),
+                                       DAY)
+    assert (paper.upvotes, paper.authors, paper.ai_keywords, paper.organization) == \
+        (None, [], [], "lab")
+    assert (paper.github_repo, paper.project_page, paper.comments) == (None, None, None)
+
+
 def test_daily_papers_follow_pages_while_full(httpserver: HTTPServer) -> None:
     items = [{"paper": {"id": f"2606.0000{i}", "title": f"P{i}", "upvotes": i}}
              for i in range(1, 6)]

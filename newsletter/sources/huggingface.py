@@ -99,7 +99,7 @@ def parse_item(item: Any, date: str, where: str) -> Paper:
         id=pid,
         version=version,
         title=_clean(str(title)),
-        authors=[str(a.get("name")) for a in inner.get("authors") or []
+        authors=[str(a["name"]) for a in _list(inner.get("authors"))
                  if isinstance(a, dict) and a.get("name")],
         organization=org,
         abstract=_clean(str(inner.get("summary") or item.get("summary") or "")),
@@ -111,17 +111,19 @@ def parse_item(item: Any, date: str, where: str) -> Paper:
         github_stars=_int(inner.get("githubStars")) if repo else None,
         project_page=_str(inner.get("projectPage")),
         ai_summary=_str(inner.get("ai_summary")),
-        ai_keywords=[str(k) for k in keywords] if isinstance(keywords, list) else [],
+        ai_keywords=[str(k) for k in _list(keywords)],
         sources=[NAME],
     )
 
 
 def _org_name(org: Any) -> str | None:
     if isinstance(org, dict):
-        return org.get("fullname") or org.get("name") or None
-    if isinstance(org, str) and org:
-        return org
-    return None
+        return _str(org.get("fullname")) or _str(org.get("name"))
+    return _str(org)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _int(value: Any) -> int | None:
