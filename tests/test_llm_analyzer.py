@@ -305,3 +305,16 @@ def test_the_full_text_is_fetched_and_fitted_to_the_budget(
     assert "cut: 1 Introduction, 2 Method, 3 Experiments" in (result.fulltext.note or "")
     assert "Appendix A Prompts" in (result.fulltext.note or "")
     assert result.warnings == [] and len(llm_server.requests) == 1
+
+
+def test_a_cut_off_answer_is_named_and_missing_usage_is_estimated(
+        tmp_path: Path, llm_server: LLMServer) -> None:
+    whole = json.dumps(CARDS[TRACE]["en"])
+    llm_server.add(Answer(content=whole[:300], finish_reason="length", usage=None),
+                   Answer(content=whole, usage=None))
+    [result] = make_analyzer(settings(tmp_path, llm_server, "en"), None).analyze_many(
+        [paper(TRACE)])
+    assert "cut off at the output token limit" in user_text(llm_server.requests[1])
+    assert result.analyzer == "llm" and result.usage["calls"] == 2
+    # No usage in the answers: estimated from the text, never silently zero.
+    assert result.usage["prompt_tokens"] > 400 and result.usage["completion_tokens"] > 200

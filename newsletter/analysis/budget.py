@@ -87,7 +87,8 @@ def _classify(heading: str, after_references: bool) -> tuple[str, int]:
 def split_sections(text: str) -> list[Section]:
     """The text's ``## `` sections (subsections stay inside their section)."""
     sections: list[Section] = []
-    heading, lines = "", []
+    heading = ""
+    lines: list[str] = []
     after_refs = False
 
     def close() -> None:

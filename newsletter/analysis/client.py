@@ -105,8 +105,8 @@ class LLMClient:
         self._has_key = bool(key)
         self._slots = threading.BoundedSemaphore(settings.max_concurrency)
         self._lock = threading.Lock()
-        self._mode = "json_schema" if settings.response_format == "auto" \
-            else settings.response_format
+        self._mode: str = ("json_schema" if settings.response_format == "auto"
+                           else settings.response_format)
         self._call_log = call_log
         self._sleep = sleep
         self.usage = Usage()

@@ -103,7 +103,13 @@ class Analyzer:
             futures = [pool.submit(self.analyze, p) for p in papers]
             results = []
             for i, (paper, future) in enumerate(zip(papers, futures, strict=True), start=1):
-                result = future.result()
+                try:
+                    result = future.result()
+                except BaseException:
+                    # EndpointRefused (bad key, unknown model): the rest would fail alike.
+                    for pending in futures:
+                        pending.cancel()
+                    raise
                 results.append(result)
                 how = ("from cache" if result.usage.get("from_cache")
                        else f"abstract card: {result.fallback}" if result.fallback
@@ -174,7 +180,7 @@ class Analyzer:
     def _ask(self, paper: Paper, fulltext: FullText, source: str,
              messages: list[dict[str, str]], spent: list[Reply]) -> PaperAnalysis:
         first = self._chat(messages, paper, "analyze", spent)
-        card, problems = self._judge(first.content, source)
+        card, problems = self._judge(first, source)
         if card is not None and not problems:
             return self._accept(paper, fulltext, card, [], spent)
         repair = messages + [
@@ -189,7 +195,7 @@ class Analyzer:
                 raise
             return self._accept(paper, fulltext, card, [*problems, f"repair failed: {exc}"],
                                 spent)
-        card2, problems2 = self._judge(second.content, source)
+        card2, problems2 = self._judge(second, source)
         if card2 is not None and (card is None or len(problems2) <= len(problems)):
             return self._accept(paper, fulltext, card2, problems2, spent)
         if card is not None:
@@ -204,10 +210,13 @@ class Analyzer:
         spent.append(reply)
         return reply
 
-    def _judge(self, content: str, source: str) -> tuple[Analysis | None, list[str]]:
+    def _judge(self, reply: Reply, source: str) -> tuple[Analysis | None, list[str]]:
         try:
-            card = parse_analysis(content)
+            card = parse_analysis(reply.content)
         except AnswerError as exc:
+            if reply.finish_reason == "length":
+                return None, [*exc.problems, "the answer was cut off at the output token "
+                              "limit; write shorter fields"]
             return None, exc.problems
         return card, check(card, language=self.language, source=source,
                            taxonomy=self.taxonomy)
