@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from ..http import Http
 from ..models import Paper, split_arxiv_id
 
 NAME = "arxiv"
+log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]+>")
 _ANNOUNCE = re.compile(r"Announce Type:\s*(?P<type>[\w-]+)", re.IGNORECASE)
 
@@ -91,7 +93,7 @@ def parse_api_entry(entry: Any) -> Paper | None:
     pdf = next((link.get("href") for link in links if link.get("title") == "pdf"
                 or link.get("type") == "application/pdf"), None)
     html = next((link.get("href") for link in links if "/html/" in link.get("href", "")), None)
-    return Paper(
+    return _paper(
         id=pid,
         version=version,
         title=title,
@@ -182,7 +184,7 @@ def parse_feed_entry(entry: Any, source: str) -> Paper | None:
         names = re.split(r",| and ", str(entry.get("author") or ""))
     categories = [t["term"] for t in entry.get("tags", []) if t.get("term")]
     when = entry.get("published_parsed") or entry.get("updated_parsed")
-    return Paper(
+    return _paper(
         id=pid,
         version=version,
         title=" ".join(str(entry.get("title", "")).split()),
@@ -203,3 +205,12 @@ def _iso(when: Any) -> str | None:
         return None
     year, month, day, hour, minute, second = tuple(when)[:6]
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC).isoformat()
+
+
+def _paper(**fields: Any) -> Paper | None:
+    """A Paper, or None (logged) when an entry's fields do not make one."""
+    try:
+        return Paper(**fields)
+    except ValueError as exc:
+        log.info("arxiv: entry %s skipped: %s", fields.get("id"), exc)
+        return None
