@@ -352,3 +352,24 @@ def test_html_without_title_or_abstract_gets_them_from_the_paper(httpserver: HTT
     record, text = fetch_fulltext(http, settings, paper())
     assert record.source == "html"
     assert text.startswith(f"# {paper().title}\n\n## Abstract\n\n{ABSTRACT}\n\n## 1 Introduction")
+
+
+@pytest.mark.parametrize("parser", ["selectolax", "lxml"])
+def test_latexml_odd_pages(parser: str) -> None:
+    assert latexml_to_text("", parser) == ""
+    assert latexml_to_text("<html><body></body></html>", parser) == ""
+    odd = ("<article class='ltx_document'><table class='ltx_tabular'></table><ul><li></li></ul>"
+           "<figure></figure><p>a <math><mi>x</mi><mo>+</mo><mn>1</mn></math> b</p>"
+           "<table class='ltx_equation'><tr><td><math><mi>y</mi></math></td></tr></table>"
+           "</article>")
+    assert latexml_to_text(odd, parser) == "a $x+1$ b\n\n$$y$$\n"
+
+
+def test_a_page_nested_too_deeply_falls_back(httpserver: HTTPServer) -> None:
+    deep = ("<article class='ltx_document'>" + "<div>" * 5000 + "x" + "</div>" * 5000
+            + "</article>")
+    httpserver.expect_request("/html/2606.00001v2").respond_with_data(deep)
+    httpserver.expect_request("/pdf/2606.00001v2").respond_with_data(PAPER_PDF)
+    http, settings = setup(httpserver)
+    record, _ = fetch_fulltext(http, settings, paper())
+    assert record.source == "pdf" and record.note == "html: page nested too deeply to read"

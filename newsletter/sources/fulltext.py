@@ -69,7 +69,10 @@ def html_fulltext(http: Http, url: str, paper: Paper) -> str:
     if not is_latexml(html):
         head = html[:40].strip()
         raise FullTextUnusable(f"not a LaTeXML page (starts {head!r})")
-    text = latexml_to_text(html)
+    try:
+        text = latexml_to_text(html)
+    except RecursionError:
+        raise FullTextUnusable("page nested too deeply to read") from None
     if len(text) < MIN_CHARS:
         raise FullTextUnusable(f"converted page has only {len(text)} characters")
     return _with_front(text, paper)

@@ -86,6 +86,8 @@ class LxmlBackend:
     def parse(self, html: str) -> Any:
         import lxml.html
 
+        if not html.strip():
+            return None
         root = lxml.html.document_fromstring(html)
         found = root.xpath("//article[contains(concat(' ', normalize-space(@class), ' '),"
                            " ' ltx_document ')]")
@@ -146,7 +148,7 @@ class _Walker:
         """Append the inline text of ``node`` (math as its alttext) to ``out``."""
         tag = self.b.tag(node)
         if tag == "math":
-            alt = (self.b.attr(node, "alttext") or self.text_of(node)).strip()
+            alt = (self.b.attr(node, "alttext") or self.plain(node)).strip()
             if alt:
                 fence = "$$" if self.b.attr(node, "display") == "block" else "$"
                 out.append(f"{fence}{_SPACE.sub(' ', alt)}{fence}")
@@ -173,6 +175,11 @@ class _Walker:
         tag = self.b.tag(node)
         return tag in _INLINE_BLOCK_TAGS or not self.b.classes(node).isdisjoint(
             _BLOCKISH_CLASSES)
+
+    def plain(self, node: Any) -> str:
+        """All text under ``node`` as is (for MathML without an alttext)."""
+        return "".join(c if isinstance(c, str) else self.plain(c) for c in self.b.children(node)
+                       if isinstance(c, str) or not self.skipped(c))
 
     def text_of(self, node: Any) -> str:
         parts: list[str] = []
@@ -287,7 +294,7 @@ class _Walker:
 
     def equations(self, node: Any) -> None:
         maths = [m for m in self.descendants(node, None, "math")]
-        formulas = [_SPACE.sub(" ", self.b.attr(m, "alttext") or self.text_of(m)).strip()
+        formulas = [_SPACE.sub(" ", self.b.attr(m, "alttext") or self.plain(m)).strip()
                     for m in maths]
         self.emit("\n".join(f"$${f}$$" for f in formulas if f))
 
@@ -359,4 +366,5 @@ def latexml_to_text(html: str | bytes, parser: str = "selectolax") -> str:
         return ""
     walker = _Walker(_ViewBackend(backend))
     walker.walk(root, level=1)
-    return "\n\n".join(walker.blocks).strip() + "\n"
+    text = "\n\n".join(walker.blocks).strip()
+    return f"{text}\n" if text else ""
