@@ -52,6 +52,9 @@ class MotoSes:
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.url = f"http://{host}:{port}"
+        # moto keeps its backends per process, shared by every server it starts: begin empty.
+        reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset).close()
         self.client = boto3.client("sesv2", region_name="us-east-1", endpoint_url=self.url,
                                    aws_access_key_id="testing",
                                    aws_secret_access_key="testing")

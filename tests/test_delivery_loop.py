@@ -112,3 +112,24 @@ def test_a_bad_header_fails_one_row_and_the_run_goes_on(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["a@example.com.eml", "c@example.com.eml"]
     failed = store.rows(DAY, "failed")[0]
     assert failed.email == "b@example.com" and "bad header" in (failed.last_error or "")
+
+
+def test_a_long_link_falls_back_to_a_full_build(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", "k")
+    base = "https://ex.example.com/" + "p" * 370
+    s = settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL=base)
+    long_line = variant()
+    # An unbreakable run just under the flow limit with the link in it: filled in, it would
+    # pass MAX_LINE_BYTES, so the message is built from scratch (base64, as it cannot flow).
+    long_line.html = ('<p><a\thref="https://u.invalid/x"\ttitle="' + "x" * 540
+                      + '">u</a></p>')
+    raw, _ = Personalizer(s, DAY, "S", "all").message(  # type: ignore[arg-type]
+        long_line, Subscriber(email="a@example.com"))
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    html_part = parse(raw).get_body(("html",))
+    assert html_part is not None and html_part["Content-Transfer-Encoding"] == "base64"
+    assert f'href="{base}?token=' in html_part.get_content()
+    with pytest.raises(ConfigError, match="over 400 characters"):
+        Personalizer(settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL=base + "p" * 40),
+                     DAY, "S", "all")  # type: ignore[arg-type]

@@ -53,6 +53,19 @@ def test_headers_and_parts() -> None:
     assert parts[1].get_content().strip() == "<p>안녕하세요</p>"
 
 
+def test_list_headers_are_written_raw_however_long_the_link() -> None:
+    # A real link is longer than 78 characters; Python would turn it into encoded words,
+    # which mail providers do not read as a link.
+    url = "https://news.example.com/unsubscribe?token=" + unsubscribe_token(
+        "someone.with.a.long.name@example.com", "k")
+    raw = make(unsubscribe_url=url)
+    assert (f"\r\nList-Unsubscribe: <{url}>, "
+            "<mailto:digest@example.com?subject=unsubscribe>\r\n").encode() in raw
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    assert b"\r\nList-Id: AI Paper Digest <digest.example.com>\r\n" in raw
+    assert b"=?utf-8?" not in raw.split(b"List-Unsubscribe:")[1].split(b"\r\n")[0]
+
+
 def test_no_one_click_header_without_an_https_link() -> None:
     msg = parse(make(unsubscribe_url=""))
     assert msg["List-Unsubscribe"] == "<mailto:digest@example.com?subject=unsubscribe>"
@@ -128,3 +141,56 @@ def test_encoded_size_is_the_html_part_as_sent(html: str) -> None:
     body = part.split(b"\r\n\r\n", 1)[1]
     assert body.endswith(b"\r\n")
     assert encoded_size(html) == len(body) - 2
+
+
+def _headers() -> dict[str, object]:
+    return dict(from_="AI <digest@example.com>", to="r@example.com", to_name="김 독자",
+                subject="[2026-06-12] 요약", msg_id="<a.1@example.com>", date=WHEN,
+                list_id="L <l.example.com>", unsubscribe_mailto="mailto:d@example.com")
+
+
+def test_body_template_gives_the_same_message_as_a_full_build() -> None:
+    from newsletter.delivery.message import BodyTemplate, build_headers
+
+    html = ("<html><body>" + " ".join(f"<p>문단 {i} 내용과 설명 {i}</p>" for i in range(3000))
+            + '<a href="TOKEN-LINK">해지</a> 주제: TOKEN-TOPICS</body></html>')
+    text = "\n".join(f"line {i} 한국어" for i in range(500)) + "\nTOKEN-LINK\nTOKEN-TOPICS"
+    values = {"TOKEN-LINK": "https://news.example.com/u?token=abc.def", "TOKEN-TOPICS": "llm"}
+    html_values = {**values, "TOKEN-LINK": "https://news.example.com/u?token=abc.def&amp;x=1"}
+    raw = BodyTemplate(text, html).render(build_headers(**_headers()),  # type: ignore[arg-type]
+                                          values, html_values)
+    assert raw is not None
+    filled_text, filled_html = text, html
+    for k, v in values.items():
+        filled_text = filled_text.replace(k, v)
+    for k, v in html_values.items():
+        filled_html = filled_html.replace(k, v)
+    full = build_message(html=filled_html, text=filled_text, **_headers()).as_bytes()
+    a, b = parse(raw), parse(full)
+    for name in ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe"):
+        assert a[name] == b[name]
+    assert a.get_content_type() == b.get_content_type() == "multipart/alternative"
+    for x, y in zip(a.iter_parts(), b.iter_parts(), strict=True):
+        assert x.get_content_type() == y.get_content_type()
+        assert x["Content-Transfer-Encoding"] == y["Content-Transfer-Encoding"] == "8bit"
+        # Flowed before or after filling, the line breaks may sit at other spaces: the same
+        # to HTML, and the text part's lines are short enough never to be flowed at all.
+        assert " ".join(x.get_content().split()) == " ".join(y.get_content().split())
+    assert a.get_body(("plain",)).get_content() == b.get_body(  # type: ignore[union-attr]
+        ("plain",)).get_content()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= MAX_LINE_BYTES
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
+    html_part = raw.split(b'Content-Type: text/html; charset="utf-8"')[1]
+    assert encoded_size(filled_html) == len(html_part.split(b"\r\n\r\n", 1)[1].rsplit(
+        b"\r\n--", 1)[0])
+
+
+def test_body_template_refuses_what_it_cannot_vouch_for() -> None:
+    from newsletter.delivery.message import BodyTemplate, build_headers
+
+    template = BodyTemplate("t", "<p>" + " ".join(["단어"] * 90) + " TOKEN</p>")
+    assert template.render(build_headers(**_headers()),  # type: ignore[arg-type]
+                           {}, {"TOKEN": "x" * 400}) is not None
+    assert template.render(build_headers(**_headers()),  # type: ignore[arg-type]
+                           {}, {"TOKEN": "x" * 1000}) is None
+    assert BodyTemplate("t", "<p>" + "가" * 2000 + "</p>").usable is False  # base64 case

@@ -70,7 +70,9 @@ def test_each_subscriber_gets_exactly_their_papers(workdir: Path, ses_env: MotoS
         expected_sent += 1
         assert len(by_rcpt[sub.email]) == 1, sub.email
         sent = by_rcpt[sub.email][0]
-        msg = parse(str(sent["raw_data"]))
+        raw = str(sent["raw_data"])
+        msg = parse(raw)
+        assert "\r\nList-Unsubscribe: <https://news.example.com/u?token=" in raw  # not encoded
         assert msg["To"].addresses[0].addr_spec == sub.email
         assert msg["From"] == "AI Paper Digest <digest@example.com>"
         assert DAY in msg["Subject"]

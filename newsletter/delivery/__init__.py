@@ -24,13 +24,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import make_msgid
+from typing import Any
 from urllib.parse import quote
 
 from ..config import Settings
 from ..errors import ConfigError, DeliveryError
 from ..models import Subscriber
 from ..store import Row, Store
-from .message import HeaderInjection, build_message, message_id, sender_domain, unsubscribe_token
+from .message import (
+    BodyTemplate,
+    HeaderInjection,
+    build_headers,
+    build_message,
+    message_id,
+    sender_domain,
+    unsubscribe_token,
+)
 from .transports import Fatal, Permanent, Throttled, Transient, Transport, Unknown, secret_from_env
 
 log = logging.getLogger(__name__)
@@ -145,9 +154,13 @@ class Personalizer:
         if d.unsubscribe_url and not self.secret:
             raise ConfigError(f"delivery.unsubscribe_url is set but ${d.unsubscribe_secret_env}"
                               " (the key that signs unsubscribe links) is empty")
+        if len(d.unsubscribe_url) > 400:
+            raise ConfigError("delivery.unsubscribe_url is over 400 characters; the signed "
+                              "link must fit in one List-Unsubscribe header line")
         if d.unsubscribe_url and not d.unsubscribe_url.startswith("https://"):
             raise ConfigError(f"delivery.unsubscribe_url: {d.unsubscribe_url!r} must be an "
                               "https:// link (mail providers ignore others for one-click)")
+        self._templates: dict[str, BodyTemplate] = {}
         sender = d.from_.rsplit("<", 1)[-1].rstrip(">").strip()
         self.mailto = d.unsubscribe_mailto or f"mailto:{sender}?subject=unsubscribe"
 
@@ -167,24 +180,33 @@ class Personalizer:
         topics = ", ".join(sub.topics) if sub.topics else self.all_topics_label
         if sub.exclude:
             topics += " (−" + ", ".join(sub.exclude) + ")"
-        html = variant.html.replace(variant.unsubscribe_token, html_lib.escape(link, quote=True))
-        html = html.replace(variant.topics_token, html_lib.escape(topics))
-        text = variant.text.replace(variant.unsubscribe_token, link)
-        text = text.replace(variant.topics_token, topics)
+        text_values = {variant.unsubscribe_token: link, variant.topics_token: topics}
+        html_values = {variant.unsubscribe_token: html_lib.escape(link, quote=True),
+                       variant.topics_token: html_lib.escape(topics)}
         d = self.settings.delivery
         subject = variant.subject or self.subject
         if test:
             msg_id, subject = make_msgid("test", domain=self.domain), f"[TEST] {subject}"
         else:
             msg_id = message_id(self.edition_date, sub.email, self.domain)
-        msg = build_message(
-            from_=d.from_, to=sub.email, to_name=sub.name, subject=subject, html=html,
-            text=text, msg_id=msg_id, date=datetime.now(UTC), list_id=d.list_id,
-            unsubscribe_url=https,
+        headers: dict[str, Any] = dict(
+            from_=d.from_, to=sub.email, to_name=sub.name, subject=subject, msg_id=msg_id,
+            date=datetime.now(UTC), list_id=d.list_id, unsubscribe_url=https,
             unsubscribe_mailto=quote(self.mailto, safe=":@?=&/.+-_") if self.mailto else "",
-            reply_to=d.reply_to,
-        )
-        return msg.as_bytes(), msg_id
+            reply_to=d.reply_to)
+        template = self._templates.get(variant.key)
+        if template is None:
+            template = self._templates.setdefault(variant.key,
+                                                  BodyTemplate(variant.text, variant.html))
+        raw = template.render(build_headers(**headers), text_values, html_values)
+        if raw is None:
+            text, html = variant.text, variant.html
+            for token, value in text_values.items():
+                text = text.replace(token, value)
+            for token, value in html_values.items():
+                html = html.replace(token, value)
+            raw = build_message(html=html, text=text, **headers).as_bytes()
+        return raw, msg_id
 
 
 def plan(store: Store, edition_date: str, assignments: dict[str, str | None]) -> int:
