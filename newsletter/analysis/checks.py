@@ -43,6 +43,7 @@ _WORDS = {
 }
 _SCALE = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 _MIN_REPEAT_CHARS = 20
+_SIMILAR = 0.85  # difflib ratio from which two texts count as the same
 
 
 def _strip_quoted_terms(text: str, source: str) -> str:
@@ -171,7 +172,12 @@ def repeated_fields(analysis: Analysis) -> list[tuple[str, str]]:
 def _repeats(items: list[str], others: list[str]) -> bool:
     for x in items:
         for y in others:
-            if x in y or SequenceMatcher(None, x, y, autojunk=False).ratio() >= 0.85:
+            if x in y:
+                return True
+            matcher = SequenceMatcher(None, x, y, autojunk=False)
+            # The cheap upper bounds rule out almost every pair before the real ratio.
+            if (matcher.real_quick_ratio() >= _SIMILAR and matcher.quick_ratio() >= _SIMILAR
+                    and matcher.ratio() >= _SIMILAR):
                 return True
     return False
 
