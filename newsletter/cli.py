@@ -262,11 +262,11 @@ def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: s
             key, mid = pipeline.send_test(s, day, transport=transport, to=to, variant=variant)
             click.echo(f"test message of {key} sent to {to} ({mid}); not recorded")
             return
-        with progress_bar(progress) as (on_start, on_progress):
-            summary = pipeline.deliver(s, day, store=store, transport=transport, limit=limit,
-                                       retry_unknown=retry_unknown,
-                                       retry_failed=retry_failed, on_start=on_start,
-                                       on_progress=on_progress)
+        with progress_bar(progress) as (on_start, on_progress), stop_on_sigterm():
+            summary = pipeline.deliver_locked(s, day, store=store, transport=transport,
+                                              limit=limit, retry_unknown=retry_unknown,
+                                              retry_failed=retry_failed, on_start=on_start,
+                                              on_progress=on_progress)
     except DeliveryStopped as exc:
         report_errors(exc.summary.errors)
         raise
@@ -285,6 +285,22 @@ def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: s
     click.echo(f"preview: {paths.variants} (or 'newsletter preview --date {day}')")
     if summary.failed:
         sys.exit(1)
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM (cron timeout, systemd stop) ends delivery like Ctrl-C: in-flight messages are
+    finished and recorded, so none is left with an unknown outcome."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def show_plan(rows: list[tuple[str, str | None, int, str]]) -> None:

@@ -444,6 +444,14 @@ def deliver(settings: Settings, edition_date: str, *, store: Store, transport: T
                on_progress=on_progress, on_start=on_start)
 
 
+def deliver_locked(settings: Settings, edition_date: str, **kwargs: Any) -> Summary:
+    """``deliver`` while holding the edition date's run lock (what ``send`` uses)."""
+    from .delivery import run_lock
+
+    with run_lock(settings.data_dir / "locks", edition_date):
+        return deliver(settings, edition_date, **kwargs)
+
+
 def delivery_preview(settings: Settings, edition_date: str, store: Store
                      ) -> list[tuple[str, str | None, int, str]]:
     """(email, variant key, papers, ledger state or 'new') per active subscriber; sends nothing."""

@@ -188,3 +188,19 @@ def test_https_link_needs_the_signing_key(workdir: Path, monkeypatch: pytest.Mon
     out = run("send", "--date", DAY, code=1).output
     assert "$NEWSLETTER_UNSUBSCRIBE_SECRET" in out and "is empty" in out
     assert states(workdir) == {"reader0000@example.com": "pending"}
+
+
+def test_one_send_per_date_at_a_time(workdir: Path) -> None:
+    import fcntl
+
+    make_site(workdir, subscriber_rows(2, [""]))
+    lock = workdir / "data" / "locks" / f"send-{DAY}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as fh:  # as another running send would hold it
+        fh.write("4242")
+        fh.flush()
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        busy = run("send", "--date", DAY, code=1).output
+        assert f"another 'newsletter send' for {DAY} is running (pid 4242" in busy
+        assert states(workdir) == {}
+    assert "sent 2" in run("send", "--date", DAY).output

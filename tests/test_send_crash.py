@@ -112,3 +112,31 @@ def test_sigkill_mid_run_then_rerun(workdir: Path, moto: MotoSes) -> None:
     for email in unknown:
         assert 1 <= got[email] <= 2
     assert ledger_counts(db)["sending"] == 0
+
+
+def test_sigterm_finishes_in_flight_messages_and_leaves_nothing_unknown(
+        workdir: Path, moto: MotoSes) -> None:
+    rows = subscriber_rows(200, [""])
+    make_site(workdir, rows)
+    db = workdir / "data" / "newsletter.db"
+    proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", "--date", DAY],
+                            cwd=workdir, env=send_env(moto.url), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if db.exists() and ledger_counts(db)["sent"] >= 30:
+                break
+            assert proc.poll() is None, "send finished before it could be stopped"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, out
+    assert "delivery stopped: interrupted" in out
+    counts = ledger_counts(db)
+    assert counts["sending"] == 0 and counts["pending"] > 0
+    got = Counter(str(m["destinations"][0]) for m in moto.sent())
+    assert sum(got.values()) == counts["sent"] and set(got.values()) == {1}

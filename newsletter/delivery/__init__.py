@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import html as html_lib
 import logging
+import os
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import make_msgid
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -214,6 +217,35 @@ def plan(store: Store, edition_date: str, assignments: dict[str, str | None]) ->
     rows = [(email, key or "", "pending" if key else "skipped")
             for email, key in sorted(assignments.items())]
     return store.plan(edition_date, rows)
+
+
+@contextmanager
+def run_lock(folder: Path, edition_date: str) -> Iterator[None]:
+    """One delivery run per edition date at a time (released by the OS if the process dies).
+
+    Two runs could never send a row twice (claiming is atomic), but ``--retry-unknown`` in one
+    would release the rows the other has in flight.
+    """
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"send-{edition_date}.lock"
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            raise DeliveryError(f"another 'newsletter send' for {edition_date} is running "
+                                f"(pid {holder}; lock {path})") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 DEFAULT_RATE_PER_S = 10.0
