@@ -86,3 +86,33 @@ def test_send_with_an_llm_prints_usage_and_a_rerun_spends_nothing(
     again = run("analyze", "--date", DAY, "--replay", "sample", "--force").output
     assert len(llm_server.requests) == 12
     assert "0 calls, 0 input + 0 output tokens, $0.0000; 10 from cache" in again
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"BASE_URL": "localhost:11434/v1", "MODEL": "m"}, "is not an http(s) URL"),
+    ({"BASE_URL": "http://127.0.0.1:9/v1"}, "llm.model is empty"),
+])
+def test_an_llm_misconfiguration_is_one_clear_line(workdir: Path, env: dict[str, str],
+                                                   message: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(f"NEWSLETTER_LLM__{key}", value)
+    run("collect", "--date", DAY, "--replay", "sample")
+    result = CliRunner().invoke(cli, ["select", "--date", DAY], catch_exceptions=False)
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_a_wrong_key_stops_analyze_with_one_line(workdir: Path, llm_server: LLMServer,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_LLM__BASE_URL", llm_server.url)
+    monkeypatch.setenv("NEWSLETTER_LLM__MODEL", "glm-4.7")
+    monkeypatch.setenv("NEWSLETTER_EDITION__RECOMMENDED", "0")
+    run("collect", "--date", DAY, "--replay", "sample")
+    run("select", "--date", DAY)
+    llm_server.responder = lambda body: Answer(status=401, error="API key missing")
+    result = CliRunner().invoke(cli, ["analyze", "--date", DAY, "--replay", "sample"],
+                                catch_exceptions=False)
+    assert result.exit_code != 0
+    assert "HTTP 401" in result.output and "$NEWSLETTER_LLM_API_KEY is not set" in result.output
+    assert not (workdir / "data" / "editions" / DAY / "analyses").exists()

@@ -93,6 +93,9 @@ class LLMClient:
 
     def __init__(self, settings: LLMSettings, *, call_log: Path | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
+        if not settings.base_url.startswith(("http://", "https://")):
+            raise LLMError(f"llm.base_url {settings.base_url!r} is not an http(s) URL "
+                           "(e.g. http://localhost:11434/v1)")
         if not settings.model:
             raise LLMError("llm.model is empty: name the model to use with llm.base_url "
                            f"{settings.base_url}")
