@@ -112,7 +112,7 @@ class LLMSettings(_Section):
     # Structured output: "auto" tries json_schema, then json_object, then a plain prompt.
     response_format: Literal["auto", "json_schema", "json_object", "none"] = "auto"
     max_output_tokens: int = Field(4096, ge=256)
-    retry_backoff_s: float = Field(2.0, ge=0)  # first wait after a 429/5xx/timeout; doubles
+    retry_backoff_s: float = Field(1.0, ge=0)  # first wait after a 429/5xx/timeout; doubles
     prompt_dir: str = ""  # "" = the bundled prompts (newsletter/analysis/prompts)
     extra_body: dict[str, Any] = Field(default_factory=dict)  # e.g. GLM {"thinking": ...}
 
