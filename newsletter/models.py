@@ -94,6 +94,8 @@ class Selection(_Model):
     method: Literal["llm", "heuristic"]
     model: str | None = None
     papers: list[Selected]
+    usage: dict[str, int] = Field(default_factory=dict)  # the recommender's LLM tokens
+    cost_usd: float | None = None
 
 
 class FullText(_Model):

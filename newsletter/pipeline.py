@@ -197,10 +197,13 @@ def select(settings: Settings, edition_date: str, *, force: bool = False,
         model = getattr(recommender, "model", None) if method == "llm" else None
         for warning in getattr(recommender, "warnings", []):
             progress(f"select: warning: {warning}")
+        usage, cost = getattr(recommender, "usage_record", lambda: ({}, None))()
     else:
         picks = recommend.heuristic(pool, ranked, m, settings.topics)
         method, model = "heuristic", None
-    selection = Selection(date=edition_date, method=method, model=model, papers=ranked + picks)
+        usage, cost = {}, None
+    selection = Selection(date=edition_date, method=method, model=model, papers=ranked + picks,
+                          usage=usage, cost_usd=cost)
     write_model(paths.selection, selection)
     progress(f"select: {len(ranked)} ranked + {len(picks)} recommended ({method})")
     return selection
@@ -519,6 +522,11 @@ def status(settings: Settings, edition_date: str, store: Store | None = None
         kinds = [p["kind"] for p in s.get("papers", [])]
         out["select"] = {"ranked": kinds.count("ranked"),
                          "recommended": kinds.count("recommended"), "method": s.get("method")}
+        if s.get("usage"):
+            out["select"].update({"llm_calls": s["usage"].get("calls", 0),
+                                  "input_tokens": s["usage"].get("prompt_tokens", 0),
+                                  "output_tokens": s["usage"].get("completion_tokens", 0),
+                                  "cost_usd": s.get("cost_usd") or 0.0})
     if paths.analyses.is_dir():
         items = [json.loads(p.read_text(encoding="utf-8"))
                  for p in sorted(paths.analyses.glob("*.json"))]

@@ -78,7 +78,11 @@ def test_send_with_an_llm_prints_usage_and_a_rerun_spends_nothing(
     edition = json.loads((folder / "edition.json").read_text(encoding="utf-8"))
     assert edition["model"] == "test-model"
 
+    assert selection.usage == {"calls": 1, "prompt_tokens": 3000, "completion_tokens": 100,
+                               "from_cache": 0}
     status = run("status", "--date", DAY).output
+    assert "method llm, llm_calls 1, input_tokens 3000, output_tokens 100, cost_usd 0.0034" \
+        in status
     assert "llm_calls 11, input_tokens 22000, output_tokens 5500, cost_usd 0.044" in status
     assert (f"! {INVENTS}: field 'results' has numbers that are not in the paper: 99.9"
             in status)

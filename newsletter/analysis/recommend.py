@@ -128,6 +128,13 @@ class LLMRecommender:
         price = cost(self.settings.llm, u.prompt_tokens, u.completion_tokens)
         return usage_summary(u, self.model, price, "recommendation")
 
+    def usage_record(self) -> tuple[dict[str, int], float]:
+        """(calls and tokens, cost) of this run's recommendation, for ``selection.json``."""
+        u = self.client.usage
+        usage = {"calls": u.calls, "prompt_tokens": u.prompt_tokens,
+                 "completion_tokens": u.completion_tokens, "from_cache": u.cache_hits}
+        return usage, round(cost(self.settings.llm, u.prompt_tokens, u.completion_tokens), 6)
+
     def messages(self, candidates: list[Paper], ranked_papers: list[Paper], m: int
                  ) -> list[dict[str, str]]:
         values = {
