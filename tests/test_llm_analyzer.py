@@ -224,12 +224,41 @@ def test_json_schema_refused_falls_back_to_json_object(tmp_path: Path,
 def test_a_fixed_mode_is_not_downgraded(tmp_path: Path, llm_server: LLMServer) -> None:
     llm_server.add(fail(400, "bad response_format"))
     s = settings(tmp_path, llm_server, response_format="json_schema")
-    with pytest.raises(EndpointRefused, match="HTTP 400 for 2606.13174: bad response_format"):
-        make_analyzer(s, None).analyze_many([paper(TRACE)])
+    [result] = make_analyzer(s, None).analyze_many([paper(TRACE)])
+    assert len(llm_server.requests) == 1 and result.analyzer == "offline"
+    assert "rejected the request for 2606.13174 (HTTP 400: bad response_format)" in (
+        result.fallback or "")
     llm_server.add(ok(CARDS[TRACE]["ko"]))
     make_analyzer(settings(tmp_path, llm_server, response_format="none"), None).analyze_many(
         [paper(TRACE)])
     assert "response_format" not in llm_server.requests[-1]
+
+
+def test_a_context_overflow_fails_one_paper_and_keeps_the_format(
+        tmp_path: Path, llm_server: LLMServer) -> None:
+    llm_server.add(fail(400, "This model's maximum context length is 8192 tokens"),
+                   ok(CARDS[KV]["ko"]))
+    s = settings(tmp_path, llm_server, max_concurrency=1)
+    long_one, fine = make_analyzer(s, None).analyze_many([paper(TRACE), paper(KV)])
+    assert long_one.analyzer == "offline" and "maximum context length" in (
+        long_one.fallback or "")
+    assert fine.analyzer == "llm"
+    assert llm_server.requests[1]["response_format"]["type"] == "json_schema"
+
+
+def test_newer_openai_parameters_are_adapted_to(tmp_path: Path,
+                                                llm_server: LLMServer) -> None:
+    llm_server.add(
+        fail(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                  "Use 'max_completion_tokens' instead."),
+        fail(400, "Unsupported value: 'temperature' does not support 0.3 with this model."),
+        ok(CARDS[TRACE]["ko"]))
+    [result] = make_analyzer(settings(tmp_path, llm_server), None).analyze_many([paper(TRACE)])
+    first, second, third = llm_server.requests
+    assert first["max_tokens"] == 4096 and "max_completion_tokens" not in first
+    assert second["max_completion_tokens"] == 4096 and "max_tokens" not in second
+    assert "temperature" not in third and third["response_format"]["type"] == "json_schema"
+    assert result.analyzer == "llm"
 
 
 def test_a_bad_key_stops_the_run_naming_the_variable(tmp_path: Path, llm_server: LLMServer,

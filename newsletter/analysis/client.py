@@ -36,6 +36,10 @@ class EndpointUnavailable(LLMError):
     """The endpoint kept failing (429, 5xx, timeout) after every retry; worth trying later."""
 
 
+class RequestRejected(EndpointUnavailable):
+    """The endpoint rejected one request (HTTP 400/413/422) that no adjustment could fix."""
+
+
 class EndpointRefused(LLMError):
     """The endpoint refused the request (bad key, unknown model, bad request): stop the run."""
 
@@ -111,6 +115,8 @@ class LLMClient:
         self._mode: str = ("json_schema" if settings.response_format == "auto"
                            else settings.response_format)
         self._call_log = call_log
+        self._completion_tokens = False  # send max_completion_tokens instead of max_tokens
+        self._temperature = True
         self._sleep = sleep
         self.usage = Usage()
 
@@ -129,15 +135,39 @@ class LLMClient:
                     reply = self._with_retries(messages, mode, schema_name, schema,
                                                purpose, subject)
                 except openai.APIStatusError as exc:
-                    if self._downgrade(mode, exc):
+                    if exc.status_code not in (400, 413, 422):
+                        raise self._refused(exc, subject) from None
+                    if self._adapt(exc) or self._downgrade(mode, exc):
                         continue
-                    raise self._refused(exc, subject) from None
+                    # This request only (a paper too long for the context, say): not fatal.
+                    where = f" for {subject}" if subject else ""
+                    raise RequestRejected(
+                        f"llm: {self.settings.base_url} rejected the request{where} "
+                        f"(HTTP {exc.status_code}: {_message(exc)})") from None
                 self.usage.add(reply)
                 return reply
 
+    def _adapt(self, exc: openai.APIStatusError) -> bool:
+        """Newer OpenAI models refuse ``max_tokens`` and a custom temperature: drop them."""
+        text = _message(exc).lower()
+        with self._lock:
+            if "max_tokens" in text and not self._completion_tokens:
+                self._completion_tokens = True
+            elif "temperature" in text and self._temperature:
+                self._temperature = False
+            else:
+                return False
+        log.warning("llm: %s: %s; adjusting the request", self.settings.base_url,
+                    _message(exc))
+        return True
+
     def _downgrade(self, mode: str, exc: openai.APIStatusError) -> bool:
         """In auto mode, a 400/422 to a structured-output request tries the next mode."""
-        if self.settings.response_format != "auto" or exc.status_code not in (400, 422):
+        text = _message(exc).lower()
+        about_format = any(w in text for w in ("response_format", "json", "schema", "format",
+                                               "structured"))
+        about_else = any(w in text for w in ("context", "token", "length", "too long"))
+        if self.settings.response_format != "auto" or (about_else and not about_format):
             return False
         with self._lock:
             if self._mode != mode:
@@ -194,9 +224,11 @@ class LLMClient:
     def _once(self, messages: list[dict[str, str]], mode: str, schema_name: str,
               schema: dict[str, Any]) -> Reply:
         s = self.settings
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages,
-                                  "temperature": s.temperature,
-                                  "max_tokens": s.max_output_tokens}
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
+        if self._temperature:
+            kwargs["temperature"] = s.temperature
+        limit = "max_completion_tokens" if self._completion_tokens else "max_tokens"
+        kwargs[limit] = s.max_output_tokens
         fmt = response_format(mode, schema_name, schema)
         if fmt is not None:
             kwargs["response_format"] = fmt
