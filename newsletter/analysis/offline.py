@@ -9,11 +9,20 @@ from ..models import Analysis, FullText, Paper, PaperAnalysis
 from ..topics import rule_topics
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
+# Abbreviations after which a full stop does not end the sentence.
+_ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "fig.", "figs.", "eq.",
+                  "sec.", "no.", "approx.", "resp.")
 
 
 def first_sentence(text: str) -> str:
+    """The text up to its first sentence end (not after 'e.g.' or inside parentheses)."""
     text = " ".join(text.split())
-    return _SENTENCE_END.split(text, maxsplit=1)[0] if text else ""
+    for match in _SENTENCE_END.finditer(text):
+        head = text[:match.start()]
+        if head.count("(") > head.count(")") or head.lower().endswith(_ABBREVIATIONS):
+            continue
+        return head
+    return text
 
 
 def analyze_offline(paper: Paper, taxonomy: dict[str, TopicSettings],
