@@ -35,8 +35,8 @@ def card(pid: str, lang: str, **changes: object) -> Analysis:
     return Analysis.model_validate({**CARDS[pid][lang], **changes})
 
 
-@pytest.mark.parametrize(("pid", "lang"), [("2606.13174", "ko"), ("2606.13174", "en"),
-                                           ("2606.13594", "ko"), ("2606.08103", "en")])
+@pytest.mark.parametrize(("pid", "lang"), [(pid, lang) for pid, langs in CARDS.items()
+                                           for lang in langs])
 def test_faithful_cards_pass(pid: str, lang: str) -> None:
     assert check(card(pid, lang), language=lang, source=source(pid), taxonomy=TAXONOMY) == []
 
@@ -95,6 +95,14 @@ def test_a_field_copied_into_another_is_caught() -> None:
     problems = check(bad, language="ko", source=source("2606.13594"), taxonomy=TAXONOMY)
     assert problems == ["field 'prerequisites' repeats field 'core_idea'; say something "
                         "different in 'prerequisites'"]
+
+
+def test_a_term_used_in_a_sentence_is_not_a_repeat() -> None:
+    base = CARDS["2606.00467"]["ko"]
+    assert "LLM 판정자(LLM-as-a-judge)" in base["problem"]
+    assert "LLM 판정자(LLM-as-a-judge)" in base["prerequisites"]
+    assert check(card("2606.00467", "ko"), language="ko", source=source("2606.00467"),
+                 taxonomy=TAXONOMY) == []
 
 
 def test_topics_outside_the_taxonomy() -> None:

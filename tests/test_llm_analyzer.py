@@ -84,6 +84,16 @@ def test_an_english_card(tmp_path: Path, llm_server: LLMServer) -> None:
     assert result.analysis.topics == ["robotics", "vision"]
 
 
+@pytest.mark.parametrize(("pid", "lang"), [("2606.00467", "ko"), ("2606.11409", "en")])
+def test_more_faithful_cards_pass_untouched(tmp_path: Path, llm_server: LLMServer, pid: str,
+                                            lang: str) -> None:
+    llm_server.add(ok(CARDS[pid][lang]))
+    [result] = make_analyzer(settings(tmp_path, llm_server, lang), None).analyze_many(
+        [paper(pid)])
+    assert len(llm_server.requests) == 1 and result.warnings == []
+    assert result.analysis.model_dump() == CARDS[pid][lang]
+
+
 def test_a_rerun_is_answered_from_the_cache(tmp_path: Path, llm_server: LLMServer) -> None:
     llm_server.add(ok(CARDS[TRACE]["ko"]))
     s = settings(tmp_path, llm_server)

@@ -43,6 +43,7 @@ _WORDS = {
 }
 _SCALE = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 _MIN_REPEAT_CHARS = 20
+_MIN_CONTAINED_CHARS = 40
 _SIMILAR = 0.85  # difflib ratio from which two texts count as the same
 
 
@@ -172,7 +173,9 @@ def repeated_fields(analysis: Analysis) -> list[tuple[str, str]]:
 def _repeats(items: list[str], others: list[str]) -> bool:
     for x in items:
         for y in others:
-            if x in y:
+            # A term (a prerequisite, a name) may well appear inside another field's sentence;
+            # a whole sentence may not.
+            if len(x) >= _MIN_CONTAINED_CHARS and x in y:
                 return True
             matcher = SequenceMatcher(None, x, y, autojunk=False)
             # The cheap upper bounds rule out almost every pair before the real ratio.
