@@ -136,3 +136,18 @@ def test_select_stage_records_the_model_and_a_rerun_uses_the_cache(
     pipeline.select(s, "2026-06-12", recommender=again, force=True, progress=said.append)
     assert len(llm_server.requests) == 1
     assert "0 calls" in again.usage_line() and "1 from cache" in again.usage_line()
+
+
+def test_too_many_picks_keep_the_first_m_and_too_few_are_asked_again(
+        tmp_path: Path, llm_server: LLMServer) -> None:
+    ids = [p.id for p in rest()][:4]
+    llm_server.add(ok({"picks": [{"id": i, "reason": "good"} for i in ids]}))
+    picks = make_recommender(settings(tmp_path, llm_server)).recommend(POOL, ranked(), 2)
+    assert [p.id for p in picks] == ids[:2] and len(llm_server.requests) == 1
+    llm_server.add(ok({"picks": [{"id": ids[2], "reason": "good"}]}),
+                   ok({"picks": [{"id": ids[2], "reason": "good"},
+                                 {"id": ids[3], "reason": "also good"}]}))
+    picks = make_recommender(settings(tmp_path / "b", llm_server)).recommend(
+        POOL, ranked(), 2)
+    assert "only 1 picks, asked for 2" in user_text(llm_server.requests[2])
+    assert [p.id for p in picks] == ids[2:4]

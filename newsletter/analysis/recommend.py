@@ -100,8 +100,7 @@ def validate_picks(picks: list[Pick], pool_ids: set[str], ranked_ids: set[str],
             seen.add(pid)
             good.append(Pick(id=pid, reason=" ".join(pick.reason.split())))
     if len(good) > m:
-        problems.append(f"{len(good)} picks, asked for {m}")
-        good = good[:m]
+        good = good[:m]  # more than asked: the first M, in the model's order
     elif len(good) < m and not problems:
         problems.append(f"only {len(good)} picks, asked for {m}")
     return good, problems
