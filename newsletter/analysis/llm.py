@@ -249,8 +249,10 @@ class Analyzer:
         log.warning("analyze: %s: abstract card instead: %s", paper.id, reason)
         card = analyze_offline(paper, self.settings.topics, self.language)
         usage, price = self._usage(spent)
+        # model stays None: the edition must not name a model for a card it did not write.
         return card.model_copy(update={
             "fulltext": card.fulltext.model_copy(update={"note": f"LLM card failed: {reason}"}),
-            "model": self.model, "prompt_version": self.prompt.version, "fallback": reason,
-            "warnings": [f"abstract card: {reason}"], "usage": usage, "cost_usd": price})
+            "prompt_version": self.prompt.version, "fallback": reason,
+            "warnings": [f"abstract card ({self.model} failed): {reason}"], "usage": usage,
+            "cost_usd": price})
 
