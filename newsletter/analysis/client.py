@@ -82,6 +82,17 @@ def cost(settings: LLMSettings, prompt_tokens: int, completion_tokens: int) -> f
             + completion_tokens * settings.price_output_per_mtok) / 1_000_000
 
 
+def usage_summary(usage: Usage, model: str, price: float, what: str) -> str:
+    """'LLM (model): 3 calls, 12,345 in + 2,345 out tokens, $0.0123; 7 from cache'."""
+    line = (f"LLM {what} ({model}): {usage.calls} calls, {usage.prompt_tokens:,} input + "
+            f"{usage.completion_tokens:,} output tokens, ${price:.4f}")
+    if usage.cache_hits:
+        line += f"; {usage.cache_hits} from cache (0 tokens)"
+    if usage.failures:
+        line += f"; {usage.failures} failed after retries"
+    return line
+
+
 def response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
     """The ``response_format`` request field for a structured-output mode."""
     if mode == "json_schema":

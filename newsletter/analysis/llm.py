@@ -24,7 +24,7 @@ from . import templates
 from .budget import Budgeted, fit
 from .cache import AnswerCache, cache_key
 from .checks import check
-from .client import EndpointUnavailable, LLMClient, Reply, Usage, cost
+from .client import EndpointUnavailable, LLMClient, Reply, Usage, cost, usage_summary
 from .offline import analyze_offline
 from .recommend import LLMRecommender
 from .schema import AnswerError, analysis_schema, parse_analysis
@@ -53,17 +53,6 @@ def make_analyzer(settings: Settings, http: Http | None, *,
 def make_recommender(settings: Settings, *, client: LLMClient | None = None) -> LLMRecommender:
     """The recommender for the configured LLM."""
     return LLMRecommender(settings, client or make_client(settings))
-
-
-def usage_summary(usage: Usage, model: str, price: float, what: str) -> str:
-    """'LLM (model): 3 calls, 12,345 in + 2,345 out tokens, $0.0123; 7 from cache'."""
-    line = (f"LLM {what} ({model}): {usage.calls} calls, {usage.prompt_tokens:,} input + "
-            f"{usage.completion_tokens:,} output tokens, ${price:.4f}")
-    if usage.cache_hits:
-        line += f"; {usage.cache_hits} from cache (0 tokens)"
-    if usage.failures:
-        line += f"; {usage.failures} failed after retries"
-    return line
 
 
 class Analyzer:

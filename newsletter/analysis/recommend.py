@@ -21,7 +21,7 @@ from ..models import Paper, Selected, split_arxiv_id
 from ..topics import rule_topics
 from . import templates
 from .cache import AnswerCache, cache_key
-from .client import EndpointUnavailable, LLMClient, cost
+from .client import EndpointUnavailable, LLMClient, cost, usage_summary
 from .schema import AnswerError, Pick, parse_recommendation, recommendation_schema
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,6 @@ class LLMRecommender:
 
     def usage_line(self) -> str:
         """Tokens and cost of this run's recommendation calls."""
-        from .llm import usage_summary
-
         u = self.client.usage
         price = cost(self.settings.llm, u.prompt_tokens, u.completion_tokens)
         return usage_summary(u, self.model, price, "recommendation")
@@ -136,6 +134,7 @@ class LLMRecommender:
 
     def messages(self, candidates: list[Paper], ranked_papers: list[Paper], m: int
                  ) -> list[dict[str, str]]:
+        """The system and user messages: ranked papers, interests, candidates, M."""
         values = {
             "m": m,
             "interests": self.settings.llm.interests or "-",
@@ -154,8 +153,9 @@ class LLMRecommender:
         if m <= 0:
             return []
         by_id = {p.id: p for p in pool}
-        messages = self.messages(candidates, [by_id[i] for i in ranked_ids & set(by_id)
-                                              if i in by_id], m)
+        # Ranked papers in their order: the messages are the cache key, so they must be stable.
+        messages = self.messages(candidates, [by_id[s.id] for s in ranked_sel if s.id in by_id],
+                                 m)
         key = cache_key(kind="recommend", model=self.model, prompt=self.prompt.version,
                         template=self.prompt.digest, messages=messages)
         stored = self.cache.get("recommend", key)
