@@ -66,9 +66,13 @@ def test_picks_and_reasons_are_kept_and_the_prompt_shows_the_candidates(
     candidates = text.split("Candidates:", 1)[1]
     for paper in rest():
         assert f"id {paper.id} | {paper.title}" in candidates
+    head = text.split("Candidates:", 1)[0]
     for sel in ranked():
         assert f"id {sel.id} |" not in candidates
-        assert f"- {sel.id} |" in text.split("Candidates:", 1)[0]
+        assert f"- {sel.id} |" in head
+    # In rank order: the prompt is the cache key and must not depend on set ordering.
+    spots = [head.index(f"- {sel.id} |") for sel in ranked()]
+    assert spots == sorted(spots)
     assert "id 2606.13594 | See What I See" in candidates
     assert "upvotes 3, org University of Michigan\n  Multi-agent systems communicate" in candidates
     assert rec.method == "llm" and rec.warnings == []
