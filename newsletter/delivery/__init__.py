@@ -304,7 +304,9 @@ def run(
     summary.todo = len(pending)
     if on_start:
         on_start(summary)
-    limiter = RateLimiter(rate_per_s, burst=min(rate_per_s, float(concurrency)), sleep=sleep)
+    # No burst: SES counts per second, and a start-up burst of `concurrency` messages on top
+    # of the rate is what gets a run throttled in its first second.
+    limiter = RateLimiter(rate_per_s, burst=1, sleep=sleep)
     stop = threading.Event()
     lock = threading.Lock()
     queue = deque(pending)
@@ -349,6 +351,9 @@ def run(
         throttled_since: float | None = None
         while True:
             limiter.acquire()
+            if stop.is_set():
+                store.mark(edition_date, email, "pending", error="run stopped before sending")
+                return
             try:
                 mid = transport.send(raw, sender, email,
                                      {"date": edition_date, "variant": row.variant})
