@@ -318,6 +318,7 @@ def show_plan(rows: list[tuple[str, str | None, int, str]]) -> None:
 
 
 def report_errors(errors: list[str], shown: int = 20) -> None:
+    """The first failures of a run on stderr, one line each."""
     for line in errors[:shown]:
         say(f"  ! {line}")
     if len(errors) > shown:
@@ -393,6 +394,7 @@ def subscribers() -> None:
 
 
 def topics_option(func: F) -> F:
+    """--name, --topics, --exclude, --language for a new subscriber."""
     func = click.option("--language", type=click.Choice(["ko", "en"]),
                         help="Language of the email's labels.")(func)
     func = click.option("--exclude", metavar="T1,T2", default="",
@@ -404,6 +406,7 @@ def topics_option(func: F) -> F:
 
 
 def split_topics(value: str) -> list[str]:
+    """'llm, agents' or 'llm;agents' -> ['llm', 'agents']."""
     return [t.strip() for t in value.replace(";", ",").split(",") if t.strip()]
 
 

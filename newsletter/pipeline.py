@@ -410,6 +410,7 @@ def delivery_variants(settings: Settings, edition: Edition, keys: set[str]
 
 
 def make_personalizer(settings: Settings, edition: Edition) -> Personalizer:
+    """The per-recipient filler for an edition (subject, labels, unsubscribe links)."""
     from .render.labels import labels_for
 
     return Personalizer(settings, edition.date, subject(settings, edition),

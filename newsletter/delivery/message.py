@@ -121,6 +121,7 @@ def verify_unsubscribe_token(token: str, secret: str) -> str | None:
 
 
 def sender_domain(from_: str) -> str:
+    """The domain of the From address (for Message-IDs); ConfigError if there is none."""
     addr = parseaddr(from_)[1]
     if "@" not in addr:
         raise ConfigError(f"delivery.from: {from_!r} is not an email address")

@@ -61,6 +61,7 @@ class OutboxTransport:
         self.folder = folder
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
+        """Write the message to ``FOLDER/RECIPIENT.eml``; returns the path."""
         self.folder.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9@._+-]", "_", recipient)
         path = self.folder / f"{safe}.eml"
@@ -78,6 +79,7 @@ REGISTRY: dict[str, TransportFactory] = {}
 
 
 def register(name: str) -> Callable[[TransportFactory], TransportFactory]:
+    """Decorator: make a transport factory available under ``delivery.transport = name``."""
     def deco(factory: TransportFactory) -> TransportFactory:
         REGISTRY[name] = factory
         return factory
