@@ -155,3 +155,13 @@ def test_too_many_picks_keep_the_first_m_and_too_few_are_asked_again(
         POOL, ranked(), 2)
     assert "only 1 picks, asked for 2" in user_text(llm_server.requests[2])
     assert [p.id for p in picks] == ids[2:4]
+
+
+def test_a_korean_reason_with_chinese_characters_is_repaired(tmp_path: Path,
+                                                             llm_server: LLMServer) -> None:
+    leaky = {"picks": [{"id": "2606.08103", "reason": "로봇 조작의 数据 수집을 쉽게 합니다."}]}
+    clean = {"picks": [{"id": "2606.08103", "reason": "로봇 조작의 데이터 수집을 쉽게 합니다."}]}
+    llm_server.add(ok(leaky), ok(clean))
+    picks = make_recommender(settings(tmp_path, llm_server, "ko")).recommend(POOL, ranked(), 1)
+    assert "(数据)" in user_text(llm_server.requests[1])
+    assert picks[0].reason == clean["picks"][0]["reason"]

@@ -229,7 +229,9 @@ class Analyzer:
                             + (", ".join(topics) or "none"))
         usage, price = self._usage(spent)
         return PaperAnalysis(
-            id=paper.id, fulltext=fulltext, analysis=card.model_copy(update={"topics": topics}),
+            id=paper.id, fulltext=fulltext,
+            analysis=card.model_copy(update={"topics": topics,
+                                             "summary": " ".join(card.summary.split())}),
             analyzer="llm", model=self.model, prompt_version=self.prompt.version,
             language=self.language, abstract_only=fulltext.source == "abstract",
             warnings=warnings, usage=usage, cost_usd=price)

@@ -21,6 +21,7 @@ from ..models import Paper, Selected, split_arxiv_id
 from ..topics import rule_topics
 from . import templates
 from .cache import AnswerCache, cache_key
+from .checks import foreign_script
 from .client import EndpointUnavailable, LLMClient, cost, usage_summary
 from .schema import AnswerError, Pick, parse_recommendation, recommendation_schema
 
@@ -200,11 +201,18 @@ class LLMRecommender:
         self.warnings += [f"recommendation: {p}" for p in problems2]
         return good2 if len(good2) >= len(good) else good
 
-    @staticmethod
-    def _judge(content: str, pool_ids: set[str], ranked_ids: set[str], m: int
+    def _judge(self, content: str, pool_ids: set[str], ranked_ids: set[str], m: int
                ) -> tuple[list[Pick], list[str]]:
         try:
             answer = parse_recommendation(content)
         except AnswerError as exc:
             return [], exc.problems
-        return validate_picks(answer.picks, pool_ids, ranked_ids, m)
+        good, problems = validate_picks(answer.picks, pool_ids, ranked_ids, m)
+        for pick in good:
+            bad = foreign_script(pick.reason, self.language)
+            if bad:
+                # Kept meanwhile: a reason with a stray script beats a missing pick.
+                problems.append(f"the reason for {pick.id} has characters that are not "
+                                f"{'Korean' if self.language == 'ko' else 'English'} "
+                                f"({''.join(bad)})")
+        return good, problems
