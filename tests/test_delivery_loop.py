@@ -133,3 +133,12 @@ def test_a_long_link_falls_back_to_a_full_build(tmp_path: Path,
     with pytest.raises(ConfigError, match="over 400 characters"):
         Personalizer(settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL=base + "p" * 40),
                      DAY, "S", "all")  # type: ignore[arg-type]
+
+
+def test_a_line_break_in_a_setting_is_a_config_error(tmp_path: Path) -> None:
+    s = settings(tmp_path, DELIVERY__LIST_ID="List\nBcc: x@example.com")
+    with pytest.raises(ConfigError, match="delivery.list_id contains a line break"):
+        Personalizer(s, DAY, "S", "all")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="edition.title contains a line break"):
+        Personalizer(settings(tmp_path), DAY, "Title\r\nBcc: x@example.com",  # type: ignore[arg-type]
+                     "all")

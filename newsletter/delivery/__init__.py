@@ -40,6 +40,7 @@ from .message import (
     build_headers,
     build_message,
     message_id,
+    safe_header,
     sender_domain,
     unsubscribe_token,
 )
@@ -152,6 +153,15 @@ class Personalizer:
 
     def __post_init__(self) -> None:
         d = self.settings.delivery
+        # Settings that end up in every header: a bad one is a config error, not N failures.
+        for name, value in (("delivery.from", d.from_), ("delivery.reply_to", d.reply_to),
+                            ("delivery.list_id", d.list_id), ("edition.title", self.subject),
+                            ("delivery.unsubscribe_url", d.unsubscribe_url),
+                            ("delivery.unsubscribe_mailto", d.unsubscribe_mailto)):
+            try:
+                safe_header(value, name)
+            except HeaderInjection as exc:
+                raise ConfigError(str(exc)) from None
         self.domain = sender_domain(d.from_)
         self.secret = secret_from_env(d.unsubscribe_secret_env)
         if d.unsubscribe_url and not self.secret:
