@@ -527,7 +527,7 @@ def status(settings: Settings, edition_date: str, store: Store | None = None
             out["select"].update({"llm_calls": s["usage"].get("calls", 0),
                                   "input_tokens": s["usage"].get("prompt_tokens", 0),
                                   "output_tokens": s["usage"].get("completion_tokens", 0),
-                                  "cost_usd": s.get("cost_usd") or 0.0})
+                                  "cost_usd": round(s.get("cost_usd") or 0.0, 4)})
     if paths.analyses.is_dir():
         items = [json.loads(p.read_text(encoding="utf-8"))
                  for p in sorted(paths.analyses.glob("*.json"))]
