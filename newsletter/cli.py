@@ -211,7 +211,8 @@ def preview(ctx: Ctx, date_: str | None, subscriber: str | None, port: int,
 @force_option
 @http_options
 @click.option("--dry-run", is_flag=True, help="Show who would get which variant; send nothing.")
-@click.option("--limit", type=click.IntRange(min=1), help="Send at most N messages this run.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="Send at most N messages this run.")
 @click.option("--retry-unknown", is_flag=True,
               help="Resend rows a crash left in 'sending' (their outcome is unknown).")
 @click.option("--retry-failed", is_flag=True,
