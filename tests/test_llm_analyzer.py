@@ -70,7 +70,7 @@ def test_a_good_korean_card_is_kept_with_usage_and_cost(tmp_path: Path,
     assert result.usage == {"calls": 1, "prompt_tokens": 1500, "completion_tokens": 700}
     assert result.cost_usd == pytest.approx((1500 * 0.6 + 700 * 2.2) / 1e6)
     line = analyzer.usage_line()
-    assert "1 calls, 1,500 input + 700 output tokens, $0.0024" in line
+    assert "1 call, 1,500 input + 700 output tokens, $0.0024" in line
     calls = (tmp_path / "data" / "cache" / "llm" / "calls.jsonl").read_text().splitlines()
     assert json.loads(calls[0])["subject"] == TRACE and json.loads(calls[0])["outcome"] == "ok"
 

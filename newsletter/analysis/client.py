@@ -84,7 +84,8 @@ def cost(settings: LLMSettings, prompt_tokens: int, completion_tokens: int) -> f
 
 def usage_summary(usage: Usage, model: str, price: float, what: str) -> str:
     """'LLM (model): 3 calls, 12,345 in + 2,345 out tokens, $0.0123; 7 from cache'."""
-    line = (f"LLM {what} ({model}): {usage.calls} calls, {usage.prompt_tokens:,} input + "
+    calls = f"{usage.calls} call{'' if usage.calls == 1 else 's'}"
+    line = (f"LLM {what} ({model}): {calls}, {usage.prompt_tokens:,} input + "
             f"{usage.completion_tokens:,} output tokens, ${price:.4f}")
     if usage.cache_hits:
         line += f"; {usage.cache_hits} from cache (0 tokens)"
