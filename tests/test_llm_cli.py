@@ -65,7 +65,7 @@ def test_send_with_an_llm_prints_usage_and_a_rerun_spends_nothing(
     out = run("send", "--date", DAY, "--replay", "sample").output
     assert "LLM recommendation (test-model): 1 call, 3,000 input + 100 output tokens, " \
            "$0.0034" in out
-    assert "LLM analysis (test-model): 11 call, 22,000 input + 5,500 output tokens, " \
+    assert "LLM analysis (test-model): 11 calls, 22,000 input + 5,500 output tokens, " \
            "$0.0440" in out
     assert len(llm_server.requests) == 12
     folder = workdir / "data" / "editions" / DAY
