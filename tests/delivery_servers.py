@@ -79,10 +79,13 @@ class ScriptedSes:
     ``decide`` returns (status, error code, message); status 200 means accepted.
     """
 
-    def __init__(self, decide: Decide | None = None, max_send_rate: float | None = None
+    def __init__(self, decide: Decide | None = None, max_send_rate: float | None = None,
+                 sending_enabled: bool = True, quota: tuple[float, float] = (50000.0, 0.0)
                  ) -> None:
         self.decide: Decide = decide or (lambda rcpt, n: (200, "", ""))
         self.max_send_rate = max_send_rate
+        self.sending_enabled = sending_enabled
+        self.quota = quota  # (Max24HourSend, SentLast24Hours)
         self.lock = threading.Lock()
         self.requests = 0
         self.accepted: list[dict[str, Any]] = []  # {'to', 'raw', 'tags', 'id'}
@@ -108,10 +111,10 @@ class ScriptedSes:
 
             def do_GET(self) -> None:
                 if self.path.startswith("/v2/email/account") and owner.max_send_rate:
-                    self._answer(200, {"SendQuota": {"Max24HourSend": 50000.0,
+                    self._answer(200, {"SendQuota": {"Max24HourSend": owner.quota[0],
                                                      "MaxSendRate": owner.max_send_rate,
-                                                     "SentLast24Hours": 0.0},
-                                       "SendingEnabled": True})
+                                                     "SentLast24Hours": owner.quota[1]},
+                                       "SendingEnabled": owner.sending_enabled})
                 else:
                     self._answer(404, {"message": "not here"}, "NotFoundException")
 

@@ -188,6 +188,9 @@ def test_no_answer_leaves_the_row_unknown_not_resent(workdir: Path,
         again = pipeline.deliver(settings, DAY, store=store,  # type: ignore[arg-type]
                                  transport=transport)
         assert (again.sent, again.unknown) == (0, 1)
+        deadline = time.monotonic() + 5
+        while len(server.answers) < server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)  # the late answer is still being written
     finally:
         server.stop()
     assert Counter(a["to"] for a in server.accepted)[slow] == 1  # sent once, answered late
@@ -266,3 +269,32 @@ def test_an_outage_stops_the_run_and_failed_rows_can_be_retried(
         server.stop()
     assert "sent 3, skipped 0, failed 0, unknown 0, already sent before 7" in again
     assert Counter(a["to"] for a in server.accepted) == {r["email"]: 1 for r in rows}
+
+
+def test_sending_disabled_stops_before_anything_is_claimed(
+        workdir: Path, env: pytest.MonkeyPatch) -> None:
+    server = serve(env, ScriptedSes(max_send_rate=20.0, sending_enabled=False))
+    try:
+        make_site(workdir, subscriber_rows(3, [""]))
+        result = run("send", "--date", DAY, code=1)
+    finally:
+        server.stop()
+    assert "delivery not started: SES: sending is disabled for this account" in result.output
+    assert server.answers == []  # not one SendEmail
+    assert set(ledger(workdir).values()) == {"pending"}
+
+
+def test_a_short_daily_quota_is_announced(workdir: Path, caplog: pytest.LogCaptureFixture
+                                          ) -> None:
+    server = ScriptedSes(max_send_rate=100.0, quota=(10.0, 8.0))
+    try:
+        make_site(workdir, subscriber_rows(4, [""]))
+        settings, transport = _settings(workdir, server.url)
+        with caplog.at_level("WARNING"):
+            summary = pipeline.deliver(settings, DAY,  # type: ignore[arg-type]
+                                       store=pipeline.open_store(settings),  # type: ignore[arg-type]
+                                       transport=transport)
+    finally:
+        server.stop()
+    assert summary.sent == 4  # the scripted SES does not enforce it; the warning is the point
+    assert "SES daily quota: 2 of 10 left, 4 to send" in caplog.text

@@ -312,6 +312,14 @@ def run(
     if limit is not None:
         pending = pending[:limit]
     summary.todo = len(pending)
+    preflight = getattr(transport, "preflight", None)
+    if pending and callable(preflight):
+        try:
+            preflight(len(pending))
+        except Fatal as exc:
+            summary.pending = len(pending)
+            raise DeliveryStopped(f"delivery not started: {exc}; {len(pending)} still "
+                                  "pending", summary) from None
     if on_start:
         on_start(summary)
     # No burst: SES counts per second, and a start-up burst of `concurrency` messages on top

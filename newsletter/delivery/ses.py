@@ -49,6 +49,7 @@ class SesTransport:
     def __init__(self, client: Any, configuration_set: str = "") -> None:
         self.client = client
         self.configuration_set = configuration_set
+        self._account: dict[str, Any] | None = None
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
         """Hand one raw message to SES; returns SES's MessageId."""
@@ -86,17 +87,39 @@ class SesTransport:
             raise Transient(f"{type(exc).__name__}: {exc}") from None
         return str(answer.get("MessageId", ""))
 
-    def max_send_rate(self) -> float | None:
-        """SES's MaxSendRate for this account (GetAccount), or None if it cannot tell."""
+    def account(self) -> dict[str, Any] | None:
+        """SES's GetAccount answer (fetched once), or None if SES will not tell."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        try:
-            quota = self.client.get_account().get("SendQuota", {})
-        except (BotoCoreError, ClientError) as exc:
-            log.info("SES GetAccount failed (%s); using delivery.rate_per_s", exc)
-            return None
-        rate = quota.get("MaxSendRate")
+        if self._account is None:
+            try:
+                self._account = dict(self.client.get_account())
+            except (BotoCoreError, ClientError) as exc:
+                log.info("SES GetAccount failed (%s); using delivery.rate_per_s", exc)
+                self._account = {}
+        return self._account or None
+
+    def max_send_rate(self) -> float | None:
+        """SES's MaxSendRate for this account (GetAccount), or None if it cannot tell."""
+        rate = ((self.account() or {}).get("SendQuota") or {}).get("MaxSendRate")
         return float(rate) if rate and float(rate) > 0 else None
+
+    def preflight(self, todo: int) -> None:
+        """Before claiming anything: stop if sending is disabled; warn if the quota is short."""
+        account = self.account()
+        if not account:
+            return
+        if account.get("SendingEnabled") is False:
+            raise Fatal("SES: sending is disabled for this account (GetAccount "
+                        "SendingEnabled=false)")
+        quota = account.get("SendQuota") or {}
+        cap, used = quota.get("Max24HourSend"), quota.get("SentLast24Hours")
+        if cap is not None and used is not None and float(cap) >= 0:
+            left = max(0, int(float(cap) - float(used)))
+            if todo > left:
+                log.warning("SES daily quota: %d of %d left, %d to send; the run stops when "
+                            "it is reached and a later run sends the rest", left,
+                            int(float(cap)), todo)
 
     def close(self) -> None:
         """Nothing to release: boto3 clients pool their own connections."""
