@@ -62,6 +62,7 @@ def test_chinese_in_korean_is_caught_with_the_leaked_words() -> None:
 
 def test_kana_and_hangul_are_foreign_where_they_should_be() -> None:
     assert foreign_script("에이전트가 メモリ를 씁니다", "ko") == ["メ", "モ", "リ"]
+    assert foreign_script("입력・출력 〜 「요약」", "ko") == []
     assert foreign_script("The agent uses 메모리", "en") == ["메", "모", "리"]
     assert foreign_script("The agent (α, β) uses memory — “fine”", "en") == []
 

@@ -65,6 +65,8 @@ def foreign_script(text: str, language: str, source: str = "") -> list[str]:
         if ord(ch) < 0x370:
             continue
         name = unicodedata.name(ch, "")
+        if name.endswith("MIDDLE DOT"):
+            continue  # "・" is punctuation Korean writers use too, not a kana letter
         if name.startswith(banned) and ch not in found:
             found.append(ch)
     return found
