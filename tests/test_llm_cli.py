@@ -113,7 +113,9 @@ def test_a_wrong_key_stops_analyze_with_one_line(workdir: Path, llm_server: LLMS
     monkeypatch.setenv("NEWSLETTER_LLM__MODEL", "glm-4.7")
     monkeypatch.setenv("NEWSLETTER_EDITION__RECOMMENDED", "0")
     run("collect", "--date", DAY, "--replay", "sample")
-    run("select", "--date", DAY)
+    selected = run("select", "--date", DAY).output
+    assert "LLM recommendation (glm-4.7): 0 calls" in selected  # M = 0: nothing to ask
+    assert llm_server.requests == []
     llm_server.responder = lambda body: Answer(status=401, error="API key missing")
     result = CliRunner().invoke(cli, ["analyze", "--date", DAY, "--replay", "sample"],
                                 catch_exceptions=False)
