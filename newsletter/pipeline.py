@@ -188,7 +188,7 @@ def select(settings: Settings, edition_date: str, *, force: bool = False,
     if excluded & {p.id for p in candidates.papers}:
         progress(f"select: {len(candidates.papers) - len(pool)} papers left out, already "
                  f"sent in the last {settings.edition.dedupe_days} days")
-    ranked = recommend.ranked(pool, settings.edition.ranked)
+    ranked = recommend.ranked(pool, settings.edition.ranked, settings.edition.language)
     m = settings.edition.recommended
     if recommender is not None:
         picks = recommender.recommend(pool, ranked, m)
@@ -199,7 +199,7 @@ def select(settings: Settings, edition_date: str, *, force: bool = False,
             progress(f"select: warning: {warning}")
         usage, cost = getattr(recommender, "usage_record", lambda: ({}, None))()
     else:
-        picks = recommend.heuristic(pool, ranked, m, settings.topics)
+        picks = recommend.heuristic(pool, ranked, m, settings.topics, settings.edition.language)
         method, model = "heuristic", None
         usage, cost = {}, None
     selection = Selection(date=edition_date, method=method, model=model, papers=ranked + picks,

@@ -53,3 +53,8 @@ def test_heuristic_adds_uncovered_topics_then_upvotes() -> None:
     assert picks[0].reason == "adds topics not yet covered: benchmarks, video"
     assert picks[2].reason == "next by upvotes among the rest"
     assert [p.rank for p in picks] == [2, 3, 4]
+    # Readers see the reasons: a Korean edition gets them in Korean.
+    korean = heuristic(pool, ranked(pool, 1, "ko"), 3, TAXONOMY, "ko")
+    assert [p.id for p in korean] == [p.id for p in picks]
+    assert korean[0].reason == "아직 다루지 않은 주제: benchmarks, video"
+    assert ranked(pool, 1, "ko")[0].reason == "추천수 1위"

@@ -32,18 +32,32 @@ def _popularity(p: Paper) -> tuple[int, int, int]:
     return (p.upvotes or 0, p.github_stars or 0, p.comments or 0)
 
 
-def ranked(papers: list[Paper], n: int) -> list[Selected]:
+# Reasons are shown to readers on each card, so they are written in the edition's language.
+_REASONS = {
+    "ko": {"ranked": "추천수 {n}위", "new_topics": "아직 다루지 않은 주제: {topics}",
+           "next": "나머지 중 추천수 순", "heuristic": " (규칙 기반)"},
+    "en": {"ranked": "#{n} by upvotes", "new_topics": "adds topics not yet covered: {topics}",
+           "next": "next by upvotes among the rest", "heuristic": " (heuristic)"},
+}
+
+
+def reason_text(language: str, key: str, **values: object) -> str:
+    return _REASONS.get(language, _REASONS["en"])[key].format(**values)
+
+
+def ranked(papers: list[Paper], n: int, language: str = "en") -> list[Selected]:
     """The top ``n`` papers by upvotes (ties: stars, comments, id)."""
     with_votes = [p for p in papers if p.upvotes is not None]
     order = sorted(with_votes, key=lambda p: (tuple(-x for x in _popularity(p)), p.id))
     return [
-        Selected(id=p.id, kind="ranked", rank=i + 1, reason=f"upvotes rank #{i + 1}")
+        Selected(id=p.id, kind="ranked", rank=i + 1,
+                 reason=reason_text(language, "ranked", n=i + 1))
         for i, p in enumerate(order[:n])
     ]
 
 
 def heuristic(papers: list[Paper], taken: list[Selected], m: int,
-              taxonomy: dict[str, TopicSettings]) -> list[Selected]:
+              taxonomy: dict[str, TopicSettings], language: str = "en") -> list[Selected]:
     """M more by greedy topic coverage (see the module docstring)."""
     chosen_ids = {s.id for s in taken}
     by_id = {p.id: p for p in papers}
@@ -57,8 +71,8 @@ def heuristic(papers: list[Paper], taken: list[Selected], m: int,
         best = min(pool, key=lambda p: (-len(topics[p.id] - covered),
                                         *(-x for x in _popularity(p)), p.id))
         new = sorted(topics[best.id] - covered)
-        reason = (f"adds topics not yet covered: {', '.join(new)}" if new
-                  else "next by upvotes among the rest")
+        reason = (reason_text(language, "new_topics", topics=", ".join(new)) if new
+                  else reason_text(language, "next"))
         picks.append(Selected(id=best.id, kind="recommended", reason=reason,
                               rank=len(taken) + len(picks) + 1))
         covered |= topics[best.id]
@@ -176,8 +190,10 @@ class LLMRecommender:
         chosen = [Selected(id=p.id, kind="recommended", reason=p.reason,
                            rank=len(ranked_sel) + i + 1) for i, p in enumerate(picks)]
         if len(chosen) < m:
-            more = heuristic(pool, ranked_sel + chosen, m - len(chosen), self.settings.topics)
-            chosen += [s.model_copy(update={"reason": f"{s.reason} (heuristic)"}) for s in more]
+            more = heuristic(pool, ranked_sel + chosen, m - len(chosen), self.settings.topics,
+                             self.language)
+            mark = reason_text(self.language, "heuristic")
+            chosen += [s.model_copy(update={"reason": s.reason + mark}) for s in more]
         return chosen
 
     def _ask(self, messages: list[dict[str, str]], pool_ids: set[str], ranked_ids: set[str],
