@@ -145,6 +145,7 @@ def select(ctx: Ctx, date_: str | None, force: bool) -> None:
     day = edition_date(ctx, date_)
     _, recommender = llm_parts(ctx, None)
     selection = pipeline.select(ctx.settings, day, force=force, recommender=recommender,
+                                store=pipeline.open_store(ctx.settings),
                                 progress=say)
     if recommender is not None and hasattr(recommender, "usage_line"):
         say(recommender.usage_line())
@@ -245,7 +246,8 @@ def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: s
                        "nothing sent. Use --allow-empty to send a short edition anyway.")
             return
         analyzer, recommender = llm_parts(ctx, http)
-        pipeline.select(s, day, force=force, recommender=recommender, progress=say)
+        pipeline.select(s, day, force=force, recommender=recommender, store=store,
+                        progress=say)
         pipeline.analyze(s, day, force=force, analyzer=analyzer, progress=say)
     pipeline.build(s, day, force=force, store=store, progress=say, allow_empty=allow_empty)
     for part in (recommender, analyzer):

@@ -161,29 +161,47 @@ def collect(settings: Settings, edition_date: str, http: Http, *, force: bool = 
 # -- select ----------------------------------------------------------------------------------
 
 
-def recently_delivered(settings: Settings, edition_date: str) -> set[str]:
-    """Paper ids selected in the editions of the last ``dedupe_days`` days before this one."""
+def recently_delivered(settings: Settings, edition_date: str,
+                       store: Store | None = None) -> set[str]:
+    """Paper ids already sent in the editions of the last ``dedupe_days`` days before this one.
+
+    With the ledger at hand a paper counts once a variant holding it was sent to someone; an
+    edition that was only built or previewed does not hold its papers back. Without a ledger,
+    every paper selected in those editions counts.
+    """
     days = settings.edition.dedupe_days
     day = Date.fromisoformat(edition_date)
     seen: set[str] = set()
     for back in range(1, days + 1):
-        path = Paths.of(settings, (day - timedelta(days=back)).isoformat()).selection
-        if path.is_file():
-            try:
-                seen |= {s.id for s in Selection.model_validate_json(path.read_bytes()).papers}
-            except ValidationError:
-                log.warning("%s is not a valid selection; ignored for dedupe", path)
+        earlier = (day - timedelta(days=back)).isoformat()
+        paths = Paths.of(settings, earlier)
+        try:
+            if store is not None:
+                sent = {row.variant for row in store.rows(earlier, "sent")}
+                if not sent:
+                    continue
+                if paths.edition.is_file():
+                    edition = Edition.model_validate_json(paths.edition.read_bytes())
+                    seen |= {pid for v in edition.variants if v.key in sent
+                             for pid in v.paper_ids}
+                    continue
+            if paths.selection.is_file():
+                selection = Selection.model_validate_json(paths.selection.read_bytes())
+                seen |= {s.id for s in selection.papers}
+        except ValidationError:
+            log.warning("%s is not a valid stage file; ignored for dedupe", paths.root)
     return seen
 
 
 def select(settings: Settings, edition_date: str, *, force: bool = False,
-           recommender: Any = None, progress: Progress = log.info) -> Selection:
+           recommender: Any = None, store: Store | None = None,
+           progress: Progress = log.info) -> Selection:
     """Top N by upvotes, then M recommended (by the LLM when one is given, else heuristic)."""
     paths = Paths.of(settings, edition_date)
     if not force and _fresh(paths.selection, paths.candidates):
         return read_model(paths.selection, Selection, "select")
     candidates = read_model(paths.candidates, Candidates, "collect")
-    excluded = recently_delivered(settings, edition_date)
+    excluded = recently_delivered(settings, edition_date, store)
     pool = [p for p in candidates.papers if p.id not in excluded]
     if excluded & {p.id for p in candidates.papers}:
         progress(f"select: {len(candidates.papers) - len(pool)} papers left out, already "

@@ -271,3 +271,33 @@ def test_every_stage_command_accepts_force(workdir: Path, command: str) -> None:
         run("select", "--date", DAY)
         run("analyze", "--date", DAY)
     run(*args)
+
+
+def _next_day_from_sample(workdir: Path) -> None:
+    """2026-06-13 gets the same candidates as the sample day (papers stay listed for days)."""
+    nxt = workdir / "data" / "editions" / "2026-06-13"
+    nxt.mkdir(parents=True)
+    data = json.loads((edition_dir(workdir) / "candidates.json").read_text())
+    data["date"] = "2026-06-13"
+    (nxt / "candidates.json").write_text(json.dumps(data))
+
+
+def test_papers_sent_yesterday_are_not_selected_again(workdir: Path) -> None:
+    run("send", "--date", DAY, "--replay", "sample")
+    sent = {c["paper"]["id"] for c in
+            json.loads((edition_dir(workdir) / "edition.json").read_text())["cards"]}
+    _next_day_from_sample(workdir)
+    out = run("select", "--date", "2026-06-13").output
+    assert "10 papers left out, already sent in the last 7 days" in out
+    picked = json.loads((workdir / "data/editions/2026-06-13/selection.json").read_text())
+    assert len(picked["papers"]) == 10
+    assert not sent & {p["id"] for p in picked["papers"]}
+
+
+def test_an_edition_never_sent_does_not_hold_papers_back(workdir: Path) -> None:
+    run("send", "--date", DAY, "--replay", "sample", "--dry-run")
+    chosen = json.loads((edition_dir(workdir) / "selection.json").read_text())["papers"]
+    _next_day_from_sample(workdir)
+    run("select", "--date", "2026-06-13")
+    picked = json.loads((workdir / "data/editions/2026-06-13/selection.json").read_text())
+    assert [p["id"] for p in picked["papers"]] == [p["id"] for p in chosen]
