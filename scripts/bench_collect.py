@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from benchlib import median_s
 from fpdf import FPDF
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -40,15 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DAY = "2026-06-12"
 PAGE = (ROOT / "tests/fixtures/latexml/2606.00001v2.html").read_text(encoding="utf-8")
 SAMPLE_API = ROOT / "newsletter/samples" / DAY / "export.arxiv.org" / f"query-{DAY}.xml"
-
-
-def median_s(func: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def big_page(copies: int = 40) -> str:

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from benchlib import median_s
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -36,15 +34,6 @@ from newsletter.sources.huggingface import parse_item  # noqa: E402
 FIXTURES = ROOT / "tests" / "fixtures"
 CARD = json.loads((FIXTURES / "llm" / "cards.json").read_text(encoding="utf-8"))[
     "2606.13174"]["ko"]
-
-
-def median_s(func: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def papers() -> list[Paper]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from benchlib import median_s
 from mjml import mjml2html
 
 from newsletter.delivery.message import encoded_size
@@ -26,15 +25,6 @@ from newsletter.render import Renderer
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "edition_ko" / "cards.yaml"
 DAY = "2026-06-12"
-
-
-def median_time(func: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -49,7 +39,7 @@ def main() -> None:
     for name, renderer, picked in (("ko, 10 papers", ko, cards), ("en, 4 papers", en, cards[:4]),
                                    ("ko, 2 papers", ko, cards[:2])):
         out = renderer.render(DAY, picked, "m", DAY)
-        t = median_time(lambda r=renderer, p=picked: r.render(DAY, p, "m", DAY), args.repeat)
+        t = median_s(lambda r=renderer, p=picked: r.render(DAY, p, "m", DAY), args.repeat)
         print(f"  {name:<14} {t * 1000:7.1f} ms   {encoded_size(out.html) / 1000:6.1f} KB html "
               f"as sent, {len(out.text.encode()) / 1000:5.1f} KB text")
 
@@ -62,7 +52,7 @@ def main() -> None:
             seen.add(pick)
             subsets.append([cards[i] for i in pick])
     runs = max(3, args.repeat // 5)
-    t50 = median_time(lambda: [ko.render(DAY, s, "m", DAY) for s in subsets], runs)
+    t50 = median_s(lambda: [ko.render(DAY, s, "m", DAY) for s in subsets], runs)
     print(f"50 distinct variants (1-10 papers each, median of {runs}): {t50:.2f} s "
           f"({t50 / 50 * 1000:.1f} ms per variant)")
 
@@ -92,7 +82,7 @@ def main() -> None:
     results = {}
     for name, func in inliners.items():
         html = func()
-        t = median_time(func, args.repeat)
+        t = median_s(func, args.repeat)
         results[name] = t
         doctype = "kept" if html[:15].lower() == "<!doctype html>" else "LOST"
         important = html.count("!important")
