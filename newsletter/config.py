@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -39,6 +39,19 @@ class EditionSettings(_Section):
     # Over budget: "fail" the build, or "shorten" the cards level by level until it fits.
     over_budget: Literal["fail", "shorten"] = "fail"
     web_base_url: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (ValueError, OSError, KeyError):
+            # ZoneInfoNotFoundError is a KeyError; a malformed key is a ValueError.
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
+                             "'Asia/Seoul' or 'UTC')") from None
+        return value
 
 
 class HuggingFaceSettings(_Section):
@@ -226,23 +239,32 @@ def load_settings(
     elif Path(DEFAULT_CONFIG_NAME).is_file():
         where = Path(DEFAULT_CONFIG_NAME)
     if where is not None:
-        text = where.read_text(encoding="utf-8")
+        try:
+            text = where.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            line = where.read_bytes()[:exc.start].count(b"\n") + 1
+            raise ConfigError(f"{where}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}"
+                              "); save the file as UTF-8") from None
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read the config file ({exc.strerror})") from None
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{where}: invalid TOML: {exc}") from exc
-    _apply_env(raw, env)
+    from_env = _apply_env(raw, env)
     if data_dir is not None:
         raw.setdefault("storage", {})["data_dir"] = str(data_dir)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, where, text)) from None
+        raise ConfigError(_describe(exc, where, text, from_env)) from None
     settings.source_path = where
     return settings
 
 
-def _apply_env(raw: dict[str, Any], env: dict[str, str]) -> None:
+def _apply_env(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[str, ...], str]:
+    """Apply NEWSLETTER_A__B overrides; returns each overridden key path -> variable name."""
+    applied: dict[tuple[str, ...], str] = {}
     secrets = {"NEWSLETTER_LLM_API_KEY", "NEWSLETTER_SMTP_PASSWORD",
                "NEWSLETTER_UNSUBSCRIBE_SECRET"}
     for name, value in sorted(env.items()):
@@ -257,6 +279,8 @@ def _apply_env(raw: dict[str, Any], env: dict[str, str]) -> None:
             node = child
         key = "from" if parts[-1] == "from" else parts[-1]
         node[key] = _parse_env_value(value)
+        applied[(*parts[:-1], key)] = name
+    return applied
 
 
 def _parse_env_value(value: str) -> Any:
@@ -266,12 +290,17 @@ def _parse_env_value(value: str) -> Any:
         return value
 
 
-def _describe(exc: ValidationError, where: Path | None, text: str) -> str:
-    err = exc.errors()[0]
+def _describe(exc: ValidationError, where: Path | None, text: str,
+              from_env: dict[tuple[str, ...], str] | None = None) -> str:
+    # An unknown key (a typo) explains a "Field required" next to it, so it is named first.
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    err = errors[0]
     key = ".".join(str(p) for p in err["loc"])
+    variable = next((name for path, name in (from_env or {}).items()
+                     if tuple(str(p) for p in err["loc"][:len(path)]) == path), None)
     origin = str(where) if where else "settings"
-    line = _find_line(text, err["loc"]) if text else None
-    loc = f"{origin}:{line}" if line else origin
+    line = _find_line(text, err["loc"]) if text and variable is None else None
+    loc = f"environment {variable}" if variable else f"{origin}:{line}" if line else origin
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     if err["type"] == "extra_forbidden":
         return f"{loc}: unknown key '{key}'{more}"
@@ -280,6 +309,16 @@ def _describe(exc: ValidationError, where: Path | None, text: str) -> str:
 
 def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
     """Best effort: the line where the failing key is written (tomllib gives no positions)."""
+    for i, part in enumerate(loc):
+        if isinstance(part, int) and i:
+            # An item of an array of tables ([[sources.feeds]]): its own lines, from the
+            # header of that item to the next table header.
+            item = _array_item_lines(text, str(loc[i - 1]), part)
+            if item is not None:
+                first, last = item
+                found = _find_line("\n".join(text.splitlines()[first - 1:last]), loc[i + 1:]) \
+                    if i + 1 < len(loc) else None
+                return first - 1 + found if found else first
     leaf = str(loc[-1])
     if isinstance(loc[-1], int) and len(loc) > 1:
         leaf = str(loc[-2])
@@ -289,3 +328,16 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
         if pattern.match(line):
             return number
     return None
+
+
+def _array_item_lines(text: str, name: str, index: int) -> tuple[int, int] | None:
+    """First and last line of item ``index`` of the array of tables ``[[...name]]``."""
+    header = re.compile(rf"^\s*\[\[\s*[\w.\"-]*\b{re.escape(name)}\s*\]\]")
+    lines = text.splitlines()
+    starts = [n for n, line in enumerate(lines, start=1) if header.match(line)]
+    if index >= len(starts):
+        return None
+    first = starts[index]
+    last = next((n - 1 for n in range(first + 1, len(lines) + 1)
+                 if lines[n - 1].lstrip().startswith("[")), len(lines))
+    return first, last
