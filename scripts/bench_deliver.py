@@ -2,7 +2,8 @@
 
 Prints (medians of repeated runs):
 - messages per second end to end (personalize, ledger claim + mark, boto3 sesv2 SendEmail over
-  HTTP to 127.0.0.1), at several concurrencies;
+  HTTP to 127.0.0.1), at several concurrencies; then the same with a delay on every answer,
+  as a real SES endpoint tens of milliseconds away has, where the worker threads pay off;
 - the ledger's cost per message (claim + mark, SQLite WAL), with synchronous=NORMAL (what the
   store uses) beside synchronous=FULL, and beside building the message itself;
 - how closely the rate limiter holds a configured rate, from the endpoint's own arrival times:
@@ -45,6 +46,7 @@ class Endpoint:
 
     def __init__(self) -> None:
         self.arrivals: list[float] = []
+        self.latency_s = 0.0  # added before each answer, as a far-away SES would
         self.lock = threading.Lock()
         owner = self
 
@@ -59,6 +61,8 @@ class Endpoint:
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
+                if owner.latency_s:
+                    time.sleep(owner.latency_s)
                 with owner.lock:
                     owner.arrivals.append(time.monotonic())
                     n = len(owner.arrivals)
@@ -174,8 +178,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--part", choices=["all", "throughput", "ledger", "limiter"],
+    parser.add_argument("--part", choices=["all", "throughput", "latency", "ledger", "limiter"],
                         default="all")
+    parser.add_argument("--latency-ms", type=float, default=30.0,
+                        help="Answer delay for the 'latency' part (SES is tens of ms away).")
     args = parser.parse_args()
     endpoint = Endpoint()
     with tempfile.TemporaryDirectory() as tmp:
@@ -193,6 +199,18 @@ def main() -> None:
                 seconds = statistics.median(t for _, t in runs)
                 print(f"  concurrency {concurrency:>2}: {per_s:7.0f} messages/s "
                       f"({runs[0][0]} messages, median {seconds:.1f}s)")
+
+        if args.part in ("all", "latency"):
+            n = min(args.messages, 2000)
+            print(f"\nwith {args.latency_ms:.0f} ms per SES answer ({n} messages, rate "
+                  f"unlimited), median of {args.repeat} runs:")
+            endpoint.latency_s = args.latency_ms / 1000
+            for concurrency in (1, 4, 16):
+                runs = [deliver_once(root, endpoint, 1e9, concurrency, limit=n)
+                        for _ in range(args.repeat)]
+                per_s = statistics.median(sent / t for sent, t in runs)
+                print(f"  concurrency {concurrency:>2}: {per_s:7.0f} messages/s")
+            endpoint.latency_s = 0.0
 
         if args.part in ("all", "ledger"):
             print("\nper message, median of", args.repeat, "runs:")
