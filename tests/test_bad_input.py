@@ -3,12 +3,19 @@ non-zero exit, and no traceback; the day goes on where it can. Services are real
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from llm_server import ok, serving
+from pytest_httpserver import HTTPServer
 
+from newsletter.analysis.llm import make_analyzer
 from newsletter.cli import cli
+from newsletter.config import Settings
+from newsletter.sources.huggingface import parse_item
 
 DAY = "2026-06-12"
 
@@ -61,3 +68,79 @@ def test_feed_item_without_url_points_at_its_header(workdir: Path) -> None:
         '\n[[sources.feeds]]\nname = "b"\n')
     result = run("status", "--date", DAY, code=1)
     assert "newsletter.toml:8: 'sources.feeds.1.url': Field required" in result.output
+
+
+# -- sources -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sources(workdir: Path, httpserver: HTTPServer) -> HTTPServer:
+    """Every source URL at the local server; one feed configured; arXiv and GitHub answer 404."""
+    (workdir / "newsletter.toml").write_text(
+        f'[sources.huggingface]\nurl = "{httpserver.url_for("/api/daily_papers")}"\n'
+        f'[sources.arxiv]\napi_url = "{httpserver.url_for("/api/query")}"\n'
+        'request_interval_s = 0\n'
+        f'[sources.github]\napi_url = "{httpserver.url_for("/gh")}"\n'
+        f'[[sources.feeds]]\nname = "blog"\nurl = "{httpserver.url_for("/feed.xml")}"\n'
+        '[http]\nretries = 0\n')
+    return httpserver
+
+
+def candidates(workdir: Path) -> dict[str, dict[str, Any]]:
+    path = workdir / "data" / "editions" / DAY / "candidates.json"
+    return {p["id"]: p for p in json.loads(path.read_text())["papers"]}
+
+
+def test_absurd_upvote_counts_do_not_top_the_ranking(workdir: Path, sources: HTTPServer) -> None:
+    items = [{"paper": {"id": "2606.00001", "title": "Huge", "upvotes": 10**30}},
+             {"paper": {"id": "2606.00002", "title": "Negative", "upvotes": -5}},
+             {"paper": {"id": "2606.00003", "title": "Real", "upvotes": 12}}]
+    sources.expect_request("/api/daily_papers").respond_with_json(items)
+    sources.expect_request("/feed.xml").respond_with_data(
+        '<rss version="2.0"><channel><title>b</title></channel></rss>')
+    run("collect", "--date", DAY)
+    found = candidates(workdir)
+    assert [found[p]["upvotes"] for p in ("2606.00001", "2606.00002", "2606.00003")] == \
+        [None, None, 12]
+    result = run("select", "--date", DAY)
+    assert " 1. 📊 2606.00003" in result.output and " 2. 📊" not in result.output
+
+
+def test_feed_item_without_a_title_is_skipped(workdir: Path, sources: HTTPServer) -> None:
+    sources.expect_request("/api/daily_papers").respond_with_json(
+        [{"paper": {"id": "2606.00003", "title": "Real", "upvotes": 12}}])
+    sources.expect_request("/feed.xml").respond_with_data(
+        '<rss version="2.0"><channel><title>b</title>'
+        '<item><title>  </title><link>https://arxiv.org/abs/2606.55555</link></item>'
+        '<item><title>&lt;b&gt;Named&lt;/b&gt;</title>'
+        '<link>https://arxiv.org/abs/2606.66666v2</link></item></channel></rss>',
+        content_type="application/rss+xml")
+    result = run("collect", "--date", DAY)
+    found = candidates(workdir)
+    assert "2606.55555" not in found
+    assert found["2606.66666"]["title"] == "<b>Named</b>"
+    assert "feed blog: 1 papers" in result.output
+
+
+# -- LLM ---------------------------------------------------------------------------------------
+
+
+def test_card_in_another_script_becomes_the_abstract_card(tmp_path: Path) -> None:
+    fixtures = Path(__file__).parent / "fixtures"
+    card = json.loads((fixtures / "llm" / "cards.json").read_text(encoding="utf-8"))
+    good = next(iter(card.values()))["ko"]
+    chinese = {k: "这是一个非常重要的论文，提出了新的方法。" if isinstance(v, str) else v
+               for k, v in good.items()}
+    item = {"paper": {"id": "2606.00003", "title": "A paper", "upvotes": 3,
+                      "summary": "We propose a method. It works well."}}
+    paper = parse_item(item, DAY, "test")
+    with serving() as server:
+        server.add(ok(chinese), ok(chinese))  # the answer and the answer to the repair
+        settings = Settings.model_validate({
+            "llm": {"base_url": server.url, "model": "m", "max_retries": 0, "timeout_s": 5},
+            "storage": {"data_dir": str(tmp_path / "data")}})
+        [result] = make_analyzer(settings, None).analyze_many([paper])
+        assert len(server.requests) == 2
+    assert result.analyzer == "offline" and result.abstract_only
+    assert "这是" not in result.analysis.summary
+    assert "field 'summary' contains characters that are not Korean" in result.warnings[0]

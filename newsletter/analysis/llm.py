@@ -27,7 +27,7 @@ from .checks import check
 from .client import EndpointUnavailable, LLMClient, Reply, Usage, cost, usage_summary
 from .offline import analyze_offline
 from .recommend import LLMRecommender
-from .schema import AnswerError, analysis_schema, parse_analysis
+from .schema import LIST_FIELDS, TEXT_FIELDS, AnswerError, analysis_schema, parse_analysis
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,15 @@ def make_recommender(settings: Settings, *, client: LLMClient | None = None) -> 
     """The recommender for the configured LLM."""
     return LLMRecommender(settings, client or make_client(settings))
 
+
+
+def _unreadable(problems: list[str]) -> bool:
+    """Most of the card is in another script (e.g. Chinese in a Korean edition) even after the
+    repair: readers could not read it, so the abstract card is sent instead."""
+    foreign = [p for p in problems if "contains characters that are not" in p]
+    if any(p.startswith("field 'summary' ") for p in foreign):
+        return True  # the card's first line, also shown in the table of contents' preview
+    return len(foreign) * 2 > len(TEXT_FIELDS) + len(LIST_FIELDS) - 1  # topics: not checked
 
 class Analyzer:
     """Analyses papers with the LLM; one instance per run, safe across threads."""
@@ -186,10 +195,11 @@ class Analyzer:
                                 spent)
         card2, problems2 = self._judge(second, source)
         if card2 is not None and (card is None or len(problems2) <= len(problems)):
-            return self._accept(paper, fulltext, card2, problems2, spent)
-        if card is not None:
+            card, problems = card2, problems2
+        if card is not None and not _unreadable(problems):
             return self._accept(paper, fulltext, card, problems, spent)
-        reason = ("the LLM's answer was unusable after one repair: " + "; ".join(problems2))
+        reason = ("the LLM's answer was unusable after one repair: "
+                  + "; ".join(problems if card is not None else problems2))
         return self._fallback(paper, reason, spent)
 
     def _chat(self, messages: list[dict[str, str]], paper: Paper, purpose: str,

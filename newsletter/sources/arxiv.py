@@ -176,6 +176,10 @@ def parse_feed_entry(entry: Any, source: str) -> Paper | None:
                 continue
     if pid is None:
         return None
+    if not " ".join(str(entry.get("title", "")).split()):
+        # An untitled item would become a card with no heading; skip it like a non-arXiv one.
+        log.info("%s: item for %s has no title; skipped", source, pid)
+        return None
     text = str(entry.get("summary") or entry.get("description") or "")
     abstract = text.split("Abstract:", 1)[1] if "Abstract:" in text else text
     abstract = html.unescape(_TAG.sub(" ", abstract))  # generic feeds put HTML here

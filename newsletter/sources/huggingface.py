@@ -105,7 +105,7 @@ def parse_item(item: Any, date: str, where: str) -> Paper:
         abstract=_clean(str(inner.get("summary") or item.get("summary") or "")),
         published=_str(inner.get("publishedAt")),
         daily_date=date,
-        upvotes=_int(inner.get("upvotes")),
+        upvotes=_count(inner.get("upvotes"), "paper.upvotes", pid, where),
         comments=_int(item.get("numComments")),
         github_repo=repo,
         github_stars=_int(inner.get("githubStars")) if repo else None,
@@ -128,6 +128,22 @@ def _list(value: Any) -> list[Any]:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# No paper gets anywhere near this many upvotes; a bigger (or negative) count is a broken
+# answer and would put the paper first in the ranking.
+_MAX_VOTES = 1_000_000
+
+
+def _count(value: Any, field: str, pid: str, where: str) -> int | None:
+    """A vote count; another type (tolerated like the other odd fields) or an out-of-range
+    number is unknown (None), logged with the field and paper."""
+    count = _int(value)
+    if count is not None and not 0 <= count <= _MAX_VOTES:
+        log.warning("huggingface: paper %s: %s %r is not a plausible count; treated as unknown "
+                    "(%s)", pid, field, count, where)
+        return None
+    return count
 
 
 def _str(value: Any) -> str | None:
