@@ -46,6 +46,11 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except NewsletterError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            # The data or subscribers folder unusable (a file where a folder should be, no
+            # permission, disk full): one line naming the path, not a traceback.
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
     return wrapper  # type: ignore[return-value]
 
 
@@ -373,7 +378,7 @@ def status(ctx: Ctx, date_: str | None, as_json: bool) -> None:
         if info is None:
             click.echo(f"  {stage:<8} not run")
             continue
-        if stage == "build":
+        if stage == "build" and "variants" in info:
             parts = [f"{v['key']} {v['papers']}p {v['subscribers']}s {v['html_kb']}KB"
                      for v in info["variants"]]
             click.echo(f"  {stage:<8} {len(parts)} variants: {'; '.join(parts)}")
@@ -389,6 +394,9 @@ def status(ctx: Ctx, date_: str | None, as_json: bool) -> None:
                 for pid, ws in items.items():
                     for w in ws:
                         click.echo(f"           ! {pid}: {w}")
+    if report.get("broken"):
+        raise click.ClickException(f"broken stage file(s): {', '.join(report['broken'])} "
+                                   "(see above)")
 
 
 @cli.group()

@@ -122,7 +122,8 @@ def read_model(path: Path, cls: type[M], stage: str) -> M:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise StageError(f"{path}: '{where}': {err['msg']} (rerun 'newsletter {stage} "
+        field = f"'{where}': " if where else ""  # an empty location: the JSON itself is broken
+        raise StageError(f"{path}: {field}{err['msg']} (rerun 'newsletter {stage} "
                          "--force')") from None
 
 
@@ -533,45 +534,24 @@ def status(settings: Settings, edition_date: str, store: Store | None = None
     """What each stage produced for ``edition_date`` and the ledger's counts."""
     paths = Paths.of(settings, edition_date)
     out: dict[str, Any] = {"date": edition_date, "folder": str(paths.root)}
-    if paths.candidates.is_file():
-        c = json.loads(paths.candidates.read_text(encoding="utf-8"))
-        out["collect"] = {"papers": len(c.get("papers", [])), "warnings": c.get("warnings", [])}
-    if paths.selection.is_file():
-        s = json.loads(paths.selection.read_text(encoding="utf-8"))
-        kinds = [p["kind"] for p in s.get("papers", [])]
-        out["select"] = {"ranked": kinds.count("ranked"),
-                         "recommended": kinds.count("recommended"), "method": s.get("method")}
-        if s.get("usage"):
-            out["select"].update({"llm_calls": s["usage"].get("calls", 0),
-                                  "input_tokens": s["usage"].get("prompt_tokens", 0),
-                                  "output_tokens": s["usage"].get("completion_tokens", 0),
-                                  "cost_usd": round(s.get("cost_usd") or 0.0, 4)})
-    if paths.analyses.is_dir():
-        items = [json.loads(p.read_text(encoding="utf-8"))
-                 for p in sorted(paths.analyses.glob("*.json"))]
-        sources = [i["fulltext"]["source"] for i in items]
-        out["analyze"] = {
-            "papers": len(items),
-            "html": sources.count("html"), "pdf": sources.count("pdf"),
-            "abstract": sources.count("abstract"),
-            "warnings": {i["id"]: i["warnings"] for i in items if i.get("warnings")},
-        }
-        llm_items = [i for i in items if i.get("usage")]
-        if llm_items:  # flat keys, so the text report shows them too
-            out["analyze"].update({
-                "llm_calls": sum(i["usage"].get("calls", 0) for i in llm_items),
-                "input_tokens": sum(i["usage"].get("prompt_tokens", 0) for i in llm_items),
-                "output_tokens": sum(i["usage"].get("completion_tokens", 0)
-                                     for i in llm_items),
-                "cost_usd": round(sum(i.get("cost_usd") or 0.0 for i in llm_items), 4),
-                "llm_fallbacks": sum(1 for i in llm_items if i.get("fallback")),
-            })
-    if paths.edition.is_file():
-        e = json.loads(paths.edition.read_text(encoding="utf-8"))
-        out["build"] = {"variants": [{"key": v["key"], "papers": len(v["paper_ids"]),
-                                      "subscribers": len(v["subscribers"]),
-                                      "html_kb": round(v["html_bytes"] / 1000, 1)}
-                                     for v in e.get("variants", [])]}
+    broken: list[str] = []
+    for stage, report in (("collect", _status_collect), ("select", _status_select),
+                          ("analyze", _status_analyze), ("build", _status_build)):
+        try:
+            found = report(paths)
+        except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+            # A broken stage file is reported, not a crash: status is what one runs to see it.
+            where = getattr(exc, "path", None) or {
+                "collect": paths.candidates, "select": paths.selection,
+                "analyze": paths.analyses, "build": paths.edition}[stage]
+            out[stage] = {"error": f"{where}: not a valid stage file ({_short(exc)}); rerun "
+                                   f"'newsletter {stage} --force'"}
+            broken.append(stage)
+            continue
+        if found is not None:
+            out[stage] = found
+    if broken:
+        out["broken"] = broken
     if store is not None:
         counts = store.counts(edition_date)
         out["deliver"] = {**counts, "unknown": counts["sending"]}
@@ -583,3 +563,86 @@ def status(settings: Settings, edition_date: str, store: Store | None = None
                 f"unknown outcome (claimed, never confirmed): {r.email}"
                 + (f" ({r.last_error})" if r.last_error else "") for r in unknown]
     return out
+
+
+class _BadFile(ValueError):
+    """A stage file that does not parse; carries its path for the status line."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(problem)
+        self.path = path
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, _BadFile) else f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _BadFile(path, f"invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise _BadFile(path, f"expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _status_collect(paths: Paths) -> dict[str, Any] | None:
+    if not paths.candidates.is_file():
+        return None
+    c = _load_json(paths.candidates)
+    return {"papers": len(c.get("papers", [])), "warnings": c.get("warnings", [])}
+
+
+def _status_select(paths: Paths) -> dict[str, Any] | None:
+    if not paths.selection.is_file():
+        return None
+    s = _load_json(paths.selection)
+    kinds = [p["kind"] for p in s.get("papers", [])]
+    out: dict[str, Any] = {"ranked": kinds.count("ranked"),
+                           "recommended": kinds.count("recommended"), "method": s.get("method")}
+    if s.get("usage"):
+        out.update({"llm_calls": s["usage"].get("calls", 0),
+                    "input_tokens": s["usage"].get("prompt_tokens", 0),
+                    "output_tokens": s["usage"].get("completion_tokens", 0),
+                    "cost_usd": round(s.get("cost_usd") or 0.0, 4)})
+    return out
+
+
+def _status_analyze(paths: Paths) -> dict[str, Any] | None:
+    if not paths.analyses.is_dir():
+        return None
+    items = []
+    for path in sorted(paths.analyses.glob("*.json")):
+        item = _load_json(path)
+        if not isinstance(item.get("fulltext"), dict) or "source" not in item["fulltext"]:
+            raise _BadFile(path, "no 'fulltext.source'")
+        items.append(item)
+    sources = [i["fulltext"]["source"] for i in items]
+    out: dict[str, Any] = {
+        "papers": len(items),
+        "html": sources.count("html"), "pdf": sources.count("pdf"),
+        "abstract": sources.count("abstract"),
+        "warnings": {i["id"]: i["warnings"] for i in items if i.get("warnings")},
+    }
+    llm_items = [i for i in items if i.get("usage")]
+    if llm_items:  # flat keys, so the text report shows them too
+        out.update({
+            "llm_calls": sum(i["usage"].get("calls", 0) for i in llm_items),
+            "input_tokens": sum(i["usage"].get("prompt_tokens", 0) for i in llm_items),
+            "output_tokens": sum(i["usage"].get("completion_tokens", 0) for i in llm_items),
+            "cost_usd": round(sum(i.get("cost_usd") or 0.0 for i in llm_items), 4),
+            "llm_fallbacks": sum(1 for i in llm_items if i.get("fallback")),
+        })
+    return out
+
+
+def _status_build(paths: Paths) -> dict[str, Any] | None:
+    if not paths.edition.is_file():
+        return None
+    e = _load_json(paths.edition)
+    return {"variants": [{"key": v["key"], "papers": len(v["paper_ids"]),
+                          "subscribers": len(v["subscribers"]),
+                          "html_kb": round(v["html_bytes"] / 1000, 1)}
+                         for v in e.get("variants", [])]}

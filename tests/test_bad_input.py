@@ -144,3 +144,43 @@ def test_card_in_another_script_becomes_the_abstract_card(tmp_path: Path) -> Non
     assert result.analyzer == "offline" and result.abstract_only
     assert "这是" not in result.analysis.summary
     assert "field 'summary' contains characters that are not Korean" in result.warnings[0]
+
+
+# -- stage files -------------------------------------------------------------------------------
+
+
+def offline_day(workdir: Path) -> Path:
+    """The bundled day collected, selected, analysed and built; returns its edition folder."""
+    run("collect", "--date", DAY, "--replay", "sample")
+    for stage in ("select", "analyze", "build"):
+        run(stage, "--date", DAY)
+    return workdir / "data" / "editions" / DAY
+
+
+@pytest.mark.parametrize(("name", "stage"), [("candidates.json", "collect"),
+                                             ("edition.json", "build")])
+def test_status_reports_a_truncated_stage_file_and_the_rest(workdir: Path, name: str,
+                                                            stage: str) -> None:
+    folder = offline_day(workdir)
+    text = (folder / name).read_text()
+    (folder / name).write_text(text[:len(text) // 2])
+    result = run("status", "--date", DAY, code=1)
+    assert f"{stage:<8} error data/editions/{DAY}/{name}: not a valid stage file (invalid " \
+        f"JSON: " in result.output
+    assert f"rerun 'newsletter {stage} --force'" in result.output
+    assert "deliver  pending 0" in result.output  # the rest of the report is still there
+    assert f"broken stage file(s): {stage}" in result.output
+
+
+def test_truncated_stage_file_error_has_no_empty_field_name(workdir: Path) -> None:
+    folder = offline_day(workdir)
+    (folder / "selection.json").write_text('{"date": "2026-06-12", "papers": [')
+    result = run("analyze", "--date", DAY, "--force", code=1)
+    assert f"data/editions/{DAY}/selection.json: Invalid JSON" in result.output
+    assert "''" not in result.output
+
+
+def test_data_dir_that_is_a_file_is_one_line(workdir: Path) -> None:
+    (workdir / "data").write_text("not a folder")
+    result = run("collect", "--date", DAY, "--replay", "sample", code=1)
+    assert f"Error: data/editions/{DAY}: Not a directory" in result.output
