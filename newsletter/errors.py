@@ -29,7 +29,14 @@ class SourceError(NewsletterError):
 
     def __init__(self, source: str, url: str, problem: str) -> None:
         self.source, self.url, self.problem = source, url, problem
-        super().__init__(f"{source}: {problem} ({url})")
+        super().__init__(f"{source}: {problem} ({short_url(url)})")
+
+
+def short_url(url: str, limit: int = 160) -> str:
+    """The URL for a message; a long query (50 arXiv ids) is cut so the line stays readable."""
+    if len(url) <= limit:
+        return url
+    return f"{url[:limit - 20]}… ({len(url):,} characters)"
 
 
 class LLMError(NewsletterError):

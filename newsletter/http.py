@@ -396,6 +396,7 @@ def json_body(response: httpx.Response, source: str) -> object:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         head = response.content[:60].decode("utf-8", "replace").strip()
         kind = "HTML" if head.lower().startswith(("<!doctype", "<html")) else "not JSON"
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        reason = (f"{exc.msg}: line {exc.lineno} column {exc.colno}"
+                  if isinstance(exc, json.JSONDecodeError) else str(exc))
         raise SourceError(source, url, f"expected JSON, got {kind} ({reason}; "
                           f"starts {head[:40]!r})") from None

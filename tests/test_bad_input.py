@@ -184,3 +184,34 @@ def test_data_dir_that_is_a_file_is_one_line(workdir: Path) -> None:
     (workdir / "data").write_text("not a folder")
     result = run("collect", "--date", DAY, "--replay", "sample", code=1)
     assert f"Error: data/editions/{DAY}: Not a directory" in result.output
+
+
+def test_arxiv_api_error_entry_is_named_and_the_day_goes_on(workdir: Path,
+                                                             sources: HTTPServer) -> None:
+    ids = [f"2606.{n:05d}" for n in range(1, 41)]
+    sources.expect_request("/api/daily_papers").respond_with_json(
+        [{"paper": {"id": pid, "title": f"Paper {pid}", "upvotes": 1}} for pid in ids])
+    sources.expect_request("/feed.xml").respond_with_data(
+        '<rss version="2.0"><channel><title>b</title></channel></rss>')
+    sources.expect_request("/api/query").respond_with_data(
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>arXiv Query</title><entry>'
+        '<id>http://arxiv.org/api/errors#incorrect_id_format_for_2606.00001</id>'
+        '<title>Error</title><summary>incorrect id format for 2606.00001</summary>'
+        '</entry></feed>', content_type="application/atom+xml")
+    result = run("collect", "--date", DAY)
+    line = next(li for li in result.output.splitlines() if "the API answered an error" in li)
+    assert "arxiv: the API answered an error: incorrect id format for 2606.00001" in line
+    assert "no arXiv metadata for 40 papers (2606.00001 .. 2606.00040)" in line
+    # The 40-id query URL is cut so the warning stays one readable line.
+    assert len(line) < 400 and "characters)" in line
+    assert len(candidates(workdir)) == 40
+
+
+def test_truncated_daily_papers_json_says_where_it_broke(workdir: Path,
+                                                          sources: HTTPServer) -> None:
+    sources.expect_request("/api/daily_papers").respond_with_data(
+        '[{"paper": {"id": "2606.00001", "title": "Cut', content_type="application/json")
+    result = run("collect", "--date", DAY, code=1)
+    assert "huggingface: expected JSON, got not JSON (Unterminated string starting at: line 1 " \
+        "column 42;" in result.output
+    assert not (workdir / "data" / "editions" / DAY / "candidates.json").exists()

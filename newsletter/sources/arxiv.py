@@ -70,10 +70,18 @@ def _fetch_batch(http: Http, api_url: str, batch: list[str]) -> dict[str, Paper]
     if not feed.entries and feed.bozo:
         raise SourceError(NAME, url, f"not a valid feed ({feed.bozo_exception})")
     found = {}
+    errors = []
     for entry in feed.entries:
         paper = parse_api_entry(entry)
         if paper is not None and paper.id in batch:
             found[paper.id] = paper
+        elif " ".join(str(entry.get("title", "")).split()).lower() == "error":
+            errors.append(" ".join(str(entry.get("summary", "")).split()) or "no detail")
+    title = " ".join(str(feed.feed.get("title", "")).split())
+    if not found and (errors or "error" in title.lower()):
+        # The API answers a malformed id_list with an error entry (or an error feed title)
+        # instead of an HTTP error; say so rather than "no metadata".
+        raise SourceError(NAME, url, f"the API answered an error: {'; '.join(errors) or title}")
     return found
 
 
