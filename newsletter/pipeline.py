@@ -296,6 +296,12 @@ def subscribers_folder(settings: Settings) -> Path:
         bundled = Path(str(resources.files("newsletter") / "samples" / "subscribers"))
         log.info("no %s/ folder here: using the bundled example list", folder)
         return bundled
+    if not folder.is_dir():
+        # A configured folder that is not there (a typo, an unmounted volume) would otherwise
+        # build and send to nobody and report success.
+        where = f" ({settings.source_path})" if settings.source_path else ""
+        raise ConfigError(f"storage.subscribers_dir{where}: {folder} is not a folder; create "
+                          "it or fix the setting")
     return folder
 
 

@@ -215,3 +215,14 @@ def test_truncated_daily_papers_json_says_where_it_broke(workdir: Path,
     assert "huggingface: expected JSON, got not JSON (Unterminated string starting at: line 1 " \
         "column 42;" in result.output
     assert not (workdir / "data" / "editions" / DAY / "candidates.json").exists()
+
+
+def test_configured_subscribers_folder_that_is_missing_stops_the_build(workdir: Path) -> None:
+    (workdir / "newsletter.toml").write_text('[storage]\nsubscribers_dir = "subscriberz"\n')
+    run("collect", "--date", DAY, "--replay", "sample")
+    run("select", "--date", DAY)
+    run("analyze", "--date", DAY)
+    result = run("build", "--date", DAY, code=1)
+    assert "storage.subscribers_dir (newsletter.toml): subscriberz is not a folder" \
+        in result.output
+    assert not (workdir / "data" / "editions" / DAY / "edition.json").exists()
