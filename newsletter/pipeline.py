@@ -324,8 +324,21 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
     candidates = read_model(paths.candidates, Candidates, "collect")
     by_id = {p.id: p for p in candidates.papers}
     cards = []
+    seen: set[str] = set()
     for i, sel in enumerate(selection.papers, start=1):
-        pa = read_model(paths.analyses / f"{sel.id}.json", PaperAnalysis, "analyze")
+        if sel.id in seen:
+            raise StageError(f"{paths.selection}: paper {sel.id} is selected twice (rerun "
+                             "'newsletter select --force')")
+        seen.add(sel.id)
+        if sel.id not in by_id:
+            # candidates.json was collected again (--force) after the selection was made.
+            raise StageError(f"{paths.selection}: paper {sel.id} is not in candidates.json "
+                             "(collected again since?); rerun 'newsletter select --force'")
+        analysis_path = paths.analyses / f"{sel.id}.json"
+        pa = read_model(analysis_path, PaperAnalysis, "analyze")
+        if pa.id != sel.id:
+            raise StageError(f"{analysis_path}: holds the analysis of paper {pa.id}, not "
+                             f"{sel.id} (rerun 'newsletter analyze --force')")
         cards.append(Card(paper=by_id[sel.id], selected=sel, analysis=pa, anchor=f"paper-{i}"))
     subs = load_subscribers(settings, store)
     assignments = assign(cards, subs, settings.edition.language, allow_empty)

@@ -226,3 +226,35 @@ def test_configured_subscribers_folder_that_is_missing_stops_the_build(workdir: 
     assert "storage.subscribers_dir (newsletter.toml): subscriberz is not a folder" \
         in result.output
     assert not (workdir / "data" / "editions" / DAY / "edition.json").exists()
+
+
+def test_build_after_the_list_was_collected_again_names_the_missing_paper(
+        workdir: Path) -> None:
+    folder = offline_day(workdir)
+    candidates_file = folder / "candidates.json"
+    data = json.loads(candidates_file.read_text())
+    gone = json.loads((folder / "selection.json").read_text())["papers"][0]["id"]
+    data["papers"] = [p for p in data["papers"] if p["id"] != gone]
+    candidates_file.write_text(json.dumps(data))
+    result = run("build", "--date", DAY, "--force", code=1)
+    assert f"selection.json: paper {gone} is not in candidates.json" in result.output
+
+
+def test_build_refuses_an_analysis_file_of_another_paper(workdir: Path) -> None:
+    folder = offline_day(workdir)
+    first = sorted((folder / "analyses").glob("*.json"))[0]
+    data = json.loads(first.read_text())
+    data["id"] = "2606.99999"
+    first.write_text(json.dumps(data))
+    result = run("build", "--date", DAY, "--force", code=1)
+    assert f"analyses/{first.name}: holds the analysis of paper 2606.99999, not " \
+        f"{first.stem}" in result.output
+
+
+def test_build_refuses_a_paper_selected_twice(workdir: Path) -> None:
+    folder = offline_day(workdir)
+    data = json.loads((folder / "selection.json").read_text())
+    data["papers"][1]["id"] = data["papers"][0]["id"]
+    (folder / "selection.json").write_text(json.dumps(data))
+    result = run("build", "--date", DAY, "--force", code=1)
+    assert f"paper {data['papers'][0]['id']} is selected twice" in result.output
