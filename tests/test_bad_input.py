@@ -258,3 +258,17 @@ def test_build_refuses_a_paper_selected_twice(workdir: Path) -> None:
     (folder / "selection.json").write_text(json.dumps(data))
     result = run("build", "--date", DAY, "--force", code=1)
     assert f"paper {data['papers'][0]['id']} is selected twice" in result.output
+
+
+def test_cut_off_llm_answer_is_described_once(tmp_path: Path) -> None:
+    item = {"paper": {"id": "2606.00003", "title": "A paper", "upvotes": 3,
+                      "summary": "We propose a method. It works well."}}
+    with serving() as server:
+        server.add(ok('{"summary": "잘린'), ok('{"summary": "잘린'))
+        settings = Settings.model_validate({
+            "llm": {"base_url": server.url, "model": "m", "max_retries": 0, "timeout_s": 5},
+            "storage": {"data_dir": str(tmp_path / "data")}})
+        [result] = make_analyzer(settings, None).analyze_many([parse_item(item, DAY, "t")])
+    assert result.analyzer == "offline"
+    assert "the answer is not JSON (Unterminated string starting at: line 1 column 13;" \
+        in result.warnings[0]

@@ -92,7 +92,8 @@ def parse_json(content: str | None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         head = (content or "").strip()[:60]
-        raise AnswerError([f"the answer is not JSON ({exc.msg} at line {exc.lineno} column "
+        # exc.msg may end in "at" already ("Unterminated string starting at").
+        raise AnswerError([f"the answer is not JSON ({exc.msg}: line {exc.lineno} column "
                            f"{exc.colno}; it starts {head!r})"]) from None
 
 
