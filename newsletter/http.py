@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER_S = 120.0
+BODY_DEADLINE_FACTOR = 10  # a whole body may take this many read timeouts
 # Transport failures worth another try: the server may answer next time.
 _RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 # Headers a recording keeps besides the content type, so replayed redirects and 429s behave.
@@ -167,8 +168,14 @@ class Http:
         cache_dir: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
         backoff_base_s: float = 1.0,
+        body_deadline_s: float | None = None,
     ) -> None:
         self.client = client
+        # The read timeout bounds each wait between bytes, not the whole body: a server that
+        # drips one byte a second would hold the run for days. Default: 10x the read timeout.
+        read = client.timeout.read
+        self.body_deadline_s = body_deadline_s if body_deadline_s is not None else (
+            read * BODY_DEADLINE_FACTOR if read else None)
         self.max_bytes = max_bytes
         self.retries = retries
         self.max_per_host = max_per_host
@@ -288,8 +295,14 @@ class Http:
                                   f"the {self.max_bytes:,}-byte limit")
             chunks: list[bytes] = []
             size = 0
+            started = time.monotonic()
             for chunk in response.iter_bytes():
                 size += len(chunk)
+                if self.body_deadline_s is not None and \
+                        time.monotonic() - started > self.body_deadline_s:
+                    raise SourceError(source, url, f"the body took over "
+                                      f"{self.body_deadline_s:g}s ({size:,} bytes so far); "
+                                      "stopped (a stalled or dripping server)")
                 if size > self.max_bytes:
                     raise SourceError(source, url, f"response is over the {self.max_bytes:,}-"
                                       "byte limit")

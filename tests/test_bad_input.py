@@ -4,6 +4,8 @@ non-zero exit, and no traceback; the day goes on where it can. Services are real
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 from llm_server import ok, serving
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from newsletter.analysis.llm import make_analyzer
 from newsletter.cli import cli
@@ -272,3 +275,21 @@ def test_cut_off_llm_answer_is_described_once(tmp_path: Path) -> None:
     assert result.analyzer == "offline"
     assert "the answer is not JSON (Unterminated string starting at: line 1 column 13;" \
         in result.warnings[0]
+
+
+def test_a_dripping_server_is_cut_off(workdir: Path, sources: HTTPServer) -> None:
+    def drip(request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            for _ in range(60):  # 6 s of one space every 0.1 s, each well within the timeout
+                yield b" "
+                time.sleep(0.1)
+            yield b"[]"
+        return Response(body(), content_type="application/json")
+
+    sources.expect_request("/api/daily_papers").respond_with_handler(drip)
+    started = time.monotonic()
+    result = run("collect", "--date", DAY, code=1, env={"NEWSLETTER_HTTP__TIMEOUT_S": "0.2"})
+    assert time.monotonic() - started < 5
+    assert "huggingface: the body took over 2s (" in result.output
+    assert "stopped (a stalled or dripping server)" in result.output
+    assert not (workdir / "data" / "editions" / DAY / "candidates.json").exists()
