@@ -14,7 +14,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 
@@ -39,6 +46,21 @@ class EditionSettings(_Section):
     # Over budget: "fail" the build, or "shorten" the cards level by level until it fits.
     over_budget: Literal["fail", "shorten"] = "fail"
     web_base_url: str = ""
+
+    @field_validator("title")
+    @classmethod
+    def _one_line_title(cls, value: str) -> str:
+        # The title goes into every Subject header: a line break there is a header injection.
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("contains a line break or control character (it goes into the "
+                             "Subject header)")
+        return value
+
+    @model_validator(mode="after")
+    def _some_papers(self) -> EditionSettings:
+        if self.ranked + self.recommended == 0:
+            raise ValueError("ranked and recommended are both 0: the edition would have no papers")
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -304,7 +326,7 @@ def _describe(exc: ValidationError, where: Path | None, text: str,
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     if err["type"] == "extra_forbidden":
         return f"{loc}: unknown key '{key}'{more}"
-    return f"{loc}: '{key}': {err['msg']}{more}"
+    return f"{loc}: '{key}': {err['msg'].removeprefix('Value error, ')}{more}"
 
 
 def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:

@@ -40,7 +40,22 @@ def test_unknown_time_zone_is_a_config_error_not_a_traceback(workdir: Path) -> N
     (workdir / "newsletter.toml").write_text('[edition]\ntitle = "x"\ntimezone = "Mars/Olympus"\n')
     result = run("status", code=1)
     assert "newsletter.toml:3: 'edition.timezone'" in result.output
-    assert "unknown time zone 'Mars/Olympus'" in result.output
+    assert "'edition.timezone': unknown time zone 'Mars/Olympus'" in result.output
+
+
+def test_line_break_in_the_title_is_refused_before_anything_runs(workdir: Path) -> None:
+    (workdir / "newsletter.toml").write_text(
+        '[edition]\nranked = 3\ntitle = "Daily\\r\\nBcc: evil@example.org"\n')
+    result = run("collect", "--date", DAY, "--replay", "sample", code=1)
+    assert "newsletter.toml:3: 'edition.title': contains a line break or control character" \
+        in result.output
+    assert not (workdir / "data").exists()
+
+
+def test_an_edition_of_no_papers_is_a_config_error(workdir: Path) -> None:
+    (workdir / "newsletter.toml").write_text('[edition]\nranked = 0\nrecommended = 0\n')
+    result = run("status", "--date", DAY, code=1)
+    assert "newsletter.toml:1: 'edition': ranked and recommended are both 0" in result.output
 
 
 def test_config_file_that_is_not_utf8_names_file_and_line(workdir: Path) -> None:
