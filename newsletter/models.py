@@ -162,6 +162,10 @@ class VariantInfo(_Model):
     degraded: bool = False
     unsubscribe_token: str = ""
     topics_token: str = ""
+    # Digests of variants/KEY.html and .txt as built ("" = not recorded): a file changed or
+    # cut short since the build is refused before it is sent.
+    html_sha256: str = ""
+    text_sha256: str = ""
 
 
 class Edition(_Model):

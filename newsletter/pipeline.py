@@ -319,7 +319,9 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
     sub_files = subscriber_files.list_files(subscribers_folder(settings))
     analysis_files = sorted(paths.analyses.glob("*.json")) if paths.analyses.is_dir() else []
     if not force and _fresh(paths.edition, paths.selection, *analysis_files, *sub_files):
-        return read_model(paths.edition, Edition, "build")
+        edition = read_model(paths.edition, Edition, "build")
+        check_variant_files(paths, edition)
+        return edition
     selection = read_model(paths.selection, Selection, "select")
     candidates = read_model(paths.candidates, Candidates, "collect")
     by_id = {p.id: p for p in candidates.papers}
@@ -371,7 +373,8 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
                            html_bytes=size, text_bytes=len(rendered.text.encode("utf-8")),
                            degraded=rendered.level > 0,
                            unsubscribe_token=rendered.unsubscribe_token,
-                           topics_token=rendered.topics_token)
+                           topics_token=rendered.topics_token,
+                           html_sha256=_sha256(rendered.html), text_sha256=_sha256(rendered.text))
         write_atomic(paths.variants / f"{key}.html", rendered.html)
         write_atomic(paths.variants / f"{key}.txt", rendered.text)
         write_model(paths.variants / f"{key}.json", info)
@@ -385,6 +388,22 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
                       variants=variants, built_at=datetime.now(UTC))
     write_model(paths.edition, edition)
     return edition
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_variant_files(paths: Paths, edition: Edition) -> None:
+    """Each built variant's HTML and text files are there and as built (when recorded)."""
+    for v in edition.variants:
+        for suffix, digest in (("html", v.html_sha256), ("txt", v.text_sha256)):
+            path = paths.variants / f"{v.key}.{suffix}"
+            if not path.is_file():
+                raise StageError(f"{path} is missing: run 'newsletter build --force'")
+            if digest and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                raise StageError(f"{path} changed since it was built (cut short or edited); "
+                                 "run 'newsletter build --force'")
 
 
 # -- deliver ---------------------------------------------------------------------------------

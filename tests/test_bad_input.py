@@ -308,3 +308,16 @@ def test_a_dripping_server_is_cut_off(workdir: Path, sources: HTTPServer) -> Non
     assert "huggingface: the body took over 2s (" in result.output
     assert "stopped (a stalled or dripping server)" in result.output
     assert not (workdir / "data" / "editions" / DAY / "candidates.json").exists()
+
+
+def test_a_variant_cut_short_after_the_build_is_not_sent(workdir: Path) -> None:
+    folder = offline_day(workdir)
+    html = sorted((folder / "variants").glob("*.html"))[0]
+    text = html.read_text()
+    html.write_text(text[:len(text) // 3])
+    result = run("send", "--date", DAY, code=1)
+    assert f"variants/{html.name} changed since it was built (cut short or edited); run " \
+        "'newsletter build --force'" in result.output
+    assert not list((workdir / "data" / "outbox").rglob("*.eml"))
+    run("build", "--date", DAY, "--force")
+    assert run("send", "--date", DAY).output.count("sent 4,") == 1
