@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -561,7 +562,13 @@ def send_test(settings: Settings, edition_date: str, *, transport: Transport, to
 
 
 def open_store(settings: Settings) -> Store:
-    return Store(settings.data_dir / "newsletter.db")
+    path = settings.data_dir / "newsletter.db"
+    try:
+        return Store(path)
+    except sqlite3.Error as exc:
+        # Not a database, or a folder it cannot be created in: one line, not a traceback.
+        raise StageError(f"{path}: cannot open the delivery ledger ({exc}); check "
+                         "storage.data_dir / --data-dir") from None
 
 
 # -- status ----------------------------------------------------------------------------------

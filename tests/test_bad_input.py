@@ -321,3 +321,11 @@ def test_a_variant_cut_short_after_the_build_is_not_sent(workdir: Path) -> None:
     assert not list((workdir / "data" / "outbox").rglob("*.eml"))
     run("build", "--date", DAY, "--force")
     assert run("send", "--date", DAY).output.count("sent 4,") == 1
+
+
+def test_a_ledger_that_is_not_a_database_is_one_line(workdir: Path) -> None:
+    (workdir / "data").mkdir()
+    (workdir / "data" / "newsletter.db").write_text("this is not sqlite, " * 100)
+    result = run("status", "--date", DAY, code=1)
+    assert "data/newsletter.db: cannot open the delivery ledger (file is not a database)" \
+        in result.output
