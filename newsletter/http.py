@@ -64,16 +64,27 @@ class ReplayTransport(httpx.BaseTransport):
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.index: dict[str, dict[str, object]] = json.loads(
-            (folder / "index.json").read_text(encoding="utf-8")
-        )
+        index = folder / "index.json"
+        try:
+            loaded = json.loads(index.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:
+            raise SourceError("replay", str(index), f"not a readable recording index ({exc})"
+                              ) from None
+        if not isinstance(loaded, dict) or not all(isinstance(v, dict) and "file" in v
+                                                   for v in loaded.values()):
+            raise SourceError("replay", str(index), "not a recording index (expected an object "
+                              "of request -> {file, status, content_type})")
+        self.index: dict[str, dict[str, object]] = loaded
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         key = request_key(request.method, request.url)
         entry = self.index.get(key)
         if entry is None:
             raise ReplayMissError(f"no recorded response for {key} in {self.folder}")
-        body = (self.folder / str(entry["file"])).read_bytes()
+        try:
+            body = (self.folder / str(entry["file"])).read_bytes()
+        except OSError as exc:
+            raise ReplayMissError(f"the recording of {key} is unreadable ({exc})") from None
         headers = {"content-type": str(entry.get("content_type") or "application/octet-stream")}
         for name in _REPLAYED_HEADERS:
             if entry.get(name):

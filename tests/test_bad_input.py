@@ -329,3 +329,14 @@ def test_a_ledger_that_is_not_a_database_is_one_line(workdir: Path) -> None:
     result = run("status", "--date", DAY, code=1)
     assert "data/newsletter.db: cannot open the delivery ledger (file is not a database)" \
         in result.output
+
+
+def test_a_recording_with_a_broken_index_is_one_line(workdir: Path) -> None:
+    (workdir / "rec").mkdir()
+    (workdir / "rec" / "index.json").write_text("{not json")
+    result = run("collect", "--date", DAY, "--replay", "rec", code=1)
+    assert "replay: not a readable recording index (Expecting property name" in result.output
+    assert "(rec/index.json)" in result.output
+    (workdir / "rec" / "index.json").write_text('{"GET https://x/": {"status": 200}}')
+    result = run("collect", "--date", DAY, "--replay", "rec", code=1)
+    assert "replay: not a recording index" in result.output
