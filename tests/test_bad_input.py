@@ -183,8 +183,7 @@ def test_status_reports_a_truncated_stage_file_and_the_rest(workdir: Path, name:
     text = (folder / name).read_text()
     (folder / name).write_text(text[:len(text) // 2])
     result = run("status", "--date", DAY, code=1)
-    assert f"{stage:<8} error data/editions/{DAY}/{name}: not a valid stage file (invalid " \
-        f"JSON: " in result.output
+    assert f"{stage:<8} error data/editions/{DAY}/{name}: Invalid JSON" in result.output
     assert f"rerun 'newsletter {stage} --force'" in result.output
     assert "deliver  pending 0" in result.output  # the rest of the report is still there
     assert f"broken stage file(s): {stage}" in result.output
@@ -340,3 +339,23 @@ def test_a_recording_with_a_broken_index_is_one_line(workdir: Path) -> None:
     (workdir / "rec" / "index.json").write_text('{"GET https://x/": {"status": 200}}')
     result = run("collect", "--date", DAY, "--replay", "rec", code=1)
     assert "replay: not a recording index" in result.output
+
+
+def test_a_list_that_never_ends_is_cut_after_twenty_pages(workdir: Path,
+                                                          sources: HTTPServer) -> None:
+    def page(request: Request) -> Response:
+        number = int(request.args.get("p", "0"))
+        return Response(json.dumps([
+            {"paper": {"id": f"2606.{number * 100 + i:05d}", "title": f"P{number}-{i}"}}
+            for i in range(int(request.args["limit"]))]), content_type="application/json")
+
+    sources.expect_request("/api/daily_papers").respond_with_handler(page)
+    sources.expect_request("/feed.xml").respond_with_data(
+        '<rss version="2.0"><channel><title>b</title></channel></rss>')
+    result = run("collect", "--date", DAY)
+    assert len(candidates(workdir)) == 2000
+    assert "huggingface: the list did not end after 20 full pages (2,000 papers); kept " \
+        "those" in result.output
+    # arXiv (404 here) knows none of them: a few ids are named, the rest counted.
+    assert "no metadata for 2606.00000, 2606.00001," in result.output
+    assert "2606.00009 and 1990 more (its index may lag" in result.output

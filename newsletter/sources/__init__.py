@@ -87,7 +87,10 @@ def collect_papers(
         missing = [pid for pid in ids if pid not in meta]
         progress(f"arxiv api: metadata for {len(meta)} of {len(ids)}")
         if missing:
-            warn(f"arxiv api: no metadata for {', '.join(missing)} (its index may lag the "
+            # A whole failed batch can be hundreds of ids: name a few, count the rest.
+            named = ", ".join(missing[:10]) + (
+                f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            warn(f"arxiv api: no metadata for {named} (its index may lag the "
                  "announcement); kept what the other sources said")
     if src.github.enabled:
         before = sum(p.github_stars is None and bool(p.github_repo) for p in papers.values())

@@ -11,6 +11,9 @@ from ..models import Paper, split_arxiv_id
 
 NAME = "huggingface"
 log = logging.getLogger(__name__)
+# A real day has a few dozen papers; a list still going after this many pages is a server
+# that never ends it (every page full of new ids), and reading on would never finish.
+MAX_PAGES = 20
 
 
 def fetch_daily(http: Http, url: str, date: str, limit: int = 100,
@@ -54,6 +57,11 @@ def fetch_daily(http: Http, url: str, date: str, limit: int = 100,
         if len(items) < limit or not fresh:
             return papers
         page += 1
+        if page >= MAX_PAGES:
+            warnings.append(f"{NAME}: the list did not end after {MAX_PAGES} full pages "
+                            f"({len(papers):,} papers); kept those, read no further ({url})")
+            log.info("%s", warnings[-1])
+            return papers
 
 
 def _page(http: Http, url: str, params: dict[str, str | int], date: str
