@@ -17,6 +17,7 @@ from . import __version__, pipeline
 from .config import Settings, load_settings
 from .errors import ConfigError, NewsletterError
 from .http import Http, make_http, resolve_recording
+from .status import edition_status
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -368,7 +369,7 @@ def progress_bar(enabled: bool | None) -> Iterator[tuple[Callable[[Any], None],
 def status(ctx: Ctx, date_: str | None, as_json: bool) -> None:
     """Show what each stage produced for a date and the delivery ledger counts."""
     day = edition_date(ctx, date_)
-    report = pipeline.status(ctx.settings, day, pipeline.open_store(ctx.settings))
+    report = edition_status(ctx.settings, day, pipeline.open_store(ctx.settings))
     if as_json:
         click.echo(json.dumps(report, indent=1, ensure_ascii=False))
         return

@@ -9,21 +9,17 @@ or when forced. Files are written atomically so a crash never leaves a half-writ
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 import sqlite3
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import date as Date
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from . import subscribers as subscriber_files
 from .analysis import recommend
@@ -46,10 +42,17 @@ from .models import (
 from .render import Renderer
 from .render.budget import render_within
 from .sources import collect_papers
+from .stagefiles import (
+    Paths,
+    fresh,
+    read_model,
+    sha256_text,
+    write_atomic,
+    write_model,
+)
 from .store import Store
 
 log = logging.getLogger(__name__)
-M = TypeVar("M", bound=BaseModel)
 Progress = Callable[[str], None]
 
 
@@ -63,76 +66,6 @@ def check_date(value: str) -> str:
         return Date.fromisoformat(value).isoformat()
     except ValueError:
         raise ConfigError(f"--date {value!r}: expected YYYY-MM-DD") from None
-
-
-@dataclass(frozen=True)
-class Paths:
-    root: Path
-
-    @classmethod
-    def of(cls, settings: Settings, edition_date: str) -> Paths:
-        return cls(settings.data_dir / "editions" / edition_date)
-
-    @property
-    def candidates(self) -> Path:
-        return self.root / "candidates.json"
-
-    @property
-    def selection(self) -> Path:
-        return self.root / "selection.json"
-
-    @property
-    def analyses(self) -> Path:
-        return self.root / "analyses"
-
-    @property
-    def edition(self) -> Path:
-        return self.root / "edition.json"
-
-    @property
-    def variants(self) -> Path:
-        return self.root / "variants"
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_model(path: Path, model: BaseModel) -> None:
-    write_atomic(path, model.model_dump_json(indent=1, by_alias=True) + "\n")
-
-
-def read_model(path: Path, cls: type[M], stage: str) -> M:
-    """A stage file, validated against its contract; a clear error if missing or invalid."""
-    if not path.is_file():
-        raise StageError(f"{path} is missing: run 'newsletter {stage}' first")
-    try:
-        return cls.model_validate_json(path.read_bytes())
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        field = f"'{where}': " if where else ""  # an empty location: the JSON itself is broken
-        raise StageError(f"{path}: {field}{err['msg']} (rerun 'newsletter {stage} "
-                         "--force')") from None
-
-
-def _fresh(output: Path, *inputs: Path) -> bool:
-    if not output.exists():
-        return False
-    mtime = output.stat().st_mtime
-    return all(not i.exists() or i.stat().st_mtime <= mtime for i in inputs)
 
 
 # -- collect ---------------------------------------------------------------------------------
@@ -200,7 +133,7 @@ def select(settings: Settings, edition_date: str, *, force: bool = False,
            progress: Progress = log.info) -> Selection:
     """Top N by upvotes, then M recommended (by the LLM when one is given, else heuristic)."""
     paths = Paths.of(settings, edition_date)
-    if not force and _fresh(paths.selection, paths.candidates):
+    if not force and fresh(paths.selection, paths.candidates):
         return read_model(paths.selection, Selection, "select")
     candidates = read_model(paths.candidates, Candidates, "collect")
     excluded = recently_delivered(settings, edition_date, store)
@@ -244,7 +177,7 @@ def analyze(settings: Settings, edition_date: str, *, force: bool = False,
     for sel in selection.papers:
         path = paths.analyses / f"{sel.id}.json"
         kept = read_model(path, PaperAnalysis, "analyze") if (
-            not force and _fresh(path, paths.selection)) else None
+            not force and fresh(path, paths.selection)) else None
         # With an LLM configured, an abstract card (made offline, or after the LLM failed) is
         # redone; the LLM cache makes a card whose answers were unusable cost nothing again.
         if kept is not None and not (analyzer is not None and kept.analyzer == "offline"):
@@ -319,7 +252,7 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
     paths = Paths.of(settings, edition_date)
     sub_files = subscriber_files.list_files(subscribers_folder(settings))
     analysis_files = sorted(paths.analyses.glob("*.json")) if paths.analyses.is_dir() else []
-    if not force and _fresh(paths.edition, paths.selection, *analysis_files, *sub_files):
+    if not force and fresh(paths.edition, paths.selection, *analysis_files, *sub_files):
         edition = read_model(paths.edition, Edition, "build")
         check_variant_files(paths, edition)
         return edition
@@ -375,7 +308,8 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
                            degraded=rendered.level > 0,
                            unsubscribe_token=rendered.unsubscribe_token,
                            topics_token=rendered.topics_token,
-                           html_sha256=_sha256(rendered.html), text_sha256=_sha256(rendered.text))
+                           html_sha256=sha256_text(rendered.html),
+                           text_sha256=sha256_text(rendered.text))
         write_atomic(paths.variants / f"{key}.html", rendered.html)
         write_atomic(paths.variants / f"{key}.txt", rendered.text)
         write_model(paths.variants / f"{key}.json", info)
@@ -390,9 +324,6 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
     write_model(paths.edition, edition)
     return edition
 
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def check_variant_files(paths: Paths, edition: Edition) -> None:
@@ -569,125 +500,3 @@ def open_store(settings: Settings) -> Store:
         # Not a database, or a folder it cannot be created in: one line, not a traceback.
         raise StageError(f"{path}: cannot open the delivery ledger ({exc}); check "
                          "storage.data_dir / --data-dir") from None
-
-
-# -- status ----------------------------------------------------------------------------------
-
-
-def status(settings: Settings, edition_date: str, store: Store | None = None
-           ) -> dict[str, Any]:
-    """What each stage produced for ``edition_date`` and the ledger's counts."""
-    paths = Paths.of(settings, edition_date)
-    out: dict[str, Any] = {"date": edition_date, "folder": str(paths.root)}
-    broken: list[str] = []
-    for stage, report in (("collect", _status_collect), ("select", _status_select),
-                          ("analyze", _status_analyze), ("build", _status_build)):
-        try:
-            found = report(paths)
-        except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-            # A broken stage file is reported, not a crash: status is what one runs to see it.
-            where = getattr(exc, "path", None) or {
-                "collect": paths.candidates, "select": paths.selection,
-                "analyze": paths.analyses, "build": paths.edition}[stage]
-            out[stage] = {"error": f"{where}: not a valid stage file ({_short(exc)}); rerun "
-                                   f"'newsletter {stage} --force'"}
-            broken.append(stage)
-            continue
-        if found is not None:
-            out[stage] = found
-    if broken:
-        out["broken"] = broken
-    if store is not None:
-        counts = store.counts(edition_date)
-        out["deliver"] = {**counts, "unknown": counts["sending"]}
-        unknown = store.rows(edition_date, "sending")
-        if unknown:
-            # Claimed but never marked: a crash (or a timeout) while sending; not resent
-            # unless 'send --retry-unknown'.
-            out["deliver"]["warnings"] = [
-                f"unknown outcome (claimed, never confirmed): {r.email}"
-                + (f" ({r.last_error})" if r.last_error else "") for r in unknown]
-    return out
-
-
-class _BadFile(ValueError):
-    """A stage file that does not parse; carries its path for the status line."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(problem)
-        self.path = path
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) if isinstance(exc, _BadFile) else f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 120 else text[:119] + "…"
-
-
-def _load_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _BadFile(path, f"invalid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise _BadFile(path, f"expected a JSON object, got {type(data).__name__}")
-    return data
-
-
-def _status_collect(paths: Paths) -> dict[str, Any] | None:
-    if not paths.candidates.is_file():
-        return None
-    c = _load_json(paths.candidates)
-    return {"papers": len(c.get("papers", [])), "warnings": c.get("warnings", [])}
-
-
-def _status_select(paths: Paths) -> dict[str, Any] | None:
-    if not paths.selection.is_file():
-        return None
-    s = _load_json(paths.selection)
-    kinds = [p["kind"] for p in s.get("papers", [])]
-    out: dict[str, Any] = {"ranked": kinds.count("ranked"),
-                           "recommended": kinds.count("recommended"), "method": s.get("method")}
-    if s.get("usage"):
-        out.update({"llm_calls": s["usage"].get("calls", 0),
-                    "input_tokens": s["usage"].get("prompt_tokens", 0),
-                    "output_tokens": s["usage"].get("completion_tokens", 0),
-                    "cost_usd": round(s.get("cost_usd") or 0.0, 4)})
-    return out
-
-
-def _status_analyze(paths: Paths) -> dict[str, Any] | None:
-    if not paths.analyses.is_dir():
-        return None
-    items = []
-    for path in sorted(paths.analyses.glob("*.json")):
-        item = _load_json(path)
-        if not isinstance(item.get("fulltext"), dict) or "source" not in item["fulltext"]:
-            raise _BadFile(path, "no 'fulltext.source'")
-        items.append(item)
-    sources = [i["fulltext"]["source"] for i in items]
-    out: dict[str, Any] = {
-        "papers": len(items),
-        "html": sources.count("html"), "pdf": sources.count("pdf"),
-        "abstract": sources.count("abstract"),
-        "warnings": {i["id"]: i["warnings"] for i in items if i.get("warnings")},
-    }
-    llm_items = [i for i in items if i.get("usage")]
-    if llm_items:  # flat keys, so the text report shows them too
-        out.update({
-            "llm_calls": sum(i["usage"].get("calls", 0) for i in llm_items),
-            "input_tokens": sum(i["usage"].get("prompt_tokens", 0) for i in llm_items),
-            "output_tokens": sum(i["usage"].get("completion_tokens", 0) for i in llm_items),
-            "cost_usd": round(sum(i.get("cost_usd") or 0.0 for i in llm_items), 4),
-            "llm_fallbacks": sum(1 for i in llm_items if i.get("fallback")),
-        })
-    return out
-
-
-def _status_build(paths: Paths) -> dict[str, Any] | None:
-    if not paths.edition.is_file():
-        return None
-    e = _load_json(paths.edition)
-    return {"variants": [{"key": v["key"], "papers": len(v["paper_ids"]),
-                          "subscribers": len(v["subscribers"]),
-                          "html_kb": round(v["html_bytes"] / 1000, 1)}
-                         for v in e.get("variants", [])]}

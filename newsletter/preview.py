@@ -17,8 +17,9 @@ from urllib.parse import quote, unquote, urlsplit
 from .config import Settings
 from .errors import NewsletterError
 from .models import Edition, Subscriber, VariantInfo
-from .pipeline import Paths, load_subscribers, read_model
+from .pipeline import load_subscribers
 from .render.labels import labels_for
+from .stagefiles import Paths, read_model
 
 # Where delivery puts each reader's unsubscribe link; the preview has no reader to sign for.
 PREVIEW_UNSUBSCRIBE = "#unsubscribe-link-is-filled-in-per-reader"
