@@ -1,8 +1,7 @@
 """One HTTP client for every source: timeouts, User-Agent, retries, pacing, record and replay.
 
-A recording is a folder with ``index.json`` (request key -> status, content type, body file)
-and one body file per response. ``--record DIR`` writes one while the real services answer;
-``--replay DIR`` answers every request from it, so the same collectors and parsers run offline.
+The record/replay transports live in ``newsletter.recording``; their names are re-exported here
+for the modules that import them from ``newsletter.http``.
 """
 
 from __future__ import annotations
@@ -11,19 +10,34 @@ import email.utils
 import hashlib
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from . import __version__
 from .errors import SourceError
+from .recording import (
+    BodyLimitError,
+    RecordingTransport,
+    ReplayMissError,
+    ReplayTransport,
+    ResponseTooLargeError,
+    decoded_copy,
+    read_capped,
+    request_key,
+    resolve_recording,
+)
+
+__all__ = ["Http", "RecordingTransport", "ReplayMissError", "ReplayTransport",
+           "ResponseTooLargeError", "json_body", "make_http", "request_key",
+           "resolve_recording", "retry_after_seconds"]
 
 log = logging.getLogger(__name__)
 
@@ -32,130 +46,6 @@ MAX_RETRY_AFTER_S = 120.0
 BODY_DEADLINE_FACTOR = 10  # a whole body may take this many read timeouts
 # Transport failures worth another try: the server may answer next time.
 _RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-# Headers a recording keeps besides the content type, so replayed redirects and 429s behave.
-_REPLAYED_HEADERS = ("location", "retry-after")
-_ENCODING_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
-
-
-def request_key(method: str, url: httpx.URL | str) -> str:
-    """A stable key for a request: method and URL with its query sorted."""
-    u = httpx.URL(str(url))
-    query = urlencode(sorted(u.params.multi_items()))
-    base = str(u.copy_with(query=None, fragment=None))
-    return f"{method.upper()} {base}{'?' + query if query else ''}"
-
-
-class ReplayMissError(httpx.TransportError):
-    """The recording holds no response for this request."""
-
-
-def resolve_recording(name: str | Path) -> Path:
-    """``sample`` names the recorded day shipped with the package; anything else is a folder."""
-    if str(name) == "sample":
-        return Path(str(resources.files("newsletter") / "samples" / "2026-06-12"))
-    path = Path(name)
-    if not (path / "index.json").is_file():
-        raise SourceError("replay", str(path), "not a recording (no index.json)")
-    return path
-
-
-class ReplayTransport(httpx.BaseTransport):
-    """Answers each request from a recording folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        index = folder / "index.json"
-        try:
-            loaded = json.loads(index.read_text(encoding="utf-8"))
-        except (ValueError, OSError) as exc:
-            raise SourceError("replay", str(index), f"not a readable recording index ({exc})"
-                              ) from None
-        if not isinstance(loaded, dict) or not all(isinstance(v, dict) and "file" in v
-                                                   for v in loaded.values()):
-            raise SourceError("replay", str(index), "not a recording index (expected an object "
-                              "of request -> {file, status, content_type})")
-        self.index: dict[str, dict[str, object]] = loaded
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        key = request_key(request.method, request.url)
-        entry = self.index.get(key)
-        if entry is None:
-            raise ReplayMissError(f"no recorded response for {key} in {self.folder}")
-        try:
-            body = (self.folder / str(entry["file"])).read_bytes()
-        except OSError as exc:
-            raise ReplayMissError(f"the recording of {key} is unreadable ({exc})") from None
-        headers = {"content-type": str(entry.get("content_type") or "application/octet-stream")}
-        for name in _REPLAYED_HEADERS:
-            if entry.get(name):
-                headers[name] = str(entry[name])
-        return httpx.Response(int(str(entry["status"])), headers=headers, content=body,
-                              request=request)
-
-
-class ResponseTooLargeError(httpx.TransportError):
-    """A response grew past the size limit while being recorded."""
-
-
-class RecordingTransport(httpx.BaseTransport):
-    """Passes requests to a real transport and saves every response into a recording."""
-
-    def __init__(self, folder: Path, inner: httpx.BaseTransport | None = None,
-                 max_bytes: int = 25_000_000) -> None:
-        self.folder = folder
-        self.inner = inner or httpx.HTTPTransport()
-        self.max_bytes = max_bytes
-        self.lock = threading.Lock()
-        folder.mkdir(parents=True, exist_ok=True)
-        index_path = folder / "index.json"
-        self.index: dict[str, dict[str, object]] = (
-            json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else {}
-        )
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.inner.handle_request(request)
-        body = self._read(response)
-        key = request_key(request.method, request.url)
-        host = urlsplit(str(request.url)).hostname or "host"
-        ctype = response.headers.get("content-type", "")
-        ext = (".json" if "json" in ctype else ".xml" if "xml" in ctype else
-               ".html" if "html" in ctype else ".pdf" if "pdf" in ctype else ".bin")
-        name = f"{host}/{hashlib.sha256(key.encode()).hexdigest()[:16]}{ext}"
-        with self.lock:
-            (self.folder / host).mkdir(parents=True, exist_ok=True)
-            (self.folder / name).write_bytes(body)
-            entry: dict[str, object] = {"status": response.status_code, "content_type": ctype,
-                                        "file": name}
-            for header in _REPLAYED_HEADERS:
-                if response.headers.get(header):
-                    entry[header] = response.headers[header]
-            self.index[key] = entry
-            tmp = self.folder / "index.json.tmp"
-            tmp.write_text(json.dumps(self.index, indent=1, sort_keys=True), encoding="utf-8")
-            tmp.replace(self.folder / "index.json")
-        # The body is saved decoded, so the headers must no longer announce gzip or a length.
-        headers = [(k, v) for k, v in response.headers.multi_items()
-                   if k.lower() not in _ENCODING_HEADERS]
-        return httpx.Response(response.status_code, headers=headers, content=body,
-                              request=request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def _read(self, response: httpx.Response) -> bytes:
-        """The decoded body, refusing (and not recording) one over the size limit."""
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise ResponseTooLargeError(f"response is over the {self.max_bytes:,}-byte "
-                                                "limit (not recorded)")
-                chunks.append(chunk)
-        finally:
-            response.close()
-        return b"".join(chunks)
 
 
 @dataclass
@@ -180,6 +70,7 @@ class Http:
         sleep: Callable[[float], None] = time.sleep,
         backoff_base_s: float = 1.0,
         body_deadline_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         # The read timeout bounds each wait between bytes, not the whole body: a server that
@@ -193,6 +84,7 @@ class Http:
         self.replaying = replaying
         self.cache_dir = cache_dir
         self.sleep = sleep
+        self.clock = clock
         self.backoff_base_s = backoff_base_s
         self.intervals: dict[str, float] = {}
         self._gates: dict[str, _HostGate] = {}
@@ -226,7 +118,7 @@ class Http:
         interval = self.intervals.get(host, 0.0)
         # Holding the lock while sleeping is the point: requests to a paced host go one by one.
         with gate.lock:
-            now = time.monotonic()
+            now = self.clock()
             wait = gate.next_at - now
             if wait > 0:
                 with self._count_lock:
@@ -304,30 +196,17 @@ class Http:
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise SourceError(source, url, f"response of {int(declared):,} bytes is over "
                                   f"the {self.max_bytes:,}-byte limit")
-            chunks: list[bytes] = []
-            size = 0
-            started = time.monotonic()
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if self.body_deadline_s is not None and \
-                        time.monotonic() - started > self.body_deadline_s:
-                    raise SourceError(source, url, f"the body took over "
-                                      f"{self.body_deadline_s:g}s ({size:,} bytes so far); "
-                                      "stopped (a stalled or dripping server)")
-                if size > self.max_bytes:
-                    raise SourceError(source, url, f"response is over the {self.max_bytes:,}-"
-                                      "byte limit")
-                chunks.append(chunk)
-        # iter_bytes() already decoded gzip/deflate: the copy must not announce an encoding.
-        kept = [(k, v) for k, v in response.headers.multi_items()
-                if k.lower() not in _ENCODING_HEADERS]
-        return httpx.Response(response.status_code, headers=kept, content=b"".join(chunks),
-                              request=response.request)
+            try:
+                body = read_capped(response, self.max_bytes, deadline_s=self.body_deadline_s,
+                                   clock=self.clock)
+            except BodyLimitError as exc:
+                raise SourceError(source, url, str(exc)) from None
+        return decoded_copy(response, body, response.request)
 
     def _backoff(self, attempt: int, retry_after: str | None, source: str, url: str,
                  why: str, gate: _HostGate | None = None) -> float:
         """Sleep before the next attempt: Retry-After when given, else exponential."""
-        delay = _retry_after_seconds(retry_after)
+        delay = retry_after_seconds(retry_after)
         if delay is None:
             delay = self.backoff_base_s * (2 ** (attempt - 1))
         delay = min(delay, MAX_RETRY_AFTER_S)
@@ -336,7 +215,7 @@ class Http:
             # The server asked the whole host to slow down, not just this request: every
             # request to it (this retry included) waits its turn in _wait_turn.
             with gate.lock:
-                gate.next_at = max(gate.next_at, time.monotonic() + delay)
+                gate.next_at = max(gate.next_at, self.clock() + delay)
             return delay
         with self._count_lock:
             self.seconds_waiting += delay
@@ -356,19 +235,24 @@ class Http:
         return self.cache_dir / digest[:2] / digest
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a Retry-After header asks for (a number or an HTTP date); None if unusable."""
     if not value:
         return None
     value = value.strip()
-    if value.replace(".", "", 1).isdigit():
-        return float(value)
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _describe_exc(exc: Exception) -> str:

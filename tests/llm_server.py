@@ -26,6 +26,7 @@ class Answer:
     status: int = 200
     error: str = ""
     delay: float = 0.0
+    hold: Callable[[], object] | None = None  # called while in flight, before the delay
     headers: dict[str, str] = field(default_factory=dict)
     usage: tuple[int, int] | None = (1000, 200)
     finish_reason: str = "stop"
@@ -57,6 +58,7 @@ class LLMServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
+        self._in_flight_changed = threading.Condition(self._lock)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,7 +84,10 @@ class LLMServer:
                 with server._lock:
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    server._in_flight_changed.notify_all()
                 try:
+                    if answer.hold is not None:
+                        answer.hold()
                     if answer.delay:
                         time.sleep(answer.delay)
                 finally:
@@ -128,6 +133,12 @@ class LLMServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
+
+    def wait_in_flight(self, count: int, timeout: float = 30.0) -> bool:
+        """Block until ``count`` requests have been in flight at once (False on timeout)."""
+        with self._in_flight_changed:
+            return self._in_flight_changed.wait_for(lambda: self.max_in_flight >= count,
+                                                    timeout)
 
     def add(self, *answers: Answer) -> None:
         self.script.extend(answers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
+import threading
 from pathlib import Path
 
 import httpx
@@ -224,19 +224,23 @@ def test_bad_pdf_falls_back_to_the_abstract_and_says_so(
 
 
 def test_oversized_pdf_and_html_timeout_fall_back() -> None:
+    release = threading.Event()
+
     def slow(request: Request) -> Response:
-        time.sleep(0.5)
+        release.wait(30)  # answers only after the test: the client must give up on its own
         return Response(PAGE)
 
-    server = HTTPServer(threaded=True)  # the slow answer must not hold up the next request
+    server = HTTPServer(threaded=True)  # the held answer must not hold up the next request
     server.start()
     server.expect_request("/html/2606.00001v2").respond_with_handler(slow)
     server.expect_request("/pdf/2606.00001v2").respond_with_data(
         PAPER_PDF + b"\n%" + b"0" * 60_000)
-    http, settings = setup(server, max_bytes=50_000, timeout=0.2)
+    # The timeout also bounds the PDF request, which must get through: generous, not tight.
+    http, settings = setup(server, max_bytes=50_000, timeout=1.5)
     try:
         record, _ = fetch_fulltext(http, settings, paper())
     finally:
+        release.set()
         server.clear()
         server.stop()
     assert record.source == "abstract"
@@ -262,10 +266,11 @@ def test_fulltext_downloads_are_paced_but_cache_hits_are_not(httpserver: HTTPSer
     settings.sources.arxiv.html_url = httpserver.url_for("/html")
     settings.sources.arxiv.fulltext_interval_s = 2.0
     sleeps: list[float] = []
-    http = Http(httpx.Client(timeout=5), retries=0, cache_dir=tmp_path, sleep=sleeps.append)
+    http = Http(httpx.Client(timeout=5), retries=0, cache_dir=tmp_path, sleep=sleeps.append,
+                clock=lambda: 0.0)  # a clock that stands still: the wait is exactly the interval
     for pid in ("2606.00001", "2606.00002", "2606.00001"):
         assert fetch_fulltext(http, settings, paper(pid))[0].source == "html"
-    assert len(sleeps) == 1 and sleeps[0] == pytest.approx(2.0, abs=0.3)
+    assert sleeps == [2.0]
 
 
 def test_pdf_running_headers_and_page_numbers_are_dropped() -> None:

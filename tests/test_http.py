@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,22 +16,47 @@ from werkzeug import Request, Response
 
 from newsletter import __version__
 from newsletter.errors import SourceError
-from newsletter.http import Http, json_body, make_http, request_key, resolve_recording
+from newsletter.http import (
+    Http,
+    json_body,
+    make_http,
+    request_key,
+    resolve_recording,
+    retry_after_seconds,
+)
 
 
 class Sleeps(list[float]):
-    """Records the client's sleeps instead of waiting (the server answers at once)."""
+    """Records the client's sleeps instead of waiting, and is its clock: a sleep advances it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 1000.0
+        self.frozen = False
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+        if not self.frozen:
+            self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
 
 def client(**kw: object) -> tuple[Http, Sleeps]:
     sleeps = Sleeps()
     timeout = float(kw.pop("timeout", 5.0))  # type: ignore[arg-type]
     http = Http(httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5),
-                sleep=sleeps, **kw)  # type: ignore[arg-type]
+                sleep=sleeps, clock=sleeps.clock, **kw)  # type: ignore[arg-type]
     return http, sleeps
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    """Held handlers wait on this; it is set at teardown so no server thread outlives the test."""
+    event = threading.Event()
+    yield event
+    event.set()
 
 
 @pytest.fixture
@@ -62,7 +88,7 @@ def test_429_then_200_honors_retry_after(httpserver: HTTPServer) -> None:
     http, sleeps = client(retries=3)
     response = http.get(httpserver.url_for("/api"), source="arxiv")
     assert response.status_code == 200 and json_body(response, "arxiv") == [1, 2]
-    assert sleeps and sleeps[0] == pytest.approx(7.0, abs=0.5)
+    assert sleeps == [7.0]
     assert http.requests == 2
 
 
@@ -75,9 +101,10 @@ def test_5xx_retried_with_exponential_backoff_then_given_up(httpserver: HTTPServ
     assert len(httpserver.log) == 3
 
 
-def test_timeout_is_retried_then_names_source_and_url(threaded: HTTPServer) -> None:
+def test_timeout_is_retried_then_names_source_and_url(threaded: HTTPServer,
+                                                     release: threading.Event) -> None:
     def slow(request: Request) -> Response:
-        time.sleep(0.6)
+        release.wait(30)  # answers only after the test: every attempt must time out
         return Response("late")
 
     threaded.expect_request("/slow").respond_with_handler(slow)
@@ -144,11 +171,20 @@ def test_per_host_interval_spaces_requests(httpserver: HTTPServer) -> None:
     http.set_interval(httpserver.url_for("/q"), 3.0)
     for _ in range(3):
         http.get(httpserver.url_for("/q"), source="arxiv")
-    # The first goes at once; each later one waits for its slot (the fake sleep does not
-    # advance the clock, so the waits accumulate).
-    assert len(sleeps) == 2
-    assert sleeps[0] == pytest.approx(3.0, abs=0.3)
-    assert sleeps[1] == pytest.approx(6.0, abs=0.3)
+    # The first goes at once; each later one waits for its slot.
+    assert sleeps == [3.0, 3.0]
+
+
+def test_per_host_interval_counts_from_the_previous_request(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/q").respond_with_data("ok")
+    http, sleeps = client()
+    http.set_interval(httpserver.url_for("/q"), 3.0)
+    http.get(httpserver.url_for("/q"), source="arxiv")
+    sleeps.now += 2.0  # the caller spent 2 s elsewhere: only the rest of the interval is owed
+    http.get(httpserver.url_for("/q"), source="arxiv")
+    sleeps.now += 5.0  # longer than the interval: no wait at all
+    http.get(httpserver.url_for("/q"), source="arxiv")
+    assert sleeps == [1.0]
 
 
 def test_retry_after_pushes_back_the_whole_host(httpserver: HTTPServer) -> None:
@@ -157,21 +193,28 @@ def test_retry_after_pushes_back_the_whole_host(httpserver: HTTPServer) -> None:
     httpserver.expect_ordered_request("/a").respond_with_data("a")
     httpserver.expect_ordered_request("/b").respond_with_data("b")
     http, sleeps = client()
+    sleeps.frozen = True
     http.get(httpserver.url_for("/a"), source="arxiv")
     http.get(httpserver.url_for("/b"), source="arxiv")
-    assert sleeps[0] == pytest.approx(5.0, abs=0.5)
-    assert len(sleeps) >= 2 and sleeps[1] > 4.0
+    # The frozen clock makes /b's turn show: the host was pushed back, not only /a's retry.
+    assert sleeps == [5.0, 5.0]
 
 
 def test_concurrency_is_bounded_per_host(threaded: HTTPServer) -> None:
     lock = threading.Lock()
     state = {"now": 0, "max": 0}
+    two_in = threading.Event()
 
     def handler(request: Request) -> Response:
         with lock:
             state["now"] += 1
             state["max"] = max(state["max"], state["now"])
-        time.sleep(0.1)
+            if state["now"] >= 2:
+                two_in.set()
+        # The first request waits for a second to arrive, so the limit is really reached;
+        # the short sleep then gives a third (if the limit leaked) time to show up.
+        two_in.wait(30)
+        time.sleep(0.05)
         with lock:
             state["now"] -= 1
         return Response("ok")
@@ -292,3 +335,14 @@ def test_recording_refuses_a_response_over_the_limit(httpserver: HTTPServer,
             pytest.raises(SourceError, match="over the 10,000-byte limit \\(not recorded\\)"):
         http.get(httpserver.url_for("/big"), source="arxiv-pdf")
     assert not (tmp_path / "rec" / "index.json").exists()
+
+
+def test_retry_after_is_seconds_or_an_http_date() -> None:
+    now = datetime(2026, 6, 12, 8, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("7", now) == 7.0
+    assert retry_after_seconds(" 1.5 ", now) == 1.5
+    assert retry_after_seconds("-3", now) == 0.0
+    assert retry_after_seconds("Fri, 12 Jun 2026 08:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Fri, 12 Jun 2026 07:59:00 GMT", now) == 0.0  # already past
+    for unusable in (None, "", "soon", "inf", "nan"):
+        assert retry_after_seconds(unusable, now) is None, unusable

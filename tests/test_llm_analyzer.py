@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
-import time
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 from llm_server import Answer, LLMServer, fail, ok, serving, user_text
 from pytest_httpserver import HTTPServer
 
-from newsletter.analysis.client import EndpointRefused
+from newsletter.analysis.client import EndpointRefused, LLMClient
 from newsletter.analysis.llm import make_analyzer
 from newsletter.config import Settings
 from newsletter.http import Http
@@ -211,12 +213,18 @@ def test_an_endpoint_that_stays_down_gives_an_abstract_card_not_cached(
 
 def test_a_timeout_is_a_failure_after_the_configured_seconds(tmp_path: Path,
                                                              llm_server: LLMServer) -> None:
-    llm_server.add(Answer(content=json.dumps(CARDS[TRACE]["ko"]), delay=2.0))
+    release = threading.Event()
+    # The answer is held until the analyzer has returned: only the client's own timeout can
+    # end the wait (were it ignored, the card would come back from the LLM after 30 s).
+    llm_server.add(Answer(content=json.dumps(CARDS[TRACE]["ko"]),
+                          hold=lambda: release.wait(30)))
     s = settings(tmp_path, llm_server, timeout_s=0.3, max_retries=0)
-    started = time.monotonic()
-    [result] = make_analyzer(s, None).analyze_many([paper(TRACE)])
-    assert time.monotonic() - started < 1.8
+    try:
+        [result] = make_analyzer(s, None).analyze_many([paper(TRACE)])
+    finally:
+        release.set()
     assert result.analyzer == "offline" and "timed out" in (result.fallback or "")
+    assert "timeout 0.3s" in (result.fallback or "")
 
 
 def test_json_schema_refused_falls_back_to_json_object(tmp_path: Path,
@@ -285,7 +293,10 @@ def test_concurrency_is_bounded(tmp_path: Path, llm_server: LLMServer) -> None:
     def answer(body: dict[str, Any]) -> Answer:
         text = user_text(body)
         pid = next(p for p in (TRACE, KV) if f"arXiv: {p}" in text)
-        return Answer(content=json.dumps(CARDS[pid]["ko"]), delay=0.15)
+        # Each answer waits until two requests were in flight at once (so the limit is really
+        # reached); the short delay then gives a third, if the limit leaked, time to arrive.
+        return Answer(content=json.dumps(CARDS[pid]["ko"]), delay=0.05,
+                      hold=lambda: llm_server.wait_in_flight(2))
 
     llm_server.responder = answer
     ids = [TRACE, KV] * 3
@@ -357,3 +368,15 @@ def test_a_cut_off_answer_is_named_and_missing_usage_is_estimated(
     assert result.analyzer == "llm" and result.usage["calls"] == 2
     # No usage in the answers: estimated from the text, never silently zero.
     assert result.usage["prompt_tokens"] > 400 and result.usage["completion_tokens"] > 200
+
+
+def test_a_retry_after_http_date_is_honored(tmp_path: Path, llm_server: LLMServer) -> None:
+    when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    llm_server.add(fail(429, "rate limited", retry_after=when), ok(CARDS[TRACE]["ko"]))
+    sleeps: list[float] = []
+    client = LLMClient(settings(tmp_path, llm_server).llm, sleep=sleeps.append)
+    reply = client.chat([{"role": "user", "content": "hi"}], schema_name="card",
+                        schema={"type": "object"}, purpose="test")
+    assert json.loads(reply.content) == CARDS[TRACE]["ko"]
+    # ~30 s from the date (not the 0.01 s backoff), times the client's 0-20% jitter.
+    assert len(sleeps) == 1 and 25.0 <= sleeps[0] <= 36.5

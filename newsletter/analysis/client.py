@@ -24,6 +24,7 @@ import openai
 
 from ..config import LLMSettings
 from ..errors import LLMError
+from ..http import retry_after_seconds
 from .budget import estimate_tokens
 
 log = logging.getLogger(__name__)
@@ -277,11 +278,8 @@ class LLMClient:
 
 def _retry_after(exc: Exception) -> float | None:
     response = getattr(exc, "response", None)
-    value = response.headers.get("retry-after") if response is not None else None
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
+    return retry_after_seconds(response.headers.get("retry-after")) if response is not None \
+        else None
 
 
 def _message(exc: openai.APIStatusError) -> str:
