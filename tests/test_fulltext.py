@@ -378,3 +378,16 @@ def test_a_page_nested_too_deeply_falls_back(httpserver: HTTPServer) -> None:
     http, settings = setup(httpserver)
     record, _ = fetch_fulltext(http, settings, paper())
     assert record.source == "pdf" and record.note == "html: page nested too deeply to read"
+
+
+@pytest.mark.parametrize("level", [logging.WARNING, logging.DEBUG])
+def test_an_unexpected_error_falls_back_and_shows_its_traceback_only_with_debug(
+        httpserver: HTTPServer, caplog: pytest.LogCaptureFixture, level: int) -> None:
+    http, settings = setup(httpserver)
+    http.close()  # a programming error (a closed client), not a failing arXiv
+    with caplog.at_level(level, logger="newsletter.sources.fulltext"):
+        record, _ = fetch_fulltext(http, settings, paper())
+    assert record.source == "abstract" and "html: RuntimeError" in (record.note or "")
+    failed = [r for r in caplog.records if "failed for 2606.00001" in r.getMessage()]
+    assert len(failed) == 2  # html, then pdf
+    assert all(bool(r.exc_info) == (level == logging.DEBUG) for r in failed)

@@ -372,6 +372,14 @@ def test_github_rate_limit_stops_asking(httpserver: HTTPServer) -> None:
     assert "rate limit spent" in warnings[0] and "4 more papers" in warnings[-1]
 
 
+def test_github_bug_is_not_turned_into_stars_unknown(httpserver: HTTPServer) -> None:
+    http = make_client()
+    http.close()  # a programming error (a closed client), not a GitHub failure
+    papers = [Paper(id="2606.00001", title="a", github_repo="https://github.com/org/good")]
+    with pytest.raises(RuntimeError, match="closed"):
+        github.fill_stars(http, httpserver.url_for("/gh"), papers, "", 1)
+
+
 def test_collect_papers_merges_every_source(httpserver: HTTPServer) -> None:
     items = [
         {"paper": {"id": "2606.00001", "title": "Known", "upvotes": 9,

@@ -118,8 +118,9 @@ def fetch_fulltext(http: Http, settings: Settings, paper: Paper) -> tuple[FullTe
             continue
         except Exception as exc:  # noqa: BLE001 - a parser bug on one paper must not stop the day
             notes.append(f"{kind}: {type(exc).__name__}: {exc}")
+            # A bug to find, not bad input: -vv shows its traceback.
             log.warning("%s: %s failed for %s: %s: %s (%s)", name, kind, paper.id,
-                        type(exc).__name__, exc, url)
+                        type(exc).__name__, exc, url, exc_info=log.isEnabledFor(logging.DEBUG))
             continue
         return _result(kind, url, text, "; ".join(notes) or None)
     log.warning("fulltext: using the abstract of %s (%s)", paper.id, "; ".join(notes))
