@@ -215,7 +215,8 @@ def preview(ctx: Ctx, date_: str | None, subscriber: str | None, port: int,
 
 @cli.command()
 @date_option
-@force_option
+@click.option("--force", is_flag=True, help="Redo every stage before delivering (refused once "
+              "some readers were sent the edition).")
 @http_options
 @click.option("--dry-run", is_flag=True, help="Show who would get which variant; send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N",
@@ -246,16 +247,14 @@ def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: s
         raise ConfigError("--variant only goes with --to ADDRESS")
     store = pipeline.open_store(s)
     with open_http(ctx, record, replay) as http:
-        candidates = pipeline.collect(s, day, http, force=force, progress=say)
-        if not candidates.papers and not allow_empty:
-            click.echo(f"No papers for {day} (weekend, holiday or not yet published): "
-                       "nothing sent. Use --allow-empty to send a short edition anyway.")
-            return
         analyzer, recommender = llm_parts(ctx, http)
-        pipeline.select(s, day, force=force, recommender=recommender, store=store,
-                        progress=say)
-        pipeline.analyze(s, day, force=force, analyzer=analyzer, progress=say)
-    pipeline.build(s, day, force=force, store=store, progress=say, allow_empty=allow_empty)
+        edition = pipeline.prepare(s, day, http=http, store=store, force=force,
+                                   allow_empty=allow_empty, analyzer=analyzer,
+                                   recommender=recommender, progress=say)
+    if edition is None:
+        click.echo(f"No papers for {day} (weekend, holiday or not yet published): "
+                   "nothing sent. Use --allow-empty to send a short edition anyway.")
+        return
     for part in (recommender, analyzer):
         if part is not None and hasattr(part, "usage_line"):
             say(part.usage_line())
@@ -292,7 +291,7 @@ def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: s
     if s.delivery.transport == "outbox":
         click.echo(f"emails: {s.data_dir / 'outbox' / day}")
     click.echo(f"preview: {paths.variants} (or 'newsletter preview --date {day}')")
-    if summary.failed:
+    if summary.failed_now:
         sys.exit(1)
 
 

@@ -179,6 +179,9 @@ class Edition(_Model):
     cards: list[Card]
     variants: list[VariantInfo]
     built_at: datetime
+    # Digest of what the build read besides stage files (settings, templates, readers):
+    # a change makes the edition stale.
+    fingerprint: str = ""
 
 
 class Subscriber(_Model):

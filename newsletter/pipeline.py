@@ -8,8 +8,10 @@ or when forced. Files are written atomically so a crash never leaves a half-writ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import shutil
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -44,6 +46,7 @@ from .render.budget import render_within
 from .sources import collect_papers
 from .stagefiles import (
     Paths,
+    fingerprint,
     fresh,
     read_model,
     sha256_text,
@@ -252,10 +255,14 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
     paths = Paths.of(settings, edition_date)
     sub_files = subscriber_files.list_files(subscribers_folder(settings))
     analysis_files = sorted(paths.analyses.glob("*.json")) if paths.analyses.is_dir() else []
+    subs = load_subscribers(settings, store)
+    digest = build_fingerprint(settings, subs, allow_empty)
     if not force and fresh(paths.edition, paths.selection, *analysis_files, *sub_files):
         edition = read_model(paths.edition, Edition, "build")
-        check_variant_files(paths, edition)
-        return edition
+        problem = variant_files_problem(paths, edition)
+        if edition.fingerprint == digest and problem is None:
+            return edition
+        progress(f"build: rebuilding ({problem or 'settings, templates or readers changed'})")
     selection = read_model(paths.selection, Selection, "select")
     candidates = read_model(paths.candidates, Candidates, "collect")
     by_id = {p.id: p for p in candidates.papers}
@@ -276,7 +283,6 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
             raise StageError(f"{analysis_path}: holds the analysis of paper {pa.id}, not "
                              f"{sel.id} (rerun 'newsletter analyze --force')")
         cards.append(Card(paper=by_id[sel.id], selected=sel, analysis=pa, anchor=f"paper-{i}"))
-    subs = load_subscribers(settings, store)
     assignments = assign(cards, subs, settings.edition.language, allow_empty)
     groups: dict[str, tuple[list[str], str, list[str]]] = {}
     for email, got in assignments.items():
@@ -290,9 +296,12 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
     generated = today(settings)
     renderers: dict[str, Renderer] = {}
     variants: list[VariantInfo] = []
-    if paths.variants.exists():
-        for old in paths.variants.iterdir():
-            old.unlink()
+    # Variants are rendered into a fresh folder that replaces the old one only once all of
+    # them fit, and edition.json is written last: a failed build leaves no edition behind
+    # that a later 'send' could trust.
+    paths.edition.unlink(missing_ok=True)
+    staging = paths.root / ".variants.new"
+    shutil.rmtree(staging, ignore_errors=True)
     budget = settings.edition.size_budget_kb * 1000
     for key, (ids, lang, emails) in sorted(groups.items()):
         renderer = renderers.get(lang) or renderers.setdefault(lang, Renderer(
@@ -310,32 +319,93 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
                            topics_token=rendered.topics_token,
                            html_sha256=sha256_text(rendered.html),
                            text_sha256=sha256_text(rendered.text))
-        write_atomic(paths.variants / f"{key}.html", rendered.html)
-        write_atomic(paths.variants / f"{key}.txt", rendered.text)
-        write_model(paths.variants / f"{key}.json", info)
+        write_atomic(staging / f"{key}.html", rendered.html)
+        write_atomic(staging / f"{key}.txt", rendered.text)
+        write_model(staging / f"{key}.json", info)
         variants.append(info)
         shortened = f", shortened to level {rendered.level}" if rendered.level else ""
         progress(f"build: variant {key}: {len(picked)} papers, {len(emails)} subscribers, "
                  f"{size / 1000:.1f} KB html as sent ({100 * size / budget:.0f}% of the "
                  f"{budget / 1000:.0f} KB budget{shortened})")
+    staging.mkdir(parents=True, exist_ok=True)  # an edition with no variant has none
+    shutil.rmtree(paths.variants, ignore_errors=True)
+    staging.rename(paths.variants)
     edition = Edition(date=edition_date, title=settings.edition.title,
                       language=settings.edition.language, model=model, cards=cards,
-                      variants=variants, built_at=datetime.now(UTC))
+                      variants=variants, built_at=datetime.now(UTC), fingerprint=digest)
     write_model(paths.edition, edition)
     return edition
 
 
+def build_fingerprint(settings: Settings, subs: list[Subscriber], allow_empty: bool) -> str:
+    """What a build reads besides stage files: edition settings, templates and readers."""
+    readers = [(s.email, s.name, s.topics, s.exclude, s.language) for s in subs]
+    return fingerprint(settings.edition.model_dump(), settings.sources.arxiv.abs_url,
+                       {k: v.model_dump() for k, v in settings.topics.items()},
+                       template_digest(), readers, allow_empty)
 
-def check_variant_files(paths: Paths, edition: Edition) -> None:
-    """Each built variant's HTML and text files are there and as built (when recorded)."""
+
+@functools.cache
+def template_digest() -> str:
+    """A digest of the bundled templates, so an edited template makes editions stale."""
+    root = Path(str(resources.files("newsletter") / "templates"))
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return fingerprint([(str(p.relative_to(root)), sha256_text(p.read_text("utf-8")))
+                        for p in files])
+
+
+
+def variant_files_problem(paths: Paths, edition: Edition) -> str | None:
+    """What is wrong with the built variant files, or None when all are there as built."""
     for v in edition.variants:
         for suffix, digest in (("html", v.html_sha256), ("txt", v.text_sha256)):
             path = paths.variants / f"{v.key}.{suffix}"
             if not path.is_file():
-                raise StageError(f"{path} is missing: run 'newsletter build --force'")
+                return f"{path} is missing"
             if digest and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-                raise StageError(f"{path} changed since it was built (cut short or edited); "
-                                 "run 'newsletter build --force'")
+                return f"{path} changed since it was built"
+    return None
+
+
+def check_variant_files(paths: Paths, edition: Edition) -> None:
+    """Raise a StageError when a built variant file is missing or changed."""
+    problem = variant_files_problem(paths, edition)
+    if problem is not None:
+        raise StageError(f"{problem}: run 'newsletter build --force'")
+
+
+# -- send: every stage that is missing ------------------------------------------------------
+
+
+def prepare(settings: Settings, edition_date: str, *, http: Http, store: Store,
+            force: bool = False, allow_empty: bool = False, analyzer: Any = None,
+            recommender: Any = None, progress: Progress = log.info) -> Edition | None:
+    """The edition to deliver, running the stages that are missing or stale.
+
+    None on a day with no papers (unless ``allow_empty``). Once any reader of the date has
+    been sent the edition, it is delivered as built to the rest: rebuilding it then would
+    send different readers different editions of the same day.
+    """
+    counts = store.counts(edition_date)
+    started = counts["sent"] + counts["sending"] + counts["failed"]
+    paths = Paths.of(settings, edition_date)
+    if started:
+        if force:
+            raise StageError(
+                f"the {edition_date} edition was already sent to {counts['sent']} readers; "
+                "--force would send the others a different edition. To rebuild it anyway, "
+                f"run 'newsletter build --date {edition_date} --force', then send")
+        edition = read_model(paths.edition, Edition, "build")
+        check_variant_files(paths, edition)
+        return edition
+    candidates = collect(settings, edition_date, http, force=force, progress=progress)
+    if not candidates.papers and not allow_empty:
+        return None
+    select(settings, edition_date, force=force, recommender=recommender, store=store,
+           progress=progress)
+    analyze(settings, edition_date, force=force, analyzer=analyzer, progress=progress)
+    return build(settings, edition_date, force=force, store=store, allow_empty=allow_empty,
+                 progress=progress)
 
 
 # -- deliver ---------------------------------------------------------------------------------
@@ -343,6 +413,7 @@ def check_variant_files(paths: Paths, edition: Edition) -> None:
 
 def load_variants(settings: Settings, edition: Edition) -> dict[str, VariantMessage]:
     paths = Paths.of(settings, edition.date)
+    check_variant_files(paths, edition)
     out = {}
     for info in edition.variants:
         try:
@@ -357,7 +428,8 @@ def load_variants(settings: Settings, edition: Edition) -> dict[str, VariantMess
 
 
 def subject(settings: Settings, edition: Edition) -> str:
-    return f"[{edition.date}] {settings.edition.title}"
+    # The title the edition was built with, so subject and body always agree.
+    return f"[{edition.date}] {edition.title}"
 
 
 def delivery_assignments(settings: Settings, edition: Edition, subs: list[Subscriber]

@@ -266,11 +266,15 @@ def test_every_stage_command_accepts_force(workdir: Path, command: str) -> None:
     args = [command, "--date", DAY, "--force"]
     if command in ("collect", "analyze", "send"):
         args += ["--replay", "sample"]
-    if command not in ("collect", "send"):
-        run("collect", "--date", DAY, "--replay", "sample")
-        run("select", "--date", DAY)
-        run("analyze", "--date", DAY)
+    run("send", "--date", DAY, "--replay", "sample", "--dry-run")
+    output = {"collect": "candidates.json", "select": "selection.json",
+              "analyze": "analyses", "build": "edition.json", "send": "edition.json"}[command]
+    path = edition_dir(workdir) / output
+    if path.is_dir():
+        path = sorted(path.iterdir())[0]
+    before = path.stat().st_mtime_ns
     run(*args)
+    assert path.stat().st_mtime_ns != before  # redone, not reused
 
 
 def _next_day_from_sample(workdir: Path) -> None:
@@ -301,3 +305,57 @@ def test_an_edition_never_sent_does_not_hold_papers_back(workdir: Path) -> None:
     run("select", "--date", "2026-06-13")
     picked = json.loads((workdir / "data/editions/2026-06-13/selection.json").read_text())
     assert [p["id"] for p in picked["papers"]] == [p["id"] for p in chosen]
+
+
+def _subject(path: Path) -> str:
+    return str(read_eml(path)["Subject"])
+
+
+def test_a_failed_build_leaves_no_edition_to_send(workdir: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    run("send", "--date", DAY, "--replay", "sample", "--dry-run")
+    monkeypatch.setenv("NEWSLETTER_EDITION__SIZE_BUDGET_KB", "20")
+    result = run("build", "--date", DAY, "--force", ok=False)
+    assert result.exit_code == 1 and "budget" in result.output
+    assert not (edition_dir(workdir) / "edition.json").exists()
+    assert not list(edition_dir(workdir).glob(".variants*"))
+    result = run("send", "--date", DAY, ok=False)
+    assert "budget" in result.output and not (workdir / "data" / "outbox").exists()
+    monkeypatch.delenv("NEWSLETTER_EDITION__SIZE_BUDGET_KB")
+    assert "sent 4," in run("send", "--date", DAY).output
+
+
+def test_changed_settings_or_readers_make_the_build_stale(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run("send", "--date", DAY, "--replay", "sample", "--dry-run")
+    path = edition_dir(workdir) / "edition.json"
+    built = path.stat().st_mtime_ns
+    run("build", "--date", DAY)
+    assert path.stat().st_mtime_ns == built  # nothing changed: reused
+    monkeypatch.setenv("NEWSLETTER_EDITION__TITLE", "Morning Papers")
+    out = run("build", "--date", DAY).output
+    assert "rebuilding (settings, templates or readers changed)" in out
+    assert json.loads(path.read_text())["title"] == "Morning Papers"
+    variants = len(json.loads(path.read_text())["variants"])
+    run("subscribers", "unsubscribe", "jun.park@example.com")
+    run("build", "--date", DAY)
+    edition = json.loads(path.read_text())
+    readers = {e for v in edition["variants"] for e in v["subscribers"]}
+    assert "jun.park@example.com" not in readers and len(edition["variants"]) == variants - 1
+
+
+def test_a_partly_sent_edition_is_finished_as_built(workdir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    run("send", "--date", DAY, "--replay", "sample", "--limit", "2")
+    outbox = workdir / "data" / "outbox" / DAY
+    first = sorted(outbox.glob("*.eml"))
+    assert len(first) == 2
+    monkeypatch.setenv("NEWSLETTER_EDITION__TITLE", "Renamed")
+    result = run("send", "--date", DAY, "--force", ok=False)
+    assert "already sent to 2 readers; --force would send the others a different " \
+        "edition" in result.output
+    run("send", "--date", DAY)
+    every = sorted(outbox.glob("*.eml"))
+    assert len(every) == 4
+    # The rest get the same edition as the first two: same subject, nothing rebuilt.
+    assert {_subject(p) for p in every} == {f"[{DAY}] AI 논문 핵심 요약"}

@@ -133,6 +133,12 @@ class LLMClient:
         self._sleep = sleep
         self.usage = Usage()
 
+    def usage_line(self, what: str) -> str:
+        """Tokens and cost of this client's calls so far, for ``what`` (e.g. "analysis")."""
+        u = self.usage
+        price = cost(self.settings, u.prompt_tokens, u.completion_tokens)
+        return usage_summary(u, self.model, price, what)
+
     @property
     def mode(self) -> str:
         """The structured-output mode in use (``auto`` settles on the first that works)."""

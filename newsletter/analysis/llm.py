@@ -24,7 +24,7 @@ from . import templates
 from .budget import Budgeted, fit
 from .cache import AnswerCache, cache_key
 from .checks import check
-from .client import EndpointUnavailable, LLMClient, Reply, Usage, cost, usage_summary
+from .client import EndpointUnavailable, LLMClient, Reply, Usage, cost
 from .offline import analyze_offline
 from .recommend import LLMRecommender
 from .schema import LIST_FIELDS, TEXT_FIELDS, AnswerError, analysis_schema, parse_analysis
@@ -86,9 +86,7 @@ class Analyzer:
 
     def usage_line(self) -> str:
         """Tokens and cost of this run's analysis calls."""
-        u = self.usage
-        price = cost(self.settings.llm, u.prompt_tokens, u.completion_tokens)
-        return usage_summary(u, self.model, price, "analysis")
+        return self.client.usage_line("analysis")
 
     def analyze_many(self, papers: list[Paper], progress: Progress | None = None
                      ) -> list[PaperAnalysis]:
@@ -181,11 +179,7 @@ class Analyzer:
         card, problems = self._judge(first, source)
         if card is not None and not problems:
             return self._accept(paper, fulltext, card, [], spent)
-        repair = messages + [
-            {"role": "assistant", "content": first.content},
-            {"role": "user", "content": self.prompt.render(
-                "repair", problems="\n".join(f"- {p}" for p in problems))},
-        ]
+        repair = self.prompt.repair_messages(messages, first.content, problems)
         try:
             second = self._chat(repair, paper, "repair", spent)
         except EndpointUnavailable as exc:

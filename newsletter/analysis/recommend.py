@@ -22,7 +22,7 @@ from ..topics import rule_topics
 from . import templates
 from .cache import AnswerCache, cache_key
 from .checks import foreign_script
-from .client import EndpointUnavailable, LLMClient, cost, usage_summary
+from .client import EndpointUnavailable, LLMClient, cost
 from .schema import AnswerError, Pick, parse_recommendation, recommendation_schema
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,7 @@ class LLMRecommender:
 
     def usage_line(self) -> str:
         """Tokens and cost of this run's recommendation calls."""
-        u = self.client.usage
-        price = cost(self.settings.llm, u.prompt_tokens, u.completion_tokens)
-        return usage_summary(u, self.model, price, "recommendation")
+        return self.client.usage_line("recommendation")
 
     def usage_record(self) -> tuple[dict[str, int], float]:
         """(calls and tokens, cost) of this run's recommendation, for ``selection.json``."""
@@ -204,10 +202,7 @@ class LLMRecommender:
         good, problems = self._judge(reply.content, pool_ids, ranked_ids, m)
         if not problems:
             return good
-        repair = messages + [
-            {"role": "assistant", "content": reply.content},
-            {"role": "user", "content": self.prompt.render(
-                "repair", problems="\n".join(f"- {p}" for p in problems))}]
+        repair = self.prompt.repair_messages(messages, reply.content, problems)
         try:
             reply2 = self.client.chat(repair, schema_name="recommendation", schema=schema,
                                       purpose="recommend-repair")

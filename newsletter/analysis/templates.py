@@ -38,6 +38,15 @@ class Prompt:
             raise ConfigError(f"{self.path}: the '{part}' part uses an unknown or malformed "
                               f"placeholder ({exc})") from None
 
+    def repair_messages(self, messages: list[dict[str, str]], answer: str,
+                        problems: list[str]) -> list[dict[str, str]]:
+        """The conversation so far, the answer, and one repair request naming its problems."""
+        return messages + [
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": self.render(
+                "repair", problems="\n".join(f"- {p}" for p in problems))},
+        ]
+
 
 def parse(text: str, where: str) -> Prompt:
     """A template file's text as a Prompt, or ConfigError naming the file."""
