@@ -1,7 +1,6 @@
 """One HTTP client for every source: timeouts, User-Agent, retries, pacing, record and replay.
 
-The record/replay transports live in ``newsletter.recording``; their names are re-exported here
-for the modules that import them from ``newsletter.http``.
+``--record DIR`` and ``--replay DIR`` plug in the transports of ``newsletter.recording``.
 """
 
 from __future__ import annotations
@@ -28,16 +27,15 @@ from .recording import (
     RecordingTransport,
     ReplayMissError,
     ReplayTransport,
-    ResponseTooLargeError,
     decoded_copy,
     read_capped,
     request_key,
     resolve_recording,
 )
 
-__all__ = ["Http", "RecordingTransport", "ReplayMissError", "ReplayTransport",
-           "ResponseTooLargeError", "json_body", "make_http", "request_key",
-           "resolve_recording", "retry_after_seconds"]
+# request_key and resolve_recording are re-exported for cli.py and scripts/make_sample.py.
+__all__ = ["Http", "json_body", "make_http", "request_key", "resolve_recording",
+           "retry_after_seconds"]
 
 log = logging.getLogger(__name__)
 

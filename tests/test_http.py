@@ -16,14 +16,8 @@ from werkzeug import Request, Response
 
 from newsletter import __version__
 from newsletter.errors import SourceError
-from newsletter.http import (
-    Http,
-    json_body,
-    make_http,
-    request_key,
-    resolve_recording,
-    retry_after_seconds,
-)
+from newsletter.http import Http, json_body, make_http, retry_after_seconds
+from newsletter.recording import request_key, resolve_recording
 
 
 class Sleeps(list[float]):
