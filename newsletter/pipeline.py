@@ -189,12 +189,15 @@ def analyze(settings: Settings, edition_date: str, *, force: bool = False,
             raise StageError(f"{paths.selection}: paper {sel.id} is not in candidates.json")
         else:
             todo.append(by_id[sel.id])
+    def keep(item: PaperAnalysis) -> None:
+        write_model(paths.analyses / f"{item.id}.json", item)
+
     if analyzer is not None and todo:
-        done = analyzer.analyze_many(todo, progress=progress)
+        done = analyzer.analyze_many(todo, progress=progress, on_result=keep)
     else:
         done = [analyze_offline(p, settings.topics, settings.edition.language) for p in todo]
-    for item in done:
-        write_model(paths.analyses / f"{item.id}.json", item)
+        for item in done:
+            keep(item)
     results += done
     if todo:
         progress(f"analyze: {len(done)} analysed, {len(results) - len(done)} kept "

@@ -122,3 +122,32 @@ def test_a_wrong_key_stops_analyze_with_one_line(workdir: Path, llm_server: LLMS
     assert result.exit_code != 0
     assert "HTTP 401" in result.output and "$NEWSLETTER_LLM_API_KEY is not set" in result.output
     assert not (workdir / "data" / "editions" / DAY / "analyses").exists()
+
+
+def test_cards_finished_before_a_stop_are_kept(workdir: Path, llm_server: LLMServer,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_LLM__BASE_URL", llm_server.url)
+    monkeypatch.setenv("NEWSLETTER_LLM__MODEL", "glm-4.7")
+    monkeypatch.setenv("NEWSLETTER_LLM__MAX_CONCURRENCY", "1")
+    monkeypatch.setenv("NEWSLETTER_EDITION__RECOMMENDED", "0")
+    run("collect", "--date", DAY, "--replay", "sample")
+    run("select", "--date", DAY)
+    answered: list[int] = []
+
+    def two_then_refuse(body: dict[str, Any]) -> Answer:
+        if len(answered) < 2:
+            answered.append(1)
+            return card_for(body)
+        return Answer(status=401, error="key revoked")
+
+    llm_server.responder = two_then_refuse
+    result = CliRunner().invoke(cli, ["analyze", "--date", DAY, "--replay", "sample"],
+                                catch_exceptions=False)
+    assert result.exit_code != 0 and "HTTP 401" in result.output
+    kept = sorted((workdir / "data" / "editions" / DAY / "analyses").glob("*.json"))
+    assert len(kept) == 2
+    assert all(PaperAnalysis.model_validate_json(p.read_bytes()).analyzer == "llm" for p in kept)
+    llm_server.responder = card_for
+    asked = len(llm_server.requests)
+    run("analyze", "--date", DAY, "--replay", "sample")
+    assert len(llm_server.requests) - asked == 3  # only the three cards still missing

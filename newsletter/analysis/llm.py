@@ -88,9 +88,14 @@ class Analyzer:
         """Tokens and cost of this run's analysis calls."""
         return self.client.usage_line("analysis")
 
-    def analyze_many(self, papers: list[Paper], progress: Progress | None = None
+    def analyze_many(self, papers: list[Paper], progress: Progress | None = None,
+                     on_result: Callable[[PaperAnalysis], None] | None = None
                      ) -> list[PaperAnalysis]:
-        """Analyse ``papers`` with at most ``llm.max_concurrency`` in flight, in input order."""
+        """Analyse ``papers`` with at most ``llm.max_concurrency`` in flight, in input order.
+
+        ``on_result`` gets each analysis as soon as it is collected, so a run stopped halfway
+        keeps what it finished.
+        """
         say = progress or self.progress
         if not papers:
             return []
@@ -107,6 +112,8 @@ class Analyzer:
                         pending.cancel()
                     raise
                 results.append(result)
+                if on_result is not None:
+                    on_result(result)
                 how = ("from cache" if result.usage.get("from_cache")
                        else f"abstract card: {result.fallback}" if result.fallback
                        else f"{result.fulltext.source}, {len(result.warnings)} warnings")
