@@ -6,7 +6,8 @@
     ├── LLMError         the LLM endpoint failed or its answer could not be used
     ├── RenderError      a template or the size budget failed
     ├── DeliveryError    a transport failed in a way that stops the run
-    └── StageError       a stage's input file is missing or does not match its contract
+    ├── StageError       a stage's input file is missing or does not match its contract
+    └── StoreError       the delivery ledger (data/newsletter.db) is corrupt, locked or unusable
 """
 
 from __future__ import annotations
@@ -53,3 +54,7 @@ class DeliveryError(NewsletterError):
 
 class StageError(NewsletterError):
     """A stage file is missing or does not match its contract."""
+
+
+class StoreError(NewsletterError):
+    """The SQLite ledger cannot be read or written; the message names the db file."""

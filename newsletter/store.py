@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .errors import StoreError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     date        TEXT NOT NULL,
@@ -57,36 +59,72 @@ class Row:
 
 
 class Store:
-    """One SQLite file (WAL); safe to share between the threads of one process."""
+    """One SQLite file (WAL); safe to share between the threads of one process.
 
-    def __init__(self, path: Path) -> None:
+    Every sqlite3 error (not a database, corrupt, locked past ``timeout_s``) comes out as a
+    ``StoreError`` naming the file.
+    """
+
+    def __init__(self, path: Path, timeout_s: float = 30.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.timeout_s = timeout_s
         self._local = threading.local()
-        self._connection().executescript(SCHEMA)
+        try:
+            self._connection().executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            self.close()
+            raise StoreError(f"{path}: cannot open the delivery ledger ({exc}); check "
+                             "storage.data_dir / --data-dir") from None
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        hint = ""
+        if "locked" in str(exc) or "busy" in str(exc):
+            hint = (f" after waiting {self.timeout_s:g}s; another process holds it (a "
+                    "running 'newsletter send'?)")
+        elif isinstance(exc, sqlite3.DatabaseError):
+            hint = "; the file may be damaged: keep a copy and check it with 'sqlite3 FILE " \
+                   "\"PRAGMA integrity_check\"'"
+        return StoreError(f"{self.path}: delivery ledger error: {exc}{hint}")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL is durable across process crashes in WAL mode (only power loss can
-            # roll back the last commits), which is the failure the ledger guards against.
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                # NORMAL is durable across process crashes in WAL mode (only power loss can
+                # roll back the last commits), which is the failure the ledger guards against.
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error:
+                conn.close()
+                raise
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
         return conn
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._guard():
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple[str, ...] = ()) -> list[sqlite3.Row]:
+        with self._guard():
+            return list(self._connection().execute(sql, args))
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -140,15 +178,21 @@ class Store:
             return cur.rowcount == 1
 
     def mark(self, date: str, email: str, state: str, message_id: str | None = None,
-             error: str | None = None) -> None:
-        """Record the outcome of a claimed row (and its message id or last error)."""
+             error: str | None = None) -> bool:
+        """Record the outcome of a row this run claimed; False (unchanged) if it is not claimed.
+
+        Only a ``sending`` row moves, whatever the outcome (back to ``pending`` after a Fatal
+        error included): a row that is already ``sent`` or ``failed``, or was never claimed,
+        is history, and a late or stray mark must not rewrite it.
+        """
         if state not in STATES:
             raise ValueError(f"unknown ledger state {state!r}")
         with self._conn() as conn:
-            conn.execute(
+            cur = conn.execute(
                 "UPDATE deliveries SET state=?, message_id=COALESCE(?, message_id),"
-                " last_error=?, updated_at=? WHERE date=? AND email=?",
+                " last_error=?, updated_at=? WHERE date=? AND email=? AND state='sending'",
                 (state, message_id, error, _now(), date, email))
+            return cur.rowcount == 1
 
     def release_unknown(self, date: str) -> int:
         """Rows left in ``sending`` by a crash go back to pending (``send --retry-unknown``)."""
@@ -171,13 +215,13 @@ class Store:
         if state:
             sql += " AND state=?"
             args += (state,)
-        cur = self._connection().execute(sql + " ORDER BY email", args)
+        cur = self._query(sql + " ORDER BY email", args)
         return [Row(r["date"], r["email"], r["variant"], r["state"], r["message_id"],
                     r["attempts"], r["last_error"]) for r in cur]
 
     def counts(self, date: str) -> dict[str, int]:
         """How many rows of the date are in each state (every state present, maybe 0)."""
-        cur = self._connection().execute(
+        cur = self._query(
             "SELECT state, COUNT(*) AS n FROM deliveries WHERE date=? GROUP BY state", (date,))
         found = {r["state"]: r["n"] for r in cur}
         return {state: found.get(state, 0) for state in STATES}
@@ -197,11 +241,11 @@ class Store:
 
     def status_of(self, email: str) -> str:
         """'active' unless a status change was recorded for the address."""
-        row = self._connection().execute(
-            "SELECT status FROM subscriber_status WHERE email=?", (email.lower(),)).fetchone()
-        return str(row["status"]) if row else "active"
+        found = self._query("SELECT status FROM subscriber_status WHERE email=?",
+                            (email.lower(),))
+        return str(found[0]["status"]) if found else "active"
 
     def statuses(self) -> dict[str, str]:
         """Every recorded status, by lower-cased address."""
-        cur = self._connection().execute("SELECT email, status FROM subscriber_status")
+        cur = self._query("SELECT email, status FROM subscriber_status")
         return {r["email"]: r["status"] for r in cur}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.errors import StoreError
 from newsletter.store import Store
 
 DAY = "2026-06-12"
@@ -107,3 +108,81 @@ def test_ledger_survives_reopening(tmp_path: Path) -> None:
     first.close()
     again = Store(tmp_path / "n.db")
     assert again.rows(DAY)[0].state == "sent"
+
+
+def test_mark_moves_only_a_claimed_row(store: Store) -> None:
+    store.plan(DAY, [("a@example.com", "v", "pending"), ("b@example.com", "v", "pending")])
+    store.claim(DAY, "a@example.com")
+    assert store.mark(DAY, "a@example.com", "sent", message_id="<m1@example.com>")
+    # A late or stray outcome for the same row must not rewrite history.
+    for late in ("failed", "pending", "sending", "sent"):
+        assert not store.mark(DAY, "a@example.com", late, message_id="<m2@example.com>",
+                              error="late")
+    row = store.rows(DAY, "sent")[0]
+    assert (row.email, row.message_id, row.last_error) == ("a@example.com",
+                                                           "<m1@example.com>", None)
+    # Never claimed: a mark cannot send or fail it.
+    assert not store.mark(DAY, "b@example.com", "sent")
+    assert store.rows(DAY, "pending")[0].email == "b@example.com"
+    # A Fatal error puts the claimed row back to pending, and only that once.
+    store.claim(DAY, "b@example.com")
+    assert store.mark(DAY, "b@example.com", "pending", error="paused")
+    assert not store.mark(DAY, "b@example.com", "pending", error="again")
+    assert store.rows(DAY, "pending")[0].last_error == "paused"
+
+
+def test_a_damaged_ledger_is_a_store_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "newsletter.db"
+    path.write_bytes(b"this is not sqlite " * 300)
+    with pytest.raises(StoreError) as info:
+        Store(path)
+    assert str(info.value).startswith(f"{path}: cannot open the delivery ledger")
+    assert "file is not a database" in str(info.value)
+
+
+def test_a_ledger_damaged_after_opening_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "newsletter.db"
+    Store(path).plan(DAY, [("a@example.com", "v", "pending")])
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # Overwrite every page after the header: the schema is still readable, the data not.
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        fh.seek(100)
+        fh.write(b"\xff" * (size - 100))
+    with pytest.raises(StoreError) as info:
+        store = Store(path)
+        store.rows(DAY)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_a_locked_ledger_is_a_store_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "newsletter.db"
+    store = Store(path, timeout_s=0.05)
+    store.plan(DAY, [("a@example.com", "v", "pending")])
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write
+    try:
+        with pytest.raises(StoreError) as info:
+            store.claim(DAY, "a@example.com")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    message = str(info.value)
+    assert message.startswith(f"{path}: delivery ledger error: database is locked")
+    assert "another process holds it" in message
+    assert store.claim(DAY, "a@example.com")  # released: works again
+
+
+def test_cli_names_a_damaged_ledger_in_one_line(workdir: Path) -> None:
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    (workdir / "data").mkdir()
+    (workdir / "data" / "newsletter.db").write_bytes(b"\x00garbage" * 500)
+    result = CliRunner().invoke(cli, ["subscribers", "list"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        "Error: data/newsletter.db: cannot open the delivery ledger (file is not a "
+        "database); check storage.data_dir / --data-dir"]
