@@ -17,7 +17,9 @@ from newsletter import pipeline
 from newsletter.cli import cli
 from newsletter.config import load_settings
 from newsletter.delivery import DeliveryStopped, delivery_rate
-from newsletter.delivery.ses import SesTransport
+from newsletter.delivery.ses import SesTransport, make_ses_client
+from newsletter.delivery.transports import Fatal
+from newsletter.errors import ConfigError
 from newsletter.store import Store
 
 
@@ -260,9 +262,12 @@ def test_an_outage_stops_the_run_and_failed_rows_can_be_retried(
         make_site(workdir, rows)
         result = run("send", "--date", DAY, code=1)
         assert "delivery stopped: 3 messages in a row failed after 3 attempts" in result.output
+        # A plain rerun never retries failed rows: the message must say what will.
+        assert ("once it is fixed, rerun 'newsletter send --retry-failed' (a plain rerun "
+                "leaves the 3 failed rows unsent)") in result.output
         assert Counter(ledger(workdir).values()) == {"failed": 3, "pending": 7}
         down.clear()
-        plain = run("send", "--date", DAY, code=1)  # failed rows stay failed by default
+        plain = run("send", "--date", DAY)  # failed rows stay failed by default
         assert "sent 7, skipped 0, failed 3" in plain.output
         again = run("send", "--date", DAY, "--retry-failed").output
     finally:
@@ -298,3 +303,71 @@ def test_a_short_daily_quota_is_announced(workdir: Path, caplog: pytest.LogCaptu
         server.stop()
     assert summary.sent == 4  # the scripted SES does not enforce it; the warning is the point
     assert "SES daily quota: 2 of 10 left, 4 to send" in caplog.text
+
+
+NO_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                  "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                  "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                  "AWS_ROLE_ARN")
+
+
+def without_credentials(env: pytest.MonkeyPatch, root: Path, partial: bool = False) -> None:
+    """boto3's whole credential chain comes up empty (or half-filled), offline."""
+    for name in NO_CREDENTIALS:
+        env.delenv(name, raising=False)
+    env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(root / "no-such-credentials"))
+    env.setenv("AWS_CONFIG_FILE", str(root / "no-such-config"))
+    env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    if partial:
+        env.setenv("AWS_ACCESS_KEY_ID", "AKIDONLY")  # the secret is missing
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_missing_credentials_stop_at_once_with_every_row_pending(
+        workdir: Path, env: pytest.MonkeyPatch, partial: bool) -> None:
+    server = serve(env, ScriptedSes(max_send_rate=50.0))
+    rows = subscriber_rows(5, [""])
+    try:
+        make_site(workdir, rows)
+        without_credentials(env, workdir, partial)
+        result = run("send", "--date", DAY, code=1)
+    finally:
+        server.stop()
+    # No key at all: found out when signing GetAccount, before any row is claimed. Half a
+    # key: boto3 refuses to make the client, before the ledger is even planned.
+    expected = "Error: SES: " if partial else "delivery not started: SES: "
+    assert f"{expected}AWS credentials missing or incomplete" in result.output
+    assert server.requests == 0 and server.accepted == []
+    rows_now = Store(workdir / "data" / "newsletter.db").rows(DAY)
+    assert {r.state for r in rows_now} <= {"pending"}
+    assert {r.attempts for r in rows_now} <= {0}  # never claimed, never retried
+    if not partial:
+        assert "5 still pending" in result.output and len(rows_now) == 5
+
+
+def test_missing_credentials_in_send_are_fatal_not_transient(
+        workdir: Path, env: pytest.MonkeyPatch) -> None:
+    server = ScriptedSes()
+    try:
+        without_credentials(env, workdir)
+        client = boto3.session.Session().client(
+            "sesv2", region_name="us-east-1", endpoint_url=server.url,
+            config=Config(retries={"total_max_attempts": 1}))
+        with pytest.raises(Fatal, match="AWS credentials missing or incomplete"):
+            SesTransport(client).send(b"Subject: x\r\n\r\nx\r\n", "digest@example.com",
+                                      "reader@example.com", {})
+    finally:
+        server.stop()
+    assert server.requests == 0
+
+
+def test_no_region_is_a_config_error(workdir: Path, env: pytest.MonkeyPatch) -> None:
+    env.delenv("AWS_DEFAULT_REGION", raising=False)
+    env.delenv("AWS_REGION", raising=False)
+    env.setenv("AWS_CONFIG_FILE", str(workdir / "no-such-config"))
+    env.setenv("NEWSLETTER_DELIVERY__SES__REGION", "")
+    settings = load_settings(None, data_dir=workdir / "data")
+    with pytest.raises(ConfigError, match="set delivery.ses.region"):
+        make_ses_client(settings)

@@ -329,6 +329,7 @@ def run(
     lock = threading.Lock()
     queue = deque(pending)
     giveups = [0]  # messages in a row that exhausted their retries
+    outage = threading.Event()  # the giveups breaker stopped the run
     started = time.monotonic()
     sender = personalizer.settings.delivery.from_
 
@@ -416,6 +417,7 @@ def run(
                         # fails; the rest stay pending for the next run.
                         summary.stopped = (f"{giveups[0]} messages in a row failed after "
                                            f"{retry.max_attempts} attempts (last: {exc})")
+                        outage.set()
                         stop.set()
                 return
             except Permanent as exc:
@@ -433,7 +435,9 @@ def run(
                     summary.stopped = str(exc)
                 stop.set()
                 return
-            store.mark(edition_date, email, "sent", message_id=mid or msg_id)
+            if not store.mark(edition_date, email, "sent", message_id=mid or msg_id):
+                log.warning("%s was sent but its ledger row is no longer 'sending' (changed "
+                            "by another process); left as it is", email)
             with lock:
                 giveups[0] = 0
             record("sent")
@@ -473,7 +477,11 @@ def run(
     if interrupted:
         summary.stopped = "interrupted"
     if summary.stopped:
+        rerun = "rerun 'newsletter send' once it is fixed"
+        if outage.is_set() and summary.failed:
+            # A plain rerun sends only pending rows; the ones the outage failed stay failed.
+            rerun = (f"once it is fixed, rerun 'newsletter send --retry-failed' (a plain rerun "
+                     f"leaves the {summary.failed} failed rows unsent)")
         raise DeliveryStopped(f"delivery stopped: {summary.stopped}; {summary.sent} sent, "
-                              f"{summary.pending} still pending: rerun 'newsletter send' once "
-                              "it is fixed", summary)
+                              f"{summary.pending} still pending: {rerun}", summary)
     return summary

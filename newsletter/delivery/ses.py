@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ..config import Settings
+from ..errors import ConfigError
 from .transports import Fatal, Permanent, Throttled, Transient, Transport, Unknown, register
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,22 @@ _TAG_VALUE = re.compile(r"[^A-Za-z0-9_.@-]")
 def _tag(value: str) -> str:
     # SES tag names and values allow only ASCII letters, digits, _ - . @
     return _TAG_VALUE.sub("_", value)[:256] or "_"
+
+
+def _setup_problem(exc: Exception) -> str | None:
+    """The message for boto3 failing before any request (no credentials, no region), or None.
+
+    These are BotoCoreErrors like a dropped connection, but no retry can fix them: the run
+    must stop with every row still pending.
+    """
+    from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return (f"SES: AWS credentials missing or incomplete ({exc}); set AWS_PROFILE or "
+                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or attach a role")
+    if isinstance(exc, NoRegionError):
+        return f"SES: no AWS region ({exc}); set delivery.ses.region"
+    return None
 
 
 def classify(code: str, status: int, message: str) -> type[Exception]:
@@ -50,6 +67,7 @@ class SesTransport:
         self.client = client
         self.configuration_set = configuration_set
         self._account: dict[str, Any] | None = None
+        self._setup_problem: str | None = None
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
         """Hand one raw message to SES; returns SES's MessageId."""
@@ -84,6 +102,9 @@ class SesTransport:
             # The request may have reached SES: the outcome is unknown, not a failure.
             raise Unknown(f"{type(exc).__name__}: {exc}") from None
         except BotoCoreError as exc:
+            problem = _setup_problem(exc)
+            if problem:
+                raise Fatal(problem) from None
             raise Transient(f"{type(exc).__name__}: {exc}") from None
         return str(answer.get("MessageId", ""))
 
@@ -95,6 +116,7 @@ class SesTransport:
             try:
                 self._account = dict(self.client.get_account())
             except (BotoCoreError, ClientError) as exc:
+                self._setup_problem = _setup_problem(exc)
                 log.info("SES GetAccount failed (%s); using delivery.rate_per_s", exc)
                 self._account = {}
         return self._account or None
@@ -107,6 +129,8 @@ class SesTransport:
     def preflight(self, todo: int) -> None:
         """Before claiming anything: stop if sending is disabled; warn if the quota is short."""
         account = self.account()
+        if self._setup_problem:
+            raise Fatal(self._setup_problem)
         if not account:
             return
         if account.get("SendingEnabled") is False:
@@ -129,18 +153,28 @@ def make_ses_client(settings: Settings) -> Any:
     """A sesv2 client from the settings (region, endpoint_url), without boto3's retries."""
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import NoRegionError, PartialCredentialsError
 
     ses = settings.delivery.ses
-    return boto3.client(
-        "sesv2",
-        region_name=ses.region,
-        endpoint_url=ses.endpoint_url or None,
-        # Our own loop retries throttling and 5xx with the ledger in view; botocore must not
-        # (its 'max_attempts' counts retries: 1 would still resend a timed-out request).
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                      connect_timeout=10, read_timeout=30,
-                      max_pool_connections=max(10, settings.delivery.concurrency * 2)),
-    )
+    try:
+        # A session of its own: boto3's default session caches the credentials it found
+        # first, and a long-lived process must see the ones in force now.
+        return boto3.session.Session().client(
+            "sesv2",
+            region_name=ses.region or None,
+            endpoint_url=ses.endpoint_url or None,
+            # Our own loop retries throttling and 5xx with the ledger in view; botocore must
+            # not (its 'max_attempts' counts retries: 1 would still resend a timed-out request).
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                          connect_timeout=10, read_timeout=30,
+                          max_pool_connections=max(10, settings.delivery.concurrency * 2)),
+        )
+    except NoRegionError:
+        raise ConfigError("delivery.ses.region is empty and no AWS region is configured "
+                          "(AWS_DEFAULT_REGION): set delivery.ses.region") from None
+    except PartialCredentialsError as exc:
+        # boto3 resolves credentials when it makes the client; only a half-set pair fails here.
+        raise ConfigError(str(_setup_problem(exc))) from None
 
 
 @register("ses")
