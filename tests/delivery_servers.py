@@ -5,6 +5,8 @@
 - ``ScriptedSes``: a small HTTP server speaking the two SES v2 calls delivery uses
   (``POST /v2/email/outbound-emails``, ``GET /v2/email/account``) whose answers a test scripts
   (429 for a while, 5xx, MessageRejected, SendingPaused), to exercise what moto cannot.
+- ``ScriptedSmtp``: a plain SMTP server whose answer after DATA a test scripts (drop the
+  connection, never answer), to exercise what aiosmtpd makes hard.
 - ``make_site``: a working directory with a generated subscriber CSV and the sample day built.
 """
 
@@ -151,6 +153,97 @@ class ScriptedSes:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class ScriptedSmtp:
+    """A plain SMTP server (no TLS, no login) on 127.0.0.1 whose DATA step a test scripts.
+
+    ``after_data(n)`` decides what happens once the n-th message body has been received:
+    "ok" answers 250, "drop" closes the connection without answering, "hang" sends nothing
+    until ``release()`` (teardown). ``drop_at_mail`` closes the first that many connections at
+    MAIL FROM, before anything is handed over.
+    """
+
+    def __init__(self, after_data: Callable[[int], str] | None = None,
+                 drop_at_mail: int = 0) -> None:
+        import socketserver
+
+        self.after_data = after_data or (lambda n: "ok")
+        self.drop_at_mail = drop_at_mail
+        self.released = threading.Event()
+        self.lock = threading.Lock()
+        self.received: list[tuple[str, bytes]] = []  # (recipient, message) per DATA
+        self.mail_commands = 0
+        owner = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write(line.encode() + b"\r\n")
+                self.wfile.flush()
+
+            def handle(self) -> None:
+                self.reply("220 scripted ESMTP")
+                rcpt = ""
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    verb = line.decode("ascii", "replace").strip().upper()
+                    if verb.startswith("EHLO"):
+                        self.reply("250 scripted")
+                    elif verb.startswith("MAIL"):
+                        with owner.lock:
+                            owner.mail_commands += 1
+                            drop = owner.mail_commands <= owner.drop_at_mail
+                        if drop:
+                            return
+                        self.reply("250 OK")
+                    elif verb.startswith("RCPT"):
+                        rcpt = verb.split(":", 1)[1].strip().strip("<>").lower()
+                        self.reply("250 OK")
+                    elif verb == "DATA":
+                        self.reply("354 go ahead")
+                        body = b""
+                        while not body.endswith(b"\r\n.\r\n"):
+                            chunk = self.rfile.readline()
+                            if not chunk:
+                                return
+                            body += chunk
+                        with owner.lock:
+                            owner.received.append((rcpt, body[:-5]))
+                            n = len(owner.received)
+                        what = owner.after_data(n)
+                        if what == "drop":
+                            return
+                        if what == "hang":
+                            owner.released.wait()
+                            return
+                        self.reply("250 queued")
+                    elif verb in ("RSET", "NOOP"):
+                        self.reply("250 OK")
+                    elif verb == "QUIT":
+                        self.reply("221 bye")
+                        return
+                    else:
+                        self.reply("502 not here")
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def recipients(self) -> list[str]:
+        with self.lock:
+            return [rcpt for rcpt, _ in self.received]
+
+    def stop(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def subscriber_rows(n: int, topics: list[str] | None = None) -> list[dict[str, str]]:

@@ -18,9 +18,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from delivery_servers import DAY, make_site, parse, subscriber_rows
+from delivery_servers import DAY, ScriptedSmtp, make_site, parse, subscriber_rows
 
 from newsletter.cli import cli
+from newsletter.delivery.smtp import SmtpTransport
+from newsletter.delivery.transports import Unknown
 from newsletter.store import Store
 
 
@@ -146,3 +148,66 @@ def test_wrong_password_stops_the_run(workdir: Path, smtp_server: Mailbox,
     assert "delivery stopped: SMTP login refused: 535" in result.output
     assert {r.state for r in Store(workdir / "data" / "newsletter.db").rows(DAY)} == {"pending"}
     assert smtp_server.received == []
+
+
+@pytest.fixture
+def plain_smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__TRANSPORT", "smtp")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__SMTP__HOST", "127.0.0.1")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__SMTP__STARTTLS", "false")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__CONCURRENCY", "1")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__RETRY_BACKOFF_S", "0.01")
+    yield monkeypatch
+
+
+def test_connection_dropped_after_data_is_unknown_not_resent(
+        workdir: Path, plain_smtp: pytest.MonkeyPatch) -> None:
+    server = ScriptedSmtp(after_data=lambda n: "drop" if n == 2 else "ok")
+    plain_smtp.setenv("NEWSLETTER_DELIVERY__SMTP__PORT", str(server.port))
+    rows = subscriber_rows(4, [""])
+    try:
+        make_site(workdir, rows)
+        result = CliRunner().invoke(cli, ["send", "--date", DAY], catch_exceptions=False)
+        again = CliRunner().invoke(cli, ["send", "--date", DAY], catch_exceptions=False)
+    finally:
+        server.stop()
+    assert "sent 3, skipped 0, failed 0, unknown 1" in result.output, result.output
+    dropped = server.recipients()[1]
+    # Handed over once, never again: neither a retry in the run nor the rerun resends it.
+    assert Counter(server.recipients()) == {r["email"]: 1 for r in rows}
+    assert "sent 0, skipped 0, failed 0, unknown 1" in again.output, again.output
+    ledger = {r.email: r for r in Store(workdir / "data" / "newsletter.db").rows(DAY)}
+    assert ledger[dropped].state == "sending"
+    assert "no answer to DATA" in (ledger[dropped].last_error or "")
+    assert {r.state for e, r in ledger.items() if e != dropped} == {"sent"}
+
+
+def test_no_answer_after_data_is_unknown(workdir: Path) -> None:
+    server = ScriptedSmtp(after_data=lambda n: "hang")
+    # Generous for connect, EHLO, MAIL and RCPT on a loaded machine; only DATA's answer
+    # never comes (the server waits on an event until teardown).
+    transport = SmtpTransport("127.0.0.1", server.port, starttls=False, timeout_s=3.0)
+    try:
+        with pytest.raises(Unknown, match="no answer to DATA .*may have arrived"):
+            transport.send(b"Subject: hi\r\n\r\nbody\r\n", "digest@example.com",
+                           "reader@example.com", {})
+    finally:
+        transport.close()
+        server.stop()
+    assert server.recipients() == ["reader@example.com"]
+
+
+def test_connection_dropped_before_data_is_retried(
+        workdir: Path, plain_smtp: pytest.MonkeyPatch) -> None:
+    server = ScriptedSmtp(drop_at_mail=1)  # nothing handed over: safe to send again
+    plain_smtp.setenv("NEWSLETTER_DELIVERY__SMTP__PORT", str(server.port))
+    rows = subscriber_rows(3, [""])
+    try:
+        make_site(workdir, rows)
+        result = CliRunner().invoke(cli, ["send", "--date", DAY], catch_exceptions=False)
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    assert "sent 3, skipped 0, failed 0, unknown 0" in result.output
+    assert "1 retried" in result.output
+    assert Counter(server.recipients()) == {r["email"]: 1 for r in rows}

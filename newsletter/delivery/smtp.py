@@ -9,7 +9,15 @@ import ssl
 import threading
 
 from ..config import Settings
-from .transports import Fatal, Permanent, Throttled, Transient, Transport, register
+from .transports import (
+    Fatal,
+    Permanent,
+    Throttled,
+    Transient,
+    Transport,
+    Unknown,
+    register,
+)
 
 
 class SmtpTransport:
@@ -50,20 +58,41 @@ class SmtpTransport:
         return conn
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
-        """Send over this thread's connection; returns '' (SMTP gives no message id)."""
+        """Send over this thread's connection; returns '' (SMTP gives no message id).
+
+        MAIL and RCPT, then DATA, step by step (what ``sendmail`` does): a connection that
+        breaks before DATA handed nothing over and is retried; one that breaks or times out
+        during or after DATA may have delivered the message, so the outcome is Unknown.
+        """
         conn = self._connection()
         try:
-            conn.sendmail(sender, [recipient], raw)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, text = next(iter(exc.recipients.values()))
-            raise (Transient if 400 <= code < 500 else Permanent)(f"{code} {text!r}") from None
+            conn.ehlo_or_helo_if_needed()
+            code, text = conn.mail(sender)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, text, sender)
+            code, text = conn.rcpt(recipient)
+            if code not in (250, 251):
+                conn.rset()
+                raise (Transient if 400 <= code < 500 else Permanent)(f"{code} {text!r}")
         except smtplib.SMTPResponseException as exc:
             self._drop()
             raise smtp_error(exc.smtp_code, exc.smtp_error,
                              sender_refused=isinstance(exc, smtplib.SMTPSenderRefused)) from None
         except (OSError, smtplib.SMTPException) as exc:
+            # A reused connection the server closed while idle ends up here: nothing sent.
             self._drop()
-            raise Transient(f"SMTP: {exc}") from None
+            raise Transient(f"SMTP before DATA: {exc}") from None
+        try:
+            conn.data(raw)
+        except smtplib.SMTPResponseException as exc:
+            # The server answered: it refused the message, so nothing was delivered.
+            self._drop()
+            raise smtp_error(exc.smtp_code, exc.smtp_error) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            raise Unknown(f"SMTP: no answer to DATA from {self.host}:{self.port} "
+                          f"({type(exc).__name__}: {exc}); the message may have arrived"
+                          ) from None
         return ""
 
     def _drop(self) -> None:
