@@ -437,12 +437,27 @@ def subscribers_list(ctx: Ctx, show_all: bool) -> None:
                               set(ctx.settings.topics))
     else:
         everyone = pipeline.load_subscribers(ctx.settings, store)
-    for sub in everyone:
-        excluded = ("\t-" + ",".join(sub.exclude)) if sub.exclude else ""
-        state = statuses.get(sub.email.lower(), "active")
-        tail = f"\t[{state}]" if show_all and state != "active" else ""
-        click.echo(f"{sub.email}\t{sub.name}\t{','.join(sub.topics) or '*'}{excluded}"
-                   f"{(chr(9) + sub.language) if sub.language else ''}{tail}")
+    try:
+        for sub in everyone:
+            excluded = ("\t-" + ",".join(sub.exclude)) if sub.exclude else ""
+            state = statuses.get(sub.email.lower(), "active")
+            tail = f"\t[{state}]" if show_all and state != "active" else ""
+            click.echo(f"{sub.email}\t{sub.name}\t{','.join(sub.topics) or '*'}{excluded}"
+                       f"{(chr(9) + sub.language) if sub.language else ''}{tail}")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        reader_left()
+
+
+def reader_left() -> None:
+    """The reader of our output went away (``| head``): stop quietly, as Unix tools do."""
+    import os
+
+    # Python flushes stdout again at exit; pointed at /dev/null that flush cannot fail.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    sys.exit(0)
 
 
 @subscribers.command("check")
@@ -452,7 +467,9 @@ def subscribers_check(ctx: Ctx) -> None:
     """Report every invalid address, unknown topic and duplicate, with file and line."""
     from . import subscribers as files
 
-    found, problems = files.check(ctx.settings.subscribers_dir, set(ctx.settings.topics))
+    # The same folder `send` uses (the bundled example list when there is none here).
+    folder = pipeline.subscribers_folder(ctx.settings)
+    found, problems = files.check(folder, set(ctx.settings.topics))
     for problem in problems:
         click.echo(str(problem))
     click.echo(f"{len(found)} valid subscribers, {len(problems)} problems")

@@ -46,12 +46,20 @@ def _split(value: Any) -> list[str]:
     raise TypeError(f"expected a list or a comma-separated string, got {type(value).__name__}")
 
 
+def _compose(path: Path, text: str) -> yaml.Node | None:
+    """The YAML node tree of a list file; broken YAML is a ConfigError naming file:line."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+
+
 def _records_yaml(path: Path) -> list[tuple[int, dict[str, Any]]]:
     text = path.read_text(encoding="utf-8")
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    root = _compose(path, text)
     if root is None:
         return []
     if isinstance(root, yaml.MappingNode):
@@ -184,7 +192,7 @@ class Entry:
 
 def _spans_yaml(path: Path) -> list[Entry]:
     text = path.read_text(encoding="utf-8")
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = _compose(path, text)
     if isinstance(root, yaml.MappingNode):
         root = next((v for k, v in root.value if k.value == "subscribers"), None)
     if not isinstance(root, yaml.SequenceNode):
@@ -263,7 +271,7 @@ def _append(path: Path, subs: list[Subscriber]) -> None:
         _write(path, text + out.getvalue())
         return
     if text.strip():
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(path, text)
         if not (isinstance(root, yaml.SequenceNode) and not root.flow_style):
             raise ConfigError(f"{path}: can only add to a file that is a plain YAML list "
                               "('- email: ...'); pass --file another.yaml")

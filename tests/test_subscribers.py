@@ -168,3 +168,53 @@ def test_check_cli_reports_and_fails(workdir: Path) -> None:
     result = run("subscribers", "check", code=1)
     assert "x.yaml:2: duplicate of a@example.com" in result.output
     assert "1 valid subscribers, 1 problems" in result.output
+
+
+BROKEN_YAML = "- email: a@example.com\n  topics: [llm\n- email: b@example.com\n"
+
+
+@pytest.mark.parametrize("command", [["add", "c@example.com"], ["remove", "a@example.com"],
+                                     ["import", "new.csv"]])
+def test_editing_a_broken_yaml_list_is_one_line_naming_file_and_line(
+        workdir: Path, command: list[str]) -> None:
+    path = write(workdir / "subscribers", "subscribers.yaml", BROKEN_YAML)
+    write(workdir, "new.csv", "email\nc@example.com\n")
+    result = CliRunner().invoke(cli, ["subscribers", *command])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # not a traceback
+    assert result.output.splitlines() == [
+        "Error: subscribers/subscribers.yaml:3: invalid YAML: expected ',' or ']', "
+        "but got ':'"]
+    assert path.read_text(encoding="utf-8") == BROKEN_YAML  # untouched
+
+
+def test_check_and_list_read_the_bundled_list_like_send(workdir: Path) -> None:
+    # No subscribers/ here and no storage.subscribers_dir: send uses the bundled examples.
+    listed = run("subscribers", "list").output.splitlines()
+    assert len(listed) >= 2
+    checked = run("subscribers", "check").output
+    assert f"{len(listed)} valid subscribers, 0 problems" in checked
+    assert not (workdir / "subscribers").exists()
+
+
+def test_check_of_a_configured_folder_that_is_missing_fails(workdir: Path) -> None:
+    (workdir / "newsletter.toml").write_text('[storage]\nsubscribers_dir = "lists"\n',
+                                             encoding="utf-8")
+    result = run("subscribers", "check", code=1)
+    assert "storage.subscribers_dir" in result.output and "lists is not a folder" in result.output
+
+
+def test_list_into_a_closed_pipe_exits_quietly(workdir: Path) -> None:
+    import subprocess
+    import sys
+
+    rows = "".join(f"- email: reader{i}@example.com\n" for i in range(50))
+    write(workdir / "subscribers", "subscribers.yaml", rows)
+    proc = subprocess.Popen([sys.executable, "-m", "newsletter", "subscribers", "list"],
+                            cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line, like `| head -0`
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == ""
