@@ -156,13 +156,18 @@ def test_connection_refused_retries_then_fails(workdir: Path, env: pytest.Monkey
     assert "gave up after 3 attempts: EndpointConnectionError" in result.output
 
 
-def _settings(root: Path, url: str) -> tuple[object, SesTransport]:
+def _settings(root: Path, url: str, read_timeout: float = 15.0
+              ) -> tuple[object, SesTransport]:
+    """Settings and an SES transport whose client waits ``read_timeout`` for each answer.
+
+    Generous by default: on a loaded CI machine a local answer can take a second or more.
+    """
     settings = load_settings(None, env={"NEWSLETTER_DELIVERY__TRANSPORT": "ses"},
                              data_dir=root / "data")
     client = boto3.client("sesv2", region_name="us-east-1", endpoint_url=url,
                           aws_access_key_id="testing", aws_secret_access_key="testing",
-                          config=Config(retries={"total_max_attempts": 1}, read_timeout=0.5,
-                                        connect_timeout=2))
+                          config=Config(retries={"total_max_attempts": 1},
+                                        read_timeout=read_timeout, connect_timeout=15))
     return settings, SesTransport(client)
 
 
@@ -170,16 +175,20 @@ def test_no_answer_leaves_the_row_unknown_not_resent(workdir: Path,
                                                      env: pytest.MonkeyPatch) -> None:
     rows = subscriber_rows(4, [""])
     slow = rows[2]["email"]
+    answer = threading.Event()
 
     def decide(rcpt: str, n: int) -> tuple[int, str, str]:
         if rcpt == slow:
-            time.sleep(1.0)  # longer than the client's read timeout: SES may have sent it
+            # No answer until the test is over: whatever the machine's load, the client's
+            # read timeout runs out first. SES may still have sent it.
+            answer.wait()
         return 200, "", ""
 
-    server = ScriptedSes(decide)
+    server = ScriptedSes(decide, max_send_rate=100.0)
     try:
         make_site(workdir, rows)
-        settings, transport = _settings(workdir, server.url)
+        # 3 s: ample for the fast sends and GetAccount, and the wait for the slow one.
+        settings, transport = _settings(workdir, server.url, read_timeout=3.0)
         store = pipeline.open_store(settings)  # type: ignore[arg-type]
         summary = pipeline.deliver(settings, DAY, store=store,  # type: ignore[arg-type]
                                    transport=transport)
@@ -190,10 +199,13 @@ def test_no_answer_leaves_the_row_unknown_not_resent(workdir: Path,
         again = pipeline.deliver(settings, DAY, store=store,  # type: ignore[arg-type]
                                  transport=transport)
         assert (again.sent, again.unknown) == (0, 1)
-        deadline = time.monotonic() + 5
+        assert server.requests == 4  # the rerun did not send it again
+        answer.set()  # SES answers at last (nobody is listening any more)
+        deadline = time.monotonic() + 30
         while len(server.answers) < server.requests and time.monotonic() < deadline:
             time.sleep(0.05)  # the late answer is still being written
     finally:
+        answer.set()
         server.stop()
     assert Counter(a["to"] for a in server.accepted)[slow] == 1  # sent once, answered late
 

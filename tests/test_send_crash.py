@@ -1,8 +1,12 @@
-"""A real `newsletter send` process killed with SIGKILL mid-run, then rerun, against moto SES.
+"""A real `newsletter send` process killed with SIGKILL mid-run, then rerun, against SES.
 
 Every subscriber must end with exactly one message, except the rows the ledger reports as
 unknown (claimed, never confirmed): each of those has at most one, and none is resent until
 `send --retry-unknown` says so.
+
+The kill is deterministic: the scripted SES accepts the first messages, then holds every
+worker's next request until the process is gone, so the ledger at the kill is known exactly
+(no polling race against a fast run on an idle machine or a slow one on a loaded machine).
 """
 
 from __future__ import annotations
@@ -12,22 +16,54 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from delivery_servers import AWS_ENV, DAY, MotoSes, make_site, subscriber_rows
+from delivery_servers import AWS_ENV, DAY, ScriptedSes, make_site, subscriber_rows
 
 SUBSCRIBERS = 300
+CONCURRENCY = 4
 
 
-@pytest.fixture
-def moto() -> Iterator[MotoSes]:
-    server = MotoSes()
-    yield server
-    server.stop()
+class Gate:
+    """``decide`` for ScriptedSes: accept ``first`` messages, hold the next ``CONCURRENCY``.
+
+    The held requests wait until ``release()``, then are accepted (SES got them, whether or
+    not anyone hears the answer). Later requests get ``then`` (200 accepted, 429 throttled).
+    """
+
+    def __init__(self, first: int, then: int = 200) -> None:
+        self.first, self.then = first, then
+        self.released = threading.Event()
+        self.cond = threading.Condition()
+        self.held = 0
+
+    def __call__(self, rcpt: str, n: int) -> tuple[int, str, str]:
+        if n <= self.first:
+            return 200, "", ""
+        if n <= self.first + CONCURRENCY:
+            with self.cond:
+                self.held += 1
+                self.cond.notify_all()
+            self.released.wait()
+            return 200, "", ""
+        if self.then == 429:
+            return 429, "TooManyRequestsException", "Maximum sending rate exceeded."
+        return 200, "", ""
+
+    def wait_all_held(self, proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+        """Until every worker of ``proc`` is stuck in a held request (or fail if it ended)."""
+        deadline = time.monotonic() + 120
+        with self.cond:
+            while self.held < CONCURRENCY:
+                assert proc.poll() is None, "send ended before its workers were held"
+                assert time.monotonic() < deadline, f"only {self.held} requests held"
+                self.cond.wait(timeout=0.1)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 def send_env(url: str) -> dict[str, str]:
@@ -37,106 +73,129 @@ def send_env(url: str) -> dict[str, str]:
         "NEWSLETTER_DELIVERY__TRANSPORT": "ses",
         "NEWSLETTER_DELIVERY__SES__ENDPOINT_URL": url,
         "NEWSLETTER_DELIVERY__RATE_PER_S": "100",
-        "NEWSLETTER_DELIVERY__CONCURRENCY": "4",
+        "NEWSLETTER_DELIVERY__CONCURRENCY": str(CONCURRENCY),
+        # Throttling answers (SIGTERM test) back off briefly, so the stop is seen at once.
+        "NEWSLETTER_DELIVERY__RETRY_BACKOFF_S": "0.01",
     })
     return env
 
 
 def ledger_counts(db: Path) -> Counter[str]:
-    with sqlite3.connect(db) as conn:
-        return Counter(dict(conn.execute(
-            "SELECT state, COUNT(*) FROM deliveries WHERE date=? GROUP BY state", (DAY,))))
+    """The ledger's states; empty while the file or its table is still being created."""
+    try:
+        with sqlite3.connect(db, timeout=30) as conn:
+            return Counter(dict(conn.execute(
+                "SELECT state, COUNT(*) FROM deliveries WHERE date=? GROUP BY state", (DAY,))))
+    except sqlite3.OperationalError:  # "no such table", "database is locked"
+        return Counter()
 
 
 def newsletter(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "newsletter", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=300)
 
 
-def test_sigkill_mid_run_then_rerun(workdir: Path, moto: MotoSes) -> None:
-    rows = subscriber_rows(SUBSCRIBERS, ["", "llm", "vision", "agents,llm", "robotics"])
-    make_site(workdir, rows)
-    env = send_env(moto.url)
-    db = workdir / "data" / "newsletter.db"
-    proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", "--date", DAY],
-                            cwd=workdir, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+def wait_answered(server: ScriptedSes, count: int) -> None:
+    """Until ``count`` requests have been answered (the released ones finish late)."""
+    deadline = time.monotonic() + 60
+    while len(server.answers) < count:
+        assert time.monotonic() < deadline, f"{len(server.answers)} of {count} answered"
+        time.sleep(0.02)
+
+
+def test_sigkill_mid_run_then_rerun(workdir: Path) -> None:
+    gate = Gate(first=60)
+    server = ScriptedSes(gate)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if db.exists() and ledger_counts(db)["sent"] >= 60:
-                break
-            assert proc.poll() is None, "send finished before it could be killed"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        rows = subscriber_rows(SUBSCRIBERS, ["", "llm", "vision", "agents,llm", "robotics"])
+        make_site(workdir, rows)
+        env = send_env(server.url)
+        db = workdir / "data" / "newsletter.db"
+        proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", "--date", DAY],
+                                cwd=workdir, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            gate.wait_all_held(proc)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            gate.release()  # SES goes on to accept the held messages: sent, but unconfirmed
+        assert proc.returncode == -signal.SIGKILL
+        at_kill = ledger_counts(db)
+        planned = SUBSCRIBERS - at_kill["skipped"]
+        # Exactly: the accepted messages are sent, the held ones unknown, the rest pending.
+        assert at_kill["sent"] == 60 and at_kill["sending"] == CONCURRENCY, at_kill
+        assert at_kill["pending"] == planned - 60 - CONCURRENCY > 0, at_kill
+        wait_answered(server, 60 + CONCURRENCY)
+
+        # Rerun without --retry-unknown: resumes, never touches the unknown rows.
+        rerun = newsletter("send", "--date", DAY, cwd=workdir, env=env)
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        status = newsletter("status", "--date", DAY, cwd=workdir, env=env)
+        unknown = {line.split("never confirmed): ", 1)[1].split()[0]
+                   for line in status.stdout.splitlines() if "never confirmed" in line}
+        assert len(unknown) == CONCURRENCY, status.stdout
+        assert f"unknown {CONCURRENCY}" in status.stdout
+        assert f"{CONCURRENCY} deliveries have an unknown outcome" in rerun.stdout
+
+        got = Counter(a["to"] for a in server.accepted)
+        with sqlite3.connect(db) as conn:
+            states = dict(conn.execute("SELECT email, state FROM deliveries WHERE date=?",
+                                       (DAY,)))
+        assert len(states) == SUBSCRIBERS  # no one silently dropped
+        for row in rows:
+            email = row["email"]
+            if states[email] == "skipped":
+                assert got[email] == 0
+            elif email in unknown:
+                # The held requests reached SES: sent once, yet never resent by the rerun.
+                assert states[email] == "sending" and got[email] == 1, email
+            else:
+                assert states[email] == "sent" and got[email] == 1, email
+        assert Counter(states.values()) == Counter({"sent": planned - CONCURRENCY,
+                                                    "sending": CONCURRENCY,
+                                                    "skipped": at_kill["skipped"]})
+
+        # The explicit policy: resend the unknown ones (here each then arrives twice).
+        retry = newsletter("send", "--date", DAY, "--retry-unknown", cwd=workdir, env=env)
+        assert retry.returncode == 0, retry.stdout + retry.stderr
+        got = Counter(a["to"] for a in server.accepted)
+        assert {email: got[email] for email in unknown} == {email: 2 for email in unknown}
+        assert ledger_counts(db)["sending"] == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == -signal.SIGKILL
-    at_kill = ledger_counts(db)
-    print("ledger at kill:", dict(at_kill))
-    assert at_kill["pending"] > 0, f"killed too late to be mid-run: {at_kill}"
-    assert at_kill["sending"] <= 4  # at most the messages in flight (concurrency)
-
-    # Rerun without --retry-unknown: resumes, never touches the unknown rows.
-    rerun = newsletter("send", "--date", DAY, cwd=workdir, env=env)
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    status = newsletter("status", "--date", DAY, cwd=workdir, env=env)
-    unknown = {line.split("never confirmed): ", 1)[1].split()[0]
-               for line in status.stdout.splitlines() if "never confirmed" in line}
-    assert len(unknown) == at_kill["sending"]
-    assert f"unknown {len(unknown)}" in status.stdout
-    if unknown:
-        assert f"{len(unknown)} deliveries have an unknown outcome" in rerun.stdout
-
-    got = Counter(str(m["destinations"][0]) for m in moto.sent())
-    with sqlite3.connect(db) as conn:
-        states = dict(conn.execute("SELECT email, state FROM deliveries WHERE date=?", (DAY,)))
-    assert len(states) == SUBSCRIBERS  # no one silently dropped
-    for row in rows:
-        email = row["email"]
-        if states[email] == "skipped":
-            assert got[email] == 0
-        elif email in unknown:
-            assert states[email] == "sending" and got[email] <= 1
-        else:
-            assert states[email] == "sent" and got[email] == 1, email
-    assert Counter(states.values())["sent"] + len(unknown) + Counter(
-        states.values())["skipped"] == SUBSCRIBERS
-
-    # The explicit policy: resend the unknown ones; each has then at least one, at most two.
-    retry = newsletter("send", "--date", DAY, "--retry-unknown", cwd=workdir, env=env)
-    assert retry.returncode == 0, retry.stdout + retry.stderr
-    got = Counter(str(m["destinations"][0]) for m in moto.sent())
-    for email in unknown:
-        assert 1 <= got[email] <= 2
-    assert ledger_counts(db)["sending"] == 0
+        gate.release()
+        server.stop()
 
 
 def test_sigterm_finishes_in_flight_messages_and_leaves_nothing_unknown(
-        workdir: Path, moto: MotoSes) -> None:
-    rows = subscriber_rows(200, [""])
-    make_site(workdir, rows)
-    db = workdir / "data" / "newsletter.db"
-    proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", "--date", DAY],
-                            cwd=workdir, env=send_env(moto.url), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+        workdir: Path) -> None:
+    # After the held requests, SES throttles: however late the signal is handled, no
+    # further message is accepted, so the outcome is exact.
+    gate = Gate(first=30, then=429)
+    server = ScriptedSes(gate)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if db.exists() and ledger_counts(db)["sent"] >= 30:
-                break
-            assert proc.poll() is None, "send finished before it could be stopped"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
+        rows = subscriber_rows(200, [""])
+        make_site(workdir, rows)
+        db = workdir / "data" / "newsletter.db"
+        proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", "--date", DAY],
+                                cwd=workdir, env=send_env(server.url),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            gate.wait_all_held(proc)
+            proc.send_signal(signal.SIGTERM)
+            gate.release()  # the messages in flight are answered: they must be recorded
+            out, _ = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        gate.release()
+        server.stop()
     assert proc.returncode == 1, out
     assert "delivery stopped: interrupted" in out
     counts = ledger_counts(db)
-    assert counts["sending"] == 0 and counts["pending"] > 0
-    got = Counter(str(m["destinations"][0]) for m in moto.sent())
+    assert counts == Counter({"sent": 30 + CONCURRENCY, "pending": 200 - 30 - CONCURRENCY}), counts
+    got = Counter(a["to"] for a in server.accepted)
     assert sum(got.values()) == counts["sent"] and set(got.values()) == {1}
