@@ -16,7 +16,8 @@ import click
 from . import __version__, pipeline
 from .config import Settings, load_settings
 from .errors import ConfigError, NewsletterError
-from .http import Http, make_http, resolve_recording
+from .http import Http, make_http
+from .recording import resolve_recording
 from .status import edition_status
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -29,13 +29,7 @@ from .recording import (
     ReplayTransport,
     decoded_copy,
     read_capped,
-    request_key,
-    resolve_recording,
 )
-
-# request_key and resolve_recording are re-exported for cli.py and scripts/make_sample.py.
-__all__ = ["Http", "json_body", "make_http", "request_key", "resolve_recording",
-           "retry_after_seconds"]
 
 log = logging.getLogger(__name__)
 

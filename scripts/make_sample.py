@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import httpx
 
-from newsletter.http import request_key
+from newsletter.recording import request_key
 
 DATE = "2026-06-12"
 HF_URL = "https://huggingface.co/api/daily_papers"
