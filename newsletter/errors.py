@@ -14,15 +14,11 @@ from __future__ import annotations
 
 
 class NewsletterError(Exception):
-    """Base of every error meant for the user."""
-
-    exit_code = 1
+    """Base of every error meant for the user (the CLI exits 1 with its message)."""
 
 
 class ConfigError(NewsletterError):
     """A setting or subscriber entry is invalid."""
-
-    exit_code = 2
 
 
 class SourceError(NewsletterError):
