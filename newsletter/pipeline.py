@@ -12,7 +12,6 @@ import functools
 import hashlib
 import logging
 import shutil
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import date as Date
@@ -568,10 +567,5 @@ def send_test(settings: Settings, edition_date: str, *, transport: Transport, to
 
 
 def open_store(settings: Settings) -> Store:
-    path = settings.data_dir / "newsletter.db"
-    try:
-        return Store(path)
-    except sqlite3.Error as exc:
-        # Not a database, or a folder it cannot be created in: one line, not a traceback.
-        raise StageError(f"{path}: cannot open the delivery ledger ({exc}); check "
-                         "storage.data_dir / --data-dir") from None
+    """The ledger under the data folder (Store raises StoreError naming the file)."""
+    return Store(settings.data_dir / "newsletter.db")
