@@ -22,6 +22,7 @@ import httpx
 
 from . import __version__
 from .errors import SourceError
+from .files import write_atomic
 from .recording import (
     BodyLimitError,
     RecordingTransport,
@@ -215,10 +216,7 @@ class Http:
         return delay
 
     def _store(self, path: Path, body: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(body)
-        tmp.replace(path)
+        write_atomic(path, body)
 
     def _cache_path(self, url: str) -> Path | None:
         if self.cache_dir is None or self.replaying:

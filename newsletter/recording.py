@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from .errors import SourceError
+from .files import write_atomic
 
 # Headers a recording keeps besides the content type, so replayed redirects and 429s behave.
 REPLAYED_HEADERS = ("location", "retry-after")
@@ -153,9 +154,8 @@ class RecordingTransport(httpx.BaseTransport):
                 if response.headers.get(header):
                     entry[header] = response.headers[header]
             self.index[key] = entry
-            tmp = self.folder / "index.json.tmp"
-            tmp.write_text(json.dumps(self.index, indent=1, sort_keys=True), encoding="utf-8")
-            tmp.replace(self.folder / "index.json")
+            write_atomic(self.folder / "index.json",
+                         json.dumps(self.index, indent=1, sort_keys=True))
         return decoded_copy(response, body, request)
 
     def close(self) -> None:

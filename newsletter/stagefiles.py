@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,8 +17,11 @@ from pydantic import BaseModel, ValidationError
 
 from .config import Settings
 from .errors import StageError
+from .files import write_atomic
 
 M = TypeVar("M", bound=BaseModel)
+__all__ = ["Paths", "fingerprint", "fresh", "read_model", "sha256_text", "write_atomic",
+           "write_model"]
 
 
 @dataclass(frozen=True)
@@ -53,21 +54,6 @@ class Paths:
     def variants(self) -> Path:
         return self.root / "variants"
 
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_model(path: Path, model: BaseModel) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ..files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,4 @@ class AnswerCache:
             return None
 
     def put(self, kind: str, key: str, value: Any) -> None:
-        path = self._path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(value, fh, ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
+        write_atomic(self._path(kind, key), json.dumps(value, ensure_ascii=False, indent=1))
