@@ -74,6 +74,24 @@ def http_options(func: F) -> F:
     return func
 
 
+def warn_subscribers(settings: Settings) -> int:
+    """Warn of each skipped subscriber record (file:line) and of empty lists; count skipped.
+
+    A file that cannot be read at all (broken YAML, not UTF-8) raises: nobody knows who is in it.
+    """
+    from . import subscribers as files
+
+    folder = pipeline.subscribers_folder(settings)
+    found, problems = files.check(folder, set(settings.topics))
+    for problem in problems:
+        say(f"warning: {problem}; skipped")
+    if not found:
+        valid = "valid " if problems else ""
+        say(f"warning: {folder}/: the subscriber lists hold no {valid}subscriber; nobody "
+            "gets this edition")
+    return len(problems)
+
+
 def edition_date(ctx: Ctx, value: str | None) -> str:
     return pipeline.check_date(value) if value else pipeline.today(ctx.settings)
 
@@ -188,6 +206,7 @@ def analyze(ctx: Ctx, date_: str | None, force: bool, record: str | None,
 def build(ctx: Ctx, date_: str | None, force: bool, allow_empty: bool) -> None:
     """Render each variant's HTML and text (one per distinct set of papers)."""
     day = edition_date(ctx, date_)
+    warn_subscribers(ctx.settings)
     store = pipeline.open_store(ctx.settings)
     edition = pipeline.build(ctx.settings, day, force=force, store=store, progress=say,
                              allow_empty=allow_empty or ctx.settings.edition.allow_empty)
@@ -247,6 +266,8 @@ def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: s
     if variant and not to:
         raise ConfigError("--variant only goes with --to ADDRESS")
     store = pipeline.open_store(s)
+    # Bad records are skipped (the others still get the edition) and make the run exit 1.
+    skipped = 0 if to else warn_subscribers(s)
     with open_http(ctx, record, replay) as http:
         analyzer, recommender = llm_parts(ctx, http)
         edition = pipeline.prepare(s, day, http=http, store=store, force=force,
@@ -292,7 +313,10 @@ def send(ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: s
     if s.delivery.transport == "outbox":
         click.echo(f"emails: {s.data_dir / 'outbox' / day}")
     click.echo(f"preview: {paths.variants} (or 'newsletter preview --date {day}')")
-    if summary.failed_now:
+    if skipped:
+        say(f"{skipped} subscriber list problems (warnings above; 'newsletter subscribers "
+            "check' lists them)")
+    if summary.failed_now or skipped:
         sys.exit(1)
 
 
@@ -433,6 +457,7 @@ def subscribers_list(ctx: Ctx, show_all: bool) -> None:
 
     store = pipeline.open_store(ctx.settings)
     statuses = store.statuses()
+    warn_subscribers(ctx.settings)
     if show_all:
         everyone = files.load(pipeline.subscribers_folder(ctx.settings),
                               set(ctx.settings.topics))
@@ -568,7 +593,14 @@ def subscribers_unsubscribe(ctx: Ctx, email: str | None, token: str | None, stat
         except ValueError as exc:
             raise ConfigError(f"{email!r}: {exc}") from None
     pipeline.open_store(ctx.settings).set_status(address, status_, reason)
-    click.echo(f"{address}: {status_}")
+    folder = ctx.settings.subscribers_dir
+    try:
+        listed = any(files.same_address(e.email, address) for e in files.entries(folder))
+    except ConfigError:
+        listed = True  # an unreadable list: no claim either way
+    note = "" if listed else (f" (not in any list under {folder}/; recorded, so it still "
+                              "applies if the address is added later)")
+    click.echo(f"{address}: {status_}{note}")
 
 
 @subscribers.command("resubscribe")

@@ -30,7 +30,10 @@ class Problem:
 def normalize_email(address: str) -> str:
     """Validated, normalized address (domain lower-cased); raises ValueError if invalid."""
     try:
-        result = validate_email(address.strip(), check_deliverability=False)
+        # Our transports do not speak SMTPUTF8: a non-ASCII local part cannot be put in a
+        # To: header or an SMTP envelope, so it is refused here rather than at send time.
+        result = validate_email(address.strip(), check_deliverability=False,
+                                allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
     return result.normalized
@@ -46,6 +49,19 @@ def _split(value: Any) -> list[str]:
     raise TypeError(f"expected a list or a comma-separated string, got {type(value).__name__}")
 
 
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """A list file's text; bytes that are not UTF-8 are a ConfigError naming the offset."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+                          f"{exc.start}); save it as UTF-8") from None
+    if encoding == "utf-8-sig":
+        text = text.removeprefix("\ufeff")
+    return text
+
+
 def _compose(path: Path, text: str) -> yaml.Node | None:
     """The YAML node tree of a list file; broken YAML is a ConfigError naming file:line."""
     try:
@@ -58,7 +74,7 @@ def _compose(path: Path, text: str) -> yaml.Node | None:
 
 
 def _records_yaml(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     root = _compose(path, text)
     if root is None:
         return []
@@ -78,7 +94,7 @@ def _records_yaml(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _records_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_text(path, "utf-8-sig")
     reader = csv.DictReader(io.StringIO(text))
     records = []
     for row in reader:
@@ -158,12 +174,12 @@ def check(folder: Path, topics: set[str]) -> tuple[list[Subscriber], list[Proble
 
 def load(folder: Path, topics: set[str], statuses: dict[str, str] | None = None
          ) -> list[Subscriber]:
-    """Active subscribers; any problem is an error naming file and line."""
-    everyone, problems = check(folder, topics)
-    if problems:
-        more = f" (and {len(problems) - 1} more; run 'newsletter subscribers check')" \
-            if len(problems) > 1 else ""
-        raise ConfigError(f"{problems[0]}{more}")
+    """Active subscribers of the valid records (``check`` reports the others).
+
+    One bad record must not cost everyone else the edition, so it is skipped here; a file
+    that cannot be read at all (broken YAML, not UTF-8) still raises ConfigError.
+    """
+    everyone, _ = check(folder, topics)
     statuses = statuses or {}
     return [s for s in everyone if statuses.get(s.email.lower(), "active") == "active"]
 
@@ -191,7 +207,7 @@ class Entry:
 
 
 def _spans_yaml(path: Path) -> list[Entry]:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     root = _compose(path, text)
     if isinstance(root, yaml.MappingNode):
         root = next((v for k, v in root.value if k.value == "subscribers"), None)
@@ -208,7 +224,7 @@ def _spans_yaml(path: Path) -> list[Entry]:
 
 
 def _spans_csv(path: Path) -> list[Entry]:
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_text(path, "utf-8-sig")
     reader = csv.DictReader(io.StringIO(text))
     out = []
     start = 1  # the header is line 0
@@ -227,7 +243,8 @@ def entries(folder: Path) -> list[Entry]:
     return out
 
 
-def _same(a: str, b: str) -> bool:
+def same_address(a: str, b: str) -> bool:
+    """Whether two written addresses are the same subscriber (case-insensitive)."""
     try:
         return normalize_email(a).lower() == normalize_email(b).lower()
     except ValueError:
@@ -251,7 +268,7 @@ def _check_new(sub: Subscriber, topics: set[str]) -> None:
 
 def _append(path: Path, subs: list[Subscriber]) -> None:
     """Append records to a CSV (its own column order) or to a YAML top-level list."""
-    text = path.read_text(encoding="utf-8-sig") if path.exists() else ""
+    text = read_text(path, "utf-8-sig") if path.exists() else ""
     if text and not text.endswith("\n"):
         text += "\n"
     if path.suffix.lower() == ".csv":
@@ -312,12 +329,12 @@ def add(folder: Path, subs: list[Subscriber], topics: set[str], file: str | None
 
 def remove(folder: Path, email: str) -> list[str]:
     """Delete every record of ``email`` from the list files; returns where it was."""
-    found = [e for e in entries(folder) if _same(e.email, email)]
+    found = [e for e in entries(folder) if same_address(e.email, email)]
     if not found:
         raise ConfigError(f"{email} is not in any list under {folder}/")
     where = []
     for path in sorted({e.path for e in found}):
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        lines = read_text(path).splitlines(keepends=True)
         for entry in sorted((e for e in found if e.path == path), key=lambda e: -e.start):
             where.append(f"{path}:{entry.start + 1}")
             del lines[entry.start:entry.end]

@@ -69,15 +69,19 @@ def test_yaml_and_csv_read_with_every_problem_located(tmp_path: Path) -> None:
     assert len(problems) == 6
 
 
-def test_load_refuses_a_list_with_problems_and_drops_those_who_left(tmp_path: Path) -> None:
+def test_load_skips_bad_records_refuses_broken_files_drops_those_who_left(
+        tmp_path: Path) -> None:
     from newsletter.errors import ConfigError
 
     folder = tmp_path / "s"
     write(folder, "a.yaml", "- email: a@example.com\n- email: b@example.com\n")
     assert [s.email for s in load(folder, TOPICS, {"b@example.com": "unsubscribed"})] == [
         "a@example.com"]
-    write(folder, "b.yaml", "- email: bad\n")
-    with pytest.raises(ConfigError, match=r"b\.yaml:1: invalid address"):
+    write(folder, "b.yaml", "- email: bad\n- email: c@example.com\n")
+    assert [s.email for s in load(folder, TOPICS)] == [
+        "a@example.com", "b@example.com", "c@example.com"]
+    write(folder, "b.yaml", "- email: c@example.com\n  topics: [llm\n")
+    with pytest.raises(ConfigError, match=r"b\.yaml:3: invalid YAML"):
         load(folder, TOPICS)
 
 

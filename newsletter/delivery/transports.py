@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -52,6 +53,24 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+def outbox_name(recipient: str) -> str:
+    """A file name for one address, distinct for distinct addresses on any file system.
+
+    A plain address is kept as it is; anything else (characters a file name cannot hold,
+    non-ASCII) is made safe and gets a short hash of the address, so two addresses never
+    share a file. Addresses differing only in case are one subscriber (the lists dedupe them).
+    """
+    if _PLAIN.fullmatch(recipient) and not recipient.startswith("."):
+        return recipient
+    # A leading dot would hide the file (and '..' would name the parent folder).
+    safe = re.sub(r"[^A-Za-z0-9@._+-]|^\.", "_", recipient)[:80]
+    digest = hashlib.sha256(recipient.encode("utf-8")).hexdigest()[:10]
+    return f"{safe}.{digest}"
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9@._+-]{1,200}")
+
+
 class OutboxTransport:
     """Writes one ``.eml`` per message under ``data/outbox/DATE/`` (atomically)."""
 
@@ -61,13 +80,24 @@ class OutboxTransport:
         self.folder = folder
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
-        """Write the message to ``FOLDER/RECIPIENT.eml``; returns the path."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        safe = re.sub(r"[^A-Za-z0-9@._+-]", "_", recipient)
-        path = self.folder / f"{safe}.eml"
+        """Write the message to ``FOLDER/<file name of RECIPIENT>.eml``; returns the path."""
+        path = self.folder / f"{outbox_name(recipient)}.eml"
         tmp = path.with_suffix(".eml.tmp")
-        tmp.write_bytes(raw)
-        tmp.replace(path)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            # Nothing was written: Fatal puts the row back to pending for the next run.
+            raise Fatal(f"{self.folder}: not a folder (a file is in the way); move it and "
+                        "send again") from None
+        except OSError as exc:
+            raise Fatal(f"{self.folder}: cannot create the outbox ({exc.strerror or exc})"
+                        ) from None
+        try:
+            tmp.write_bytes(raw)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise Fatal(f"{path}: cannot write ({exc.strerror or exc})") from None
         return str(path)
 
     def close(self) -> None:
