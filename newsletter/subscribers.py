@@ -28,7 +28,7 @@ class Problem:
 
 
 def normalize_email(address: str) -> str:
-    """Validated, normalized address (domain lower-cased); raises ValueError if invalid."""
+    """Validated, normalized ASCII address (domain lower-cased); raises ValueError if invalid."""
     try:
         # Our transports do not speak SMTPUTF8: a non-ASCII local part cannot be put in a
         # To: header or an SMTP envelope, so it is refused here rather than at send time.
@@ -36,7 +36,8 @@ def normalize_email(address: str) -> str:
                                 allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
-    return result.normalized
+    # An internationalized domain in its ASCII (IDNA) form: the form a header can carry.
+    return result.ascii_email or result.normalized
 
 
 def _split(value: Any) -> list[str]:

@@ -64,6 +64,17 @@ def test_non_ascii_local_part_is_refused_with_file_and_line(workdir: Path) -> No
     assert "민지@example.com" in refused and "Traceback" not in refused
 
 
+def test_internationalized_domain_is_sent_in_its_ascii_form(workdir: Path) -> None:
+    write(workdir, "list.yaml", "- email: a@예시.kr\n  name: 가나\n")
+    assert run("subscribers", "list").output.startswith("a@xn--vv4b11d.kr\t가나")
+    assert "sent 1," in send().output
+    (path,) = (workdir / "data" / "outbox" / DAY).glob("*.eml")
+    assert path.name == "a@xn--vv4b11d.kr.eml"
+    msg = parse(path.read_bytes())
+    assert msg["To"].addresses[0].addr_spec == "a@xn--vv4b11d.kr"
+    assert msg["To"].addresses[0].display_name == "가나"
+
+
 def test_outbox_file_names_never_collide(tmp_path: Path) -> None:
     names = ["a@example.com", "a_b@example.com", "a/b@example.com", "a?b@example.com",
              "민지@example.com", "수진@example.com", "..@example.com", "x" * 300 + "@e.com"]
