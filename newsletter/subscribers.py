@@ -35,7 +35,7 @@ def normalize_email(address: str) -> str:
         result = validate_email(address.strip(), check_deliverability=False,
                                 allow_smtputf8=False)
     except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(str(exc).rstrip(".")) from None
     # An internationalized domain in its ASCII (IDNA) form: the form a header can carry.
     return result.ascii_email or result.normalized
 

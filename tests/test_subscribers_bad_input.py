@@ -56,6 +56,7 @@ def test_non_ascii_local_part_is_refused_with_file_and_line(workdir: Path) -> No
         assert "warning: subscribers/list.yaml:1: invalid address '민지@example.com'" \
             in result.output
         assert "2 subscriber list problems" in result.output
+        assert "are not supported: '민', '지'; skipped" in result.output
     assert outbox(workdir) == ["ok@example.com.eml"]
     assert states(workdir) == {"ok@example.com": "sent"}
     msg = parse((workdir / "data" / "outbox" / DAY / "ok@example.com.eml").read_bytes())
