@@ -12,6 +12,7 @@ import yaml
 from email_validator import EmailNotValidError, validate_email
 
 from .errors import ConfigError
+from .files import write_atomic
 from .models import Subscriber
 
 FIELDS = ("email", "name", "topics", "exclude", "language")
@@ -252,12 +253,6 @@ def same_address(a: str, b: str) -> bool:
         return a.strip().lower() == b.strip().lower()
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def _check_new(sub: Subscriber, topics: set[str]) -> None:
     bad = sorted({t for t in sub.topics + sub.exclude if t not in topics})
     if bad:
@@ -286,7 +281,7 @@ def _append(path: Path, subs: list[Subscriber]) -> None:
             if missing:
                 raise ConfigError(f"{path}: no column {', '.join(missing)} for {sub.email}")
             writer.writerow([record.get(c, "") for c in columns])
-        _write(path, text + out.getvalue())
+        write_atomic(path, text + out.getvalue())
         return
     if text.strip():
         root = _compose(path, text)
@@ -307,7 +302,7 @@ def _append(path: Path, subs: list[Subscriber]) -> None:
         items.append(item)
     dumped = yaml.safe_dump(items, allow_unicode=True, sort_keys=False,
                             default_flow_style=None, width=1000)
-    _write(path, text + dumped)
+    write_atomic(path, text + dumped)
 
 
 def add(folder: Path, subs: list[Subscriber], topics: set[str], file: str | None = None
@@ -339,7 +334,7 @@ def remove(folder: Path, email: str) -> list[str]:
         for entry in sorted((e for e in found if e.path == path), key=lambda e: -e.start):
             where.append(f"{path}:{entry.start + 1}")
             del lines[entry.start:entry.end]
-        _write(path, "".join(lines))
+        write_atomic(path, "".join(lines))
     return sorted(where)
 
 

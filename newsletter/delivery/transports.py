@@ -11,6 +11,7 @@ from typing import Protocol
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..files import write_atomic
 
 
 class TransportError(Exception):
@@ -82,7 +83,6 @@ class OutboxTransport:
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
         """Write the message to ``FOLDER/<file name of RECIPIENT>.eml``; returns the path."""
         path = self.folder / f"{outbox_name(recipient)}.eml"
-        tmp = path.with_suffix(".eml.tmp")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
@@ -93,10 +93,8 @@ class OutboxTransport:
             raise Fatal(f"{self.folder}: cannot create the outbox ({exc.strerror or exc})"
                         ) from None
         try:
-            tmp.write_bytes(raw)
-            tmp.replace(path)
+            write_atomic(path, raw)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise Fatal(f"{path}: cannot write ({exc.strerror or exc})") from None
         return str(path)
 
