@@ -52,8 +52,9 @@ class EditionSettings(_Section):
     def _one_line_title(cls, value: str) -> str:
         # The title goes into every Subject header: a line break there is a header injection.
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise ValueError("contains a line break or control character (it goes into the "
-                             "Subject header)")
+            raise ValueError(
+                "contains a line break or control character (it goes into the Subject header)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -71,8 +72,9 @@ class EditionSettings(_Section):
             ZoneInfo(value)
         except (ValueError, OSError, KeyError):
             # ZoneInfoNotFoundError is a KeyError; a malformed key is a ValueError.
-            raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
-                             "'Asia/Seoul' or 'UTC')") from None
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name such as 'Asia/Seoul' or 'UTC')"
+            ) from None
         return value
 
 
@@ -204,14 +206,29 @@ def _default_topics() -> dict[str, TopicSettings]:
         "vision": (["cs.CV"], ["image", "vision", "visual", "segmentation", "detection", "3d"]),
         "video": ([], ["video", "temporal", "motion"]),
         "robotics": (["cs.RO"], ["robot", "manipulation", "embodied", "locomotion"]),
-        "efficiency": ([], ["efficient", "quantization", "sparse", "distillation", "pruning",
-                            "inference speed", "kv cache", "attention"]),
+        "efficiency": (
+            [],
+            [
+                "efficient",
+                "quantization",
+                "sparse",
+                "distillation",
+                "pruning",
+                "inference speed",
+                "kv cache",
+                "attention",
+            ],
+        ),
         "benchmarks": ([], ["benchmark", "evaluation", "leaderboard", "dataset"]),
-        "science": (["q-bio.QM", "physics.chem-ph", "cond-mat.mtrl-sci"],
-                    ["scientific", "chemistry", "biology", "protein", "molecule", "physics"]),
+        "science": (
+            ["q-bio.QM", "physics.chem-ph", "cond-mat.mtrl-sci"],
+            ["scientific", "chemistry", "biology", "protein", "molecule", "physics"],
+        ),
         "speech": (["cs.SD", "eess.AS"], ["speech", "audio", "voice", "asr", "tts"]),
-        "safety": (["cs.CR"], ["safety", "alignment", "jailbreak", "privacy", "attack",
-                               "toxicity", "bias"]),
+        "safety": (
+            ["cs.CR"],
+            ["safety", "alignment", "jailbreak", "privacy", "attack", "toxicity", "bias"],
+        ),
     }
     return {
         name: TopicSettings(arxiv_categories=cats, keywords=kws)
@@ -264,9 +281,11 @@ def load_settings(
         try:
             text = where.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            line = where.read_bytes()[:exc.start].count(b"\n") + 1
-            raise ConfigError(f"{where}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}"
-                              "); save the file as UTF-8") from None
+            line = where.read_bytes()[: exc.start].count(b"\n") + 1
+            raise ConfigError(
+                f"{where}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}"
+                "); save the file as UTF-8"
+            ) from None
         except OSError as exc:
             raise ConfigError(f"{where}: cannot read the config file ({exc.strerror})") from None
         try:
@@ -287,12 +306,15 @@ def load_settings(
 def _apply_env(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[str, ...], str]:
     """Apply NEWSLETTER_A__B overrides; returns each overridden key path -> variable name."""
     applied: dict[tuple[str, ...], str] = {}
-    secrets = {"NEWSLETTER_LLM_API_KEY", "NEWSLETTER_SMTP_PASSWORD",
-               "NEWSLETTER_UNSUBSCRIBE_SECRET"}
+    secrets = {
+        "NEWSLETTER_LLM_API_KEY",
+        "NEWSLETTER_SMTP_PASSWORD",
+        "NEWSLETTER_UNSUBSCRIBE_SECRET",
+    }
     for name, value in sorted(env.items()):
         if not name.startswith(ENV_PREFIX) or name in secrets or "__" not in name:
             continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         node = raw
         for part in parts[:-1]:
             child = node.setdefault(part, {})
@@ -312,14 +334,24 @@ def _parse_env_value(value: str) -> Any:
         return value
 
 
-def _describe(exc: ValidationError, where: Path | None, text: str,
-              from_env: dict[tuple[str, ...], str] | None = None) -> str:
+def _describe(
+    exc: ValidationError,
+    where: Path | None,
+    text: str,
+    from_env: dict[tuple[str, ...], str] | None = None,
+) -> str:
     # An unknown key (a typo) explains a "Field required" next to it, so it is named first.
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     err = errors[0]
     key = ".".join(str(p) for p in err["loc"])
-    variable = next((name for path, name in (from_env or {}).items()
-                     if tuple(str(p) for p in err["loc"][:len(path)]) == path), None)
+    variable = next(
+        (
+            name
+            for path, name in (from_env or {}).items()
+            if tuple(str(p) for p in err["loc"][: len(path)]) == path
+        ),
+        None,
+    )
     origin = str(where) if where else "settings"
     line = _find_line(text, err["loc"]) if text and variable is None else None
     loc = f"environment {variable}" if variable else f"{origin}:{line}" if line else origin
@@ -338,14 +370,19 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
             item = _array_item_lines(text, str(loc[i - 1]), part)
             if item is not None:
                 first, last = item
-                found = _find_line("\n".join(text.splitlines()[first - 1:last]), loc[i + 1:]) \
-                    if i + 1 < len(loc) else None
+                found = (
+                    _find_line("\n".join(text.splitlines()[first - 1 : last]), loc[i + 1 :])
+                    if i + 1 < len(loc)
+                    else None
+                )
                 return first - 1 + found if found else first
     leaf = str(loc[-1])
     if isinstance(loc[-1], int) and len(loc) > 1:
         leaf = str(loc[-2])
-    pattern = re.compile(rf"^\s*(\[+\s*[\w.\"-]*\b{re.escape(leaf)}\b[\w.\"-]*\s*\]+|"
-                         rf"[\"']?{re.escape(leaf)}[\"']?\s*=)")
+    pattern = re.compile(
+        rf"^\s*(\[+\s*[\w.\"-]*\b{re.escape(leaf)}\b[\w.\"-]*\s*\]+|"
+        rf"[\"']?{re.escape(leaf)}[\"']?\s*=)"
+    )
     for number, line in enumerate(text.splitlines(), start=1):
         if pattern.match(line):
             return number
@@ -360,6 +397,8 @@ def _array_item_lines(text: str, name: str, index: int) -> tuple[int, int] | Non
     if index >= len(starts):
         return None
     first = starts[index]
-    last = next((n - 1 for n in range(first + 1, len(lines) + 1)
-                 if lines[n - 1].lstrip().startswith("[")), len(lines))
+    last = next(
+        (n - 1 for n in range(first + 1, len(lines) + 1) if lines[n - 1].lstrip().startswith("[")),
+        len(lines),
+    )
     return first, last

@@ -1,13 +1,13 @@
 """The exceptions the library raises; the CLI turns each into one line and a non-zero exit.
 
-    NewsletterError
-    ├── ConfigError      a settings file, env variable or subscriber list is wrong
-    ├── SourceError      an outside source answered badly (names source, URL, what)
-    ├── LLMError         the LLM endpoint failed or its answer could not be used
-    ├── RenderError      a template or the size budget failed
-    ├── DeliveryError    a transport failed in a way that stops the run
-    ├── StageError       a stage's input file is missing or does not match its contract
-    └── StoreError       the delivery ledger (data/newsletter.db) is corrupt, locked or unusable
+NewsletterError
+├── ConfigError      a settings file, env variable or subscriber list is wrong
+├── SourceError      an outside source answered badly (names source, URL, what)
+├── LLMError         the LLM endpoint failed or its answer could not be used
+├── RenderError      a template or the size budget failed
+├── DeliveryError    a transport failed in a way that stops the run
+├── StageError       a stage's input file is missing or does not match its contract
+└── StoreError       the delivery ledger (data/newsletter.db) is corrupt, locked or unusable
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def short_url(url: str, limit: int = 160) -> str:
     """The URL for a message; a long query (50 arXiv ids) is cut so the line stays readable."""
     if len(url) <= limit:
         return url
-    return f"{url[:limit - 20]}… ({len(url):,} characters)"
+    return f"{url[: limit - 20]}… ({len(url):,} characters)"
 
 
 class LLMError(NewsletterError):

@@ -69,8 +69,11 @@ class Http:
         # The read timeout bounds each wait between bytes, not the whole body: a server that
         # drips one byte a second would hold the run for days. Default: 10x the read timeout.
         read = client.timeout.read
-        self.body_deadline_s = body_deadline_s if body_deadline_s is not None else (
-            read * BODY_DEADLINE_FACTOR if read else None)
+        self.body_deadline_s = (
+            body_deadline_s
+            if body_deadline_s is not None
+            else (read * BODY_DEADLINE_FACTOR if read else None)
+        )
         self.max_bytes = max_bytes
         self.retries = retries
         self.max_per_host = max_per_host
@@ -145,8 +148,9 @@ class Http:
         if cached is not None and cached.is_file():
             with self._count_lock:
                 self.cache_hits += 1
-            return httpx.Response(200, content=cached.read_bytes(),
-                                  request=httpx.Request("GET", full))
+            return httpx.Response(
+                200, content=cached.read_bytes(), request=httpx.Request("GET", full)
+            )
         host = urlsplit(full).netloc
         gate = self._gate(host)
         headers = {**(headers or {}), **({"Accept": accept} if accept else {})} or None
@@ -175,11 +179,21 @@ class Http:
                 self._backoff(attempt, None, source, full, failure)
                 continue
             if response.status_code in RETRY_STATUSES and attempt <= self.retries:
-                self._backoff(attempt, response.headers.get("retry-after"), source, full,
-                              f"HTTP {response.status_code}", gate)
+                self._backoff(
+                    attempt,
+                    response.headers.get("retry-after"),
+                    source,
+                    full,
+                    f"HTTP {response.status_code}",
+                    gate,
+                )
                 continue
-            if cached is not None and response.status_code == 200 and response.content \
-                    and (cache_if is None or cache_if(response.content)):
+            if (
+                cached is not None
+                and response.status_code == 200
+                and response.content
+                and (cache_if is None or cache_if(response.content))
+            ):
                 self._store(cached, response.content)
             return response
 
@@ -187,17 +201,29 @@ class Http:
         with self.client.stream("GET", url, headers=headers) as response:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                raise SourceError(source, url, f"response of {int(declared):,} bytes is over "
-                                  f"the {self.max_bytes:,}-byte limit")
+                raise SourceError(
+                    source,
+                    url,
+                    f"response of {int(declared):,} bytes is over "
+                    f"the {self.max_bytes:,}-byte limit",
+                )
             try:
-                body = read_capped(response, self.max_bytes, deadline_s=self.body_deadline_s,
-                                   clock=self.clock)
+                body = read_capped(
+                    response, self.max_bytes, deadline_s=self.body_deadline_s, clock=self.clock
+                )
             except BodyLimitError as exc:
                 raise SourceError(source, url, str(exc)) from None
         return decoded_copy(response, body, response.request)
 
-    def _backoff(self, attempt: int, retry_after: str | None, source: str, url: str,
-                 why: str, gate: _HostGate | None = None) -> float:
+    def _backoff(
+        self,
+        attempt: int,
+        retry_after: str | None,
+        source: str,
+        url: str,
+        why: str,
+        gate: _HostGate | None = None,
+    ) -> float:
         """Sleep before the next attempt: Retry-After when given, else exponential."""
         delay = retry_after_seconds(retry_after)
         if delay is None:
@@ -268,8 +294,9 @@ def make_http(
         transport = ReplayTransport(replay)
     elif record is not None:
         transport = RecordingTransport(record, max_bytes=max_bytes)
-    agent = f"newsletter/{__version__} (+mailto:{contact})" if contact else \
-        f"newsletter/{__version__}"
+    agent = (
+        f"newsletter/{__version__} (+mailto:{contact})" if contact else f"newsletter/{__version__}"
+    )
     client = httpx.Client(
         transport=transport,
         timeout=httpx.Timeout(timeout_s),
@@ -279,9 +306,14 @@ def make_http(
     )
     # A replay answers the same every time, so retrying it only waits; a recording must see
     # every response, so neither reads the cache.
-    return Http(client, max_bytes=max_bytes, retries=0 if replay is not None else retries,
-                max_per_host=max_per_host, replaying=replay is not None,
-                cache_dir=None if replay is not None or record is not None else cache_dir)
+    return Http(
+        client,
+        max_bytes=max_bytes,
+        retries=0 if replay is not None else retries,
+        max_per_host=max_per_host,
+        replaying=replay is not None,
+        cache_dir=None if replay is not None or record is not None else cache_dir,
+    )
 
 
 def json_body(response: httpx.Response, source: str) -> object:
@@ -294,7 +326,11 @@ def json_body(response: httpx.Response, source: str) -> object:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         head = response.content[:60].decode("utf-8", "replace").strip()
         kind = "HTML" if head.lower().startswith(("<!doctype", "<html")) else "not JSON"
-        reason = (f"{exc.msg}: line {exc.lineno} column {exc.colno}"
-                  if isinstance(exc, json.JSONDecodeError) else str(exc))
-        raise SourceError(source, url, f"expected JSON, got {kind} ({reason}; "
-                          f"starts {head[:40]!r})") from None
+        reason = (
+            f"{exc.msg}: line {exc.lineno} column {exc.colno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else str(exc)
+        )
+        raise SourceError(
+            source, url, f"expected JSON, got {kind} ({reason}; starts {head[:40]!r})"
+        ) from None

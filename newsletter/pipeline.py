@@ -73,8 +73,14 @@ def check_date(value: str) -> str:
 # -- collect ---------------------------------------------------------------------------------
 
 
-def collect(settings: Settings, edition_date: str, http: Http, *, force: bool = False,
-            progress: Progress = log.info) -> Candidates:
+def collect(
+    settings: Settings,
+    edition_date: str,
+    http: Http,
+    *,
+    force: bool = False,
+    progress: Progress = log.info,
+) -> Candidates:
     """Every candidate of the day into ``candidates.json``; an existing non-empty one is kept.
 
     An empty one is collected again: the list may not have been published at the last run.
@@ -85,8 +91,9 @@ def collect(settings: Settings, edition_date: str, http: Http, *, force: bool = 
         if existing.papers:
             return existing
     papers, warnings = collect_papers(settings, http, edition_date, progress)
-    candidates = Candidates(date=edition_date, collected_at=datetime.now(UTC), papers=papers,
-                            warnings=warnings)
+    candidates = Candidates(
+        date=edition_date, collected_at=datetime.now(UTC), papers=papers, warnings=warnings
+    )
     write_model(paths.candidates, candidates)
     for warning in warnings:
         progress(f"warning: {warning}")
@@ -98,8 +105,9 @@ def collect(settings: Settings, edition_date: str, http: Http, *, force: bool = 
 # -- select ----------------------------------------------------------------------------------
 
 
-def recently_delivered(settings: Settings, edition_date: str,
-                       store: Store | None = None) -> set[str]:
+def recently_delivered(
+    settings: Settings, edition_date: str, store: Store | None = None
+) -> set[str]:
     """Paper ids already sent in the editions of the last ``dedupe_days`` days before this one.
 
     With the ledger at hand a paper counts once a variant holding it was sent to someone; an
@@ -119,8 +127,7 @@ def recently_delivered(settings: Settings, edition_date: str,
                     continue
                 if paths.edition.is_file():
                     edition = Edition.model_validate_json(paths.edition.read_bytes())
-                    seen |= {pid for v in edition.variants if v.key in sent
-                             for pid in v.paper_ids}
+                    seen |= {pid for v in edition.variants if v.key in sent for pid in v.paper_ids}
                     continue
             if paths.selection.is_file():
                 selection = Selection.model_validate_json(paths.selection.read_bytes())
@@ -130,9 +137,15 @@ def recently_delivered(settings: Settings, edition_date: str,
     return seen
 
 
-def select(settings: Settings, edition_date: str, *, force: bool = False,
-           recommender: Any = None, store: Store | None = None,
-           progress: Progress = log.info) -> Selection:
+def select(
+    settings: Settings,
+    edition_date: str,
+    *,
+    force: bool = False,
+    recommender: Any = None,
+    store: Store | None = None,
+    progress: Progress = log.info,
+) -> Selection:
     """Top N by upvotes, then M recommended (by the LLM when one is given, else heuristic)."""
     paths = Paths.of(settings, edition_date)
     if not force and fresh(paths.selection, paths.candidates):
@@ -141,8 +154,10 @@ def select(settings: Settings, edition_date: str, *, force: bool = False,
     excluded = recently_delivered(settings, edition_date, store)
     pool = [p for p in candidates.papers if p.id not in excluded]
     if excluded & {p.id for p in candidates.papers}:
-        progress(f"select: {len(candidates.papers) - len(pool)} papers left out, already "
-                 f"sent in the last {settings.edition.dedupe_days} days")
+        progress(
+            f"select: {len(candidates.papers) - len(pool)} papers left out, already "
+            f"sent in the last {settings.edition.dedupe_days} days"
+        )
     ranked = recommend.ranked(pool, settings.edition.ranked, settings.edition.language)
     m = settings.edition.recommended
     if recommender is not None:
@@ -157,8 +172,14 @@ def select(settings: Settings, edition_date: str, *, force: bool = False,
         picks = recommend.heuristic(pool, ranked, m, settings.topics, settings.edition.language)
         method, model = "heuristic", None
         usage, cost = {}, None
-    selection = Selection(date=edition_date, method=method, model=model, papers=ranked + picks,
-                          usage=usage, cost_usd=cost)
+    selection = Selection(
+        date=edition_date,
+        method=method,
+        model=model,
+        papers=ranked + picks,
+        usage=usage,
+        cost_usd=cost,
+    )
     write_model(paths.selection, selection)
     progress(f"select: {len(ranked)} ranked + {len(picks)} recommended ({method})")
     return selection
@@ -167,8 +188,14 @@ def select(settings: Settings, edition_date: str, *, force: bool = False,
 # -- analyze ---------------------------------------------------------------------------------
 
 
-def analyze(settings: Settings, edition_date: str, *, force: bool = False,
-            analyzer: Any = None, progress: Progress = log.info) -> list[PaperAnalysis]:
+def analyze(
+    settings: Settings,
+    edition_date: str,
+    *,
+    force: bool = False,
+    analyzer: Any = None,
+    progress: Progress = log.info,
+) -> list[PaperAnalysis]:
     """One ``analyses/ID.json`` per selected paper; existing ones are kept unless forced."""
     paths = Paths.of(settings, edition_date)
     selection = read_model(paths.selection, Selection, "select")
@@ -178,8 +205,11 @@ def analyze(settings: Settings, edition_date: str, *, force: bool = False,
     todo = []
     for sel in selection.papers:
         path = paths.analyses / f"{sel.id}.json"
-        kept = read_model(path, PaperAnalysis, "analyze") if (
-            not force and fresh(path, paths.selection)) else None
+        kept = (
+            read_model(path, PaperAnalysis, "analyze")
+            if (not force and fresh(path, paths.selection))
+            else None
+        )
         # With an LLM configured, an abstract card (made offline, or after the LLM failed) is
         # redone; the LLM cache makes a card whose answers were unusable cost nothing again.
         if kept is not None and not (analyzer is not None and kept.analyzer == "offline"):
@@ -188,6 +218,7 @@ def analyze(settings: Settings, edition_date: str, *, force: bool = False,
             raise StageError(f"{paths.selection}: paper {sel.id} is not in candidates.json")
         else:
             todo.append(by_id[sel.id])
+
     def keep(item: PaperAnalysis) -> None:
         write_model(paths.analyses / f"{item.id}.json", item)
 
@@ -199,8 +230,10 @@ def analyze(settings: Settings, edition_date: str, *, force: bool = False,
             keep(item)
     results += done
     if todo:
-        progress(f"analyze: {len(done)} analysed, {len(results) - len(done)} kept "
-                 f"({'llm' if analyzer else 'offline, abstract only'})")
+        progress(
+            f"analyze: {len(done)} analysed, {len(results) - len(done)} kept "
+            f"({'llm' if analyzer else 'offline, abstract only'})"
+        )
     order = {s.id: i for i, s in enumerate(selection.papers)}
     return sorted(results, key=lambda a: order[a.id])
 
@@ -213,16 +246,16 @@ def variant_key(paper_ids: list[str], language: str) -> str:
     return f"{language}-{len(paper_ids)}p-{digest[:10]}"
 
 
-def assign(cards: list[Card], subscribers: list[Subscriber], language: str,
-           allow_empty: bool = False) -> dict[str, tuple[list[str], str] | None]:
+def assign(
+    cards: list[Card], subscribers: list[Subscriber], language: str, allow_empty: bool = False
+) -> dict[str, tuple[list[str], str] | None]:
     """Each subscriber's papers (in edition order) and language; None when nothing matches.
 
     On an empty day with ``allow_empty`` everyone gets the short 'no papers today' edition.
     """
     out: dict[str, tuple[list[str], str] | None] = {}
     for sub in subscribers:
-        ids = [c.paper.id for c in cards
-               if subscriber_files.wants(sub, c.analysis.analysis.topics)]
+        ids = [c.paper.id for c in cards if subscriber_files.wants(sub, c.analysis.analysis.topics)]
         empty_ok = allow_empty and not cards
         out[sub.email] = (ids, sub.language or language) if ids or empty_ok else None
     return out
@@ -239,8 +272,10 @@ def subscribers_folder(settings: Settings) -> Path:
         # A configured folder that is not there (a typo, an unmounted volume) would otherwise
         # build and send to nobody and report success.
         where = f" ({settings.source_path})" if settings.source_path else ""
-        raise ConfigError(f"storage.subscribers_dir{where}: {folder} is not a folder; create "
-                          "it or fix the setting")
+        raise ConfigError(
+            f"storage.subscribers_dir{where}: {folder} is not a folder; create "
+            "it or fix the setting"
+        )
     return folder
 
 
@@ -250,9 +285,15 @@ def load_subscribers(settings: Settings, store: Store | None = None) -> list[Sub
     return subscriber_files.load(subscribers_folder(settings), topics, statuses)
 
 
-def build(settings: Settings, edition_date: str, *, force: bool = False,
-          store: Store | None = None, allow_empty: bool = False,
-          progress: Progress = log.info) -> Edition:
+def build(
+    settings: Settings,
+    edition_date: str,
+    *,
+    force: bool = False,
+    store: Store | None = None,
+    allow_empty: bool = False,
+    progress: Progress = log.info,
+) -> Edition:
     """Render each distinct variant once; check each against the size budget."""
     paths = Paths.of(settings, edition_date)
     sub_files = subscriber_files.list_files(subscribers_folder(settings))
@@ -272,18 +313,24 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
     seen: set[str] = set()
     for i, sel in enumerate(selection.papers, start=1):
         if sel.id in seen:
-            raise StageError(f"{paths.selection}: paper {sel.id} is selected twice (rerun "
-                             "'newsletter select --force')")
+            raise StageError(
+                f"{paths.selection}: paper {sel.id} is selected twice (rerun "
+                "'newsletter select --force')"
+            )
         seen.add(sel.id)
         if sel.id not in by_id:
             # candidates.json was collected again (--force) after the selection was made.
-            raise StageError(f"{paths.selection}: paper {sel.id} is not in candidates.json "
-                             "(collected again since?); rerun 'newsletter select --force'")
+            raise StageError(
+                f"{paths.selection}: paper {sel.id} is not in candidates.json "
+                "(collected again since?); rerun 'newsletter select --force'"
+            )
         analysis_path = paths.analyses / f"{sel.id}.json"
         pa = read_model(analysis_path, PaperAnalysis, "analyze")
         if pa.id != sel.id:
-            raise StageError(f"{analysis_path}: holds the analysis of paper {pa.id}, not "
-                             f"{sel.id} (rerun 'newsletter analyze --force')")
+            raise StageError(
+                f"{analysis_path}: holds the analysis of paper {pa.id}, not "
+                f"{sel.id} (rerun 'newsletter analyze --force')"
+            )
         cards.append(Card(paper=by_id[sel.id], selected=sel, analysis=pa, anchor=f"paper-{i}"))
     assignments = assign(cards, subs, settings.edition.language, allow_empty)
     groups: dict[str, tuple[list[str], str, list[str]]] = {}
@@ -306,35 +353,64 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
     shutil.rmtree(staging, ignore_errors=True)
     budget = settings.edition.size_budget_kb * 1000
     for key, (ids, lang, emails) in sorted(groups.items()):
-        renderer = renderers.get(lang) or renderers.setdefault(lang, Renderer(
-            lang, settings.edition.title, settings.edition.toc_title_width,
-            abs_url=settings.sources.arxiv.abs_url, web_url=settings.edition.web_base_url))
+        renderer = renderers.get(lang) or renderers.setdefault(
+            lang,
+            Renderer(
+                lang,
+                settings.edition.title,
+                settings.edition.toc_title_width,
+                abs_url=settings.sources.arxiv.abs_url,
+                web_url=settings.edition.web_base_url,
+            ),
+        )
         picked = [c for c in cards if c.paper.id in set(ids)]
         rendered, size = render_within(
-            renderer, edition_date, picked, model=model, generated=generated,
-            budget_bytes=budget, measure=encoded_size, policy=settings.edition.over_budget,
-            name=f"variant {key} ({len(emails)} subscribers)")
-        info = VariantInfo(key=key, paper_ids=ids, subscribers=sorted(emails), language=lang,
-                           html_bytes=size, text_bytes=len(rendered.text.encode("utf-8")),
-                           degraded=rendered.level > 0,
-                           unsubscribe_token=rendered.unsubscribe_token,
-                           topics_token=rendered.topics_token,
-                           html_sha256=sha256_text(rendered.html),
-                           text_sha256=sha256_text(rendered.text))
+            renderer,
+            edition_date,
+            picked,
+            model=model,
+            generated=generated,
+            budget_bytes=budget,
+            measure=encoded_size,
+            policy=settings.edition.over_budget,
+            name=f"variant {key} ({len(emails)} subscribers)",
+        )
+        info = VariantInfo(
+            key=key,
+            paper_ids=ids,
+            subscribers=sorted(emails),
+            language=lang,
+            html_bytes=size,
+            text_bytes=len(rendered.text.encode("utf-8")),
+            degraded=rendered.level > 0,
+            unsubscribe_token=rendered.unsubscribe_token,
+            topics_token=rendered.topics_token,
+            html_sha256=sha256_text(rendered.html),
+            text_sha256=sha256_text(rendered.text),
+        )
         write_atomic(staging / f"{key}.html", rendered.html)
         write_atomic(staging / f"{key}.txt", rendered.text)
         write_model(staging / f"{key}.json", info)
         variants.append(info)
         shortened = f", shortened to level {rendered.level}" if rendered.level else ""
-        progress(f"build: variant {key}: {len(picked)} papers, {len(emails)} subscribers, "
-                 f"{size / 1000:.1f} KB html as sent ({100 * size / budget:.0f}% of the "
-                 f"{budget / 1000:.0f} KB budget{shortened})")
+        progress(
+            f"build: variant {key}: {len(picked)} papers, {len(emails)} subscribers, "
+            f"{size / 1000:.1f} KB html as sent ({100 * size / budget:.0f}% of the "
+            f"{budget / 1000:.0f} KB budget{shortened})"
+        )
     staging.mkdir(parents=True, exist_ok=True)  # an edition with no variant has none
     shutil.rmtree(paths.variants, ignore_errors=True)
     staging.rename(paths.variants)
-    edition = Edition(date=edition_date, title=settings.edition.title,
-                      language=settings.edition.language, model=model, cards=cards,
-                      variants=variants, built_at=datetime.now(UTC), fingerprint=digest)
+    edition = Edition(
+        date=edition_date,
+        title=settings.edition.title,
+        language=settings.edition.language,
+        model=model,
+        cards=cards,
+        variants=variants,
+        built_at=datetime.now(UTC),
+        fingerprint=digest,
+    )
     write_model(paths.edition, edition)
     return edition
 
@@ -342,9 +418,14 @@ def build(settings: Settings, edition_date: str, *, force: bool = False,
 def build_fingerprint(settings: Settings, subs: list[Subscriber], allow_empty: bool) -> str:
     """What a build reads besides stage files: edition settings, templates and readers."""
     readers = [(s.email, s.name, s.topics, s.exclude, s.language) for s in subs]
-    return fingerprint(settings.edition.model_dump(), settings.sources.arxiv.abs_url,
-                       {k: v.model_dump() for k, v in settings.topics.items()},
-                       template_digest(), readers, allow_empty)
+    return fingerprint(
+        settings.edition.model_dump(),
+        settings.sources.arxiv.abs_url,
+        {k: v.model_dump() for k, v in settings.topics.items()},
+        template_digest(),
+        readers,
+        allow_empty,
+    )
 
 
 @functools.cache
@@ -352,9 +433,9 @@ def template_digest() -> str:
     """A digest of the bundled templates, so an edited template makes editions stale."""
     root = Path(str(resources.files("newsletter") / "templates"))
     files = sorted(p for p in root.rglob("*") if p.is_file())
-    return fingerprint([(str(p.relative_to(root)), sha256_text(p.read_text("utf-8")))
-                        for p in files])
-
+    return fingerprint(
+        [(str(p.relative_to(root)), sha256_text(p.read_text("utf-8"))) for p in files]
+    )
 
 
 def variant_files_problem(paths: Paths, edition: Edition) -> str | None:
@@ -379,9 +460,18 @@ def check_variant_files(paths: Paths, edition: Edition) -> None:
 # -- send: every stage that is missing ------------------------------------------------------
 
 
-def prepare(settings: Settings, edition_date: str, *, http: Http, store: Store,
-            force: bool = False, allow_empty: bool = False, analyzer: Any = None,
-            recommender: Any = None, progress: Progress = log.info) -> Edition | None:
+def prepare(
+    settings: Settings,
+    edition_date: str,
+    *,
+    http: Http,
+    store: Store,
+    force: bool = False,
+    allow_empty: bool = False,
+    analyzer: Any = None,
+    recommender: Any = None,
+    progress: Progress = log.info,
+) -> Edition | None:
     """The edition to deliver, running the stages that are missing or stale.
 
     None on a day with no papers (unless ``allow_empty``). Once any reader of the date has
@@ -396,18 +486,21 @@ def prepare(settings: Settings, edition_date: str, *, http: Http, store: Store,
             raise StageError(
                 f"the {edition_date} edition was already sent to {counts['sent']} readers; "
                 "--force would send the others a different edition. To rebuild it anyway, "
-                f"run 'newsletter build --date {edition_date} --force', then send")
+                f"run 'newsletter build --date {edition_date} --force', then send"
+            )
         edition = read_model(paths.edition, Edition, "build")
         check_variant_files(paths, edition)
         return edition
     candidates = collect(settings, edition_date, http, force=force, progress=progress)
     if not candidates.papers and not allow_empty:
         return None
-    select(settings, edition_date, force=force, recommender=recommender, store=store,
-           progress=progress)
+    select(
+        settings, edition_date, force=force, recommender=recommender, store=store, progress=progress
+    )
     analyze(settings, edition_date, force=force, analyzer=analyzer, progress=progress)
-    return build(settings, edition_date, force=force, store=store, allow_empty=allow_empty,
-                 progress=progress)
+    return build(
+        settings, edition_date, force=force, store=store, allow_empty=allow_empty, progress=progress
+    )
 
 
 # -- deliver ---------------------------------------------------------------------------------
@@ -422,10 +515,10 @@ def load_variants(settings: Settings, edition: Edition) -> dict[str, VariantMess
             html = (paths.variants / f"{info.key}.html").read_text(encoding="utf-8")
             text = (paths.variants / f"{info.key}.txt").read_text(encoding="utf-8")
         except FileNotFoundError as exc:
-            raise StageError(
-                f"{exc.filename} is missing: run 'newsletter build --force'") from None
-        out[info.key] = VariantMessage(info.key, html, text, info.unsubscribe_token,
-                                       info.topics_token, len(info.paper_ids))
+            raise StageError(f"{exc.filename} is missing: run 'newsletter build --force'") from None
+        out[info.key] = VariantMessage(
+            info.key, html, text, info.unsubscribe_token, info.topics_token, len(info.paper_ids)
+        )
     return out
 
 
@@ -434,8 +527,9 @@ def subject(settings: Settings, edition: Edition) -> str:
     return f"[{edition.date}] {edition.title}"
 
 
-def delivery_assignments(settings: Settings, edition: Edition, subs: list[Subscriber]
-                         ) -> dict[str, str | None]:
+def delivery_assignments(
+    settings: Settings, edition: Edition, subs: list[Subscriber]
+) -> dict[str, str | None]:
     """Each subscriber's variant key, from the built cards and their current filters.
 
     None = no matching paper (skipped), or the note's key with ``delivery.empty_topics_note``.
@@ -452,23 +546,30 @@ def delivery_assignments(settings: Settings, edition: Edition, subs: list[Subscr
             continue
         key = variant_key(*got)
         if key not in built:
-            raise StageError(f"{Paths.of(settings, edition.date).edition} has no variant for "
-                             f"{email} (the subscriber lists changed since the build): run "
-                             "'newsletter build' or 'newsletter send'")
+            raise StageError(
+                f"{Paths.of(settings, edition.date).edition} has no variant for "
+                f"{email} (the subscriber lists changed since the build): run "
+                "'newsletter build' or 'newsletter send'"
+            )
         out[email] = key
     return out
 
 
-def delivery_variants(settings: Settings, edition: Edition, keys: set[str]
-                      ) -> dict[str, VariantMessage]:
+def delivery_variants(
+    settings: Settings, edition: Edition, keys: set[str]
+) -> dict[str, VariantMessage]:
     """The built variants, plus the 'nothing for your topics' notes that ``keys`` use."""
     from .delivery.note import NOTE_PREFIX, note_variant
 
     variants = load_variants(settings, edition)
     for key in keys:
         if key.startswith(NOTE_PREFIX):
-            variants[key] = note_variant(key.removeprefix(NOTE_PREFIX), edition.date,
-                                         settings.edition.title, len(edition.cards))
+            variants[key] = note_variant(
+                key.removeprefix(NOTE_PREFIX),
+                edition.date,
+                settings.edition.title,
+                len(edition.cards),
+            )
     return variants
 
 
@@ -476,14 +577,26 @@ def make_personalizer(settings: Settings, edition: Edition) -> Personalizer:
     """The per-recipient filler for an edition (subject, labels, unsubscribe links)."""
     from .render.labels import labels_for
 
-    return Personalizer(settings, edition.date, subject(settings, edition),
-                        labels_for(edition.language)["all_topics"])
+    return Personalizer(
+        settings,
+        edition.date,
+        subject(settings, edition),
+        labels_for(edition.language)["all_topics"],
+    )
 
 
-def deliver(settings: Settings, edition_date: str, *, store: Store, transport: Transport,
-            limit: int | None = None, retry_unknown: bool = False, retry_failed: bool = False,
-            on_progress: Callable[[Summary], None] | None = None,
-            on_start: Callable[[Summary], None] | None = None) -> Summary:
+def deliver(
+    settings: Settings,
+    edition_date: str,
+    *,
+    store: Store,
+    transport: Transport,
+    limit: int | None = None,
+    retry_unknown: bool = False,
+    retry_failed: bool = False,
+    on_progress: Callable[[Summary], None] | None = None,
+    on_start: Callable[[Summary], None] | None = None,
+) -> Summary:
     """Plan ledger rows for every subscriber, then send what is pending."""
     edition = read_model(Paths.of(settings, edition_date).edition, Edition, "build")
     active = load_subscribers(settings, store)
@@ -503,12 +616,20 @@ def deliver(settings: Settings, edition_date: str, *, store: Store, transport: T
         if released:
             log.warning("retrying %d failed deliveries", released)
     d = settings.delivery
-    return run(store=store, transport=transport, edition_date=edition_date, variants=variants,
-               subscribers=subs, personalizer=make_personalizer(settings, edition),
-               rate_per_s=delivery_rate(d.rate_per_s, transport),
-               concurrency=d.concurrency, limit=limit,
-               retry=Retry(max_attempts=d.max_attempts, backoff_s=d.retry_backoff_s),
-               on_progress=on_progress, on_start=on_start)
+    return run(
+        store=store,
+        transport=transport,
+        edition_date=edition_date,
+        variants=variants,
+        subscribers=subs,
+        personalizer=make_personalizer(settings, edition),
+        rate_per_s=delivery_rate(d.rate_per_s, transport),
+        concurrency=d.concurrency,
+        limit=limit,
+        retry=Retry(max_attempts=d.max_attempts, backoff_s=d.retry_backoff_s),
+        on_progress=on_progress,
+        on_start=on_start,
+    )
 
 
 def deliver_locked(settings: Settings, edition_date: str, **kwargs: Any) -> Summary:
@@ -519,20 +640,29 @@ def deliver_locked(settings: Settings, edition_date: str, **kwargs: Any) -> Summ
         return deliver(settings, edition_date, **kwargs)
 
 
-def delivery_preview(settings: Settings, edition_date: str, store: Store
-                     ) -> list[tuple[str, str | None, int, str]]:
+def delivery_preview(
+    settings: Settings, edition_date: str, store: Store
+) -> list[tuple[str, str | None, int, str]]:
     """(email, variant key, papers, ledger state or 'new') per active subscriber; sends nothing."""
     edition = read_model(Paths.of(settings, edition_date).edition, Edition, "build")
     active = load_subscribers(settings, store)
     assignments = delivery_assignments(settings, edition, active)
     papers = {v.key: len(v.paper_ids) for v in edition.variants}
     states = {r.email: r.state for r in store.rows(edition_date)}
-    return [(email, key, papers.get(key or "", 0), states.get(email, "new"))
-            for email, key in sorted(assignments.items())]
+    return [
+        (email, key, papers.get(key or "", 0), states.get(email, "new"))
+        for email, key in sorted(assignments.items())
+    ]
 
 
-def send_test(settings: Settings, edition_date: str, *, transport: Transport, to: str,
-              variant: str | None = None) -> tuple[str, str]:
+def send_test(
+    settings: Settings,
+    edition_date: str,
+    *,
+    transport: Transport,
+    to: str,
+    variant: str | None = None,
+) -> tuple[str, str]:
     """Send one '[TEST]' message of a variant to ``to``; not recorded in the ledger.
 
     Returns (variant key, transport message id). Without ``variant`` the one with the most
@@ -552,15 +682,17 @@ def send_test(settings: Settings, edition_date: str, *, transport: Transport, to
         raise StageError(f"{Paths.of(settings, edition_date).edition} has no variants")
     key = variant or max(edition.variants, key=lambda v: len(v.paper_ids)).key
     if key not in variants:
-        raise ConfigError(f"--variant {key!r}: not a variant of {edition_date} (known: "
-                          f"{', '.join(sorted(variants))}, note-ko, note-en)")
+        raise ConfigError(
+            f"--variant {key!r}: not a variant of {edition_date} (known: "
+            f"{', '.join(sorted(variants))}, note-ko, note-en)"
+        )
     info = next((v for v in edition.variants if v.key == key), None)
     sub = Subscriber(email=email, language=info.language if info else None)
     try:
-        raw, msg_id = make_personalizer(settings, edition).message(variants[key], sub,
-                                                                    test=True)
-        mid = transport.send(raw, settings.delivery.from_, email,
-                             {"date": edition_date, "variant": "test"})
+        raw, msg_id = make_personalizer(settings, edition).message(variants[key], sub, test=True)
+        mid = transport.send(
+            raw, settings.delivery.from_, email, {"date": edition_date, "variant": "test"}
+        )
     except (HeaderInjection, TransportError) as exc:
         raise DeliveryError(f"test message to {email} failed: {exc}") from None
     return key, mid or msg_id

@@ -61,8 +61,10 @@ class Preview:
         for v in self.edition.variants:
             if email.lower() in {s.lower() for s in v.subscribers}:
                 return v
-        raise NewsletterError(f"{email} receives no variant of {self.edition.date} "
-                              "(not subscribed, or no paper matches their topics)")
+        raise NewsletterError(
+            f"{email} receives no variant of {self.edition.date} "
+            "(not subscribed, or no paper matches their topics)"
+        )
 
     def subscriber(self, email: str) -> Subscriber | None:
         for sub in load_subscribers(self.settings):
@@ -106,18 +108,30 @@ class Preview:
         for v in chosen:
             src = f"/email/{quote(subscriber)}" if subscriber else f"/variant/{quote(v.key)}"
             pct = round(100 * v.html_bytes / (budget * 1000))
-            sections.append(_SECTION.format(
-                key=html.escape(v.key), papers=len(v.paper_ids),
-                size=round(v.html_bytes / 1000, 1), pct=pct,
-                size_class="over" if pct > 100 else "ok",
-                text_size=round(v.text_bytes / 1000, 1),
-                degraded=" · shortened to fit" if v.degraded else "",
-                count=len(v.subscribers), who=html.escape(", ".join(v.subscribers)),
-                src=html.escape(src + ".html"), text_src=html.escape(src + ".txt"),
-                text=html.escape(self.body(v, "txt", subscriber))))
+            sections.append(
+                _SECTION.format(
+                    key=html.escape(v.key),
+                    papers=len(v.paper_ids),
+                    size=round(v.html_bytes / 1000, 1),
+                    pct=pct,
+                    size_class="over" if pct > 100 else "ok",
+                    text_size=round(v.text_bytes / 1000, 1),
+                    degraded=" · shortened to fit" if v.degraded else "",
+                    count=len(v.subscribers),
+                    who=html.escape(", ".join(v.subscribers)),
+                    src=html.escape(src + ".html"),
+                    text_src=html.escape(src + ".txt"),
+                    text=html.escape(self.body(v, "txt", subscriber)),
+                )
+            )
         who = f" — the email of {html.escape(subscriber)}" if subscriber else ""
-        return _PAGE.format(date=html.escape(self.edition.date), n=len(sections), who=who,
-                            budget=budget, sections="".join(sections))
+        return _PAGE.format(
+            date=html.escape(self.edition.date),
+            n=len(sections),
+            who=who,
+            budget=budget,
+            sections="".join(sections),
+        )
 
 
 def index_page(settings: Settings, edition: Edition, subscriber: str | None = None) -> str:
@@ -125,8 +139,9 @@ def index_page(settings: Settings, edition: Edition, subscriber: str | None = No
     return Preview(settings, edition.date).index(subscriber)
 
 
-def make_server(settings: Settings, edition_date: str, port: int = 0,
-                subscriber: str | None = None) -> ThreadingHTTPServer:
+def make_server(
+    settings: Settings, edition_date: str, port: int = 0, subscriber: str | None = None
+) -> ThreadingHTTPServer:
     """A server on 127.0.0.1 (``port`` 0 picks a free one); not started."""
     preview = Preview(settings, edition_date)
     index = preview.index(subscriber).encode("utf-8")
@@ -140,7 +155,7 @@ def make_server(settings: Settings, edition_date: str, port: int = 0,
             for prefix in ("/variant/", "/email/"):
                 if not path.startswith(prefix):
                     continue
-                name, _, suffix = path[len(prefix):].rpartition(".")
+                name, _, suffix = path[len(prefix) :].rpartition(".")
                 if suffix not in ("html", "txt"):
                     break
                 try:
@@ -173,9 +188,15 @@ def make_server(settings: Settings, edition_date: str, port: int = 0,
         raise NewsletterError(f"preview: cannot listen on 127.0.0.1:{port}: {exc}") from None
 
 
-def serve(settings: Settings, edition_date: str, *, port: int = 8025,
-          subscriber: str | None = None, open_browser: bool = True,
-          announce: Callable[[str], None] = print) -> None:
+def serve(
+    settings: Settings,
+    edition_date: str,
+    *,
+    port: int = 8025,
+    subscriber: str | None = None,
+    open_browser: bool = True,
+    announce: Callable[[str], None] = print,
+) -> None:
     """Serve until interrupted."""
     server = make_server(settings, edition_date, port, subscriber)
     url = f"http://127.0.0.1:{server.server_address[1]}/"

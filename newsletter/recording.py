@@ -30,8 +30,13 @@ class BodyLimitError(Exception):
     """A body went over its size limit or its time limit while being read."""
 
 
-def read_capped(response: httpx.Response, max_bytes: int, *, deadline_s: float | None = None,
-                clock: Callable[[], float] = time.monotonic) -> bytes:
+def read_capped(
+    response: httpx.Response,
+    max_bytes: int,
+    *,
+    deadline_s: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> bytes:
     """The decoded body of a streamed response; BodyLimitError past ``max_bytes``/``deadline_s``."""
     chunks: list[bytes] = []
     size = 0
@@ -39,8 +44,10 @@ def read_capped(response: httpx.Response, max_bytes: int, *, deadline_s: float |
     for chunk in response.iter_bytes():
         size += len(chunk)
         if deadline_s is not None and clock() - started > deadline_s:
-            raise BodyLimitError(f"the body took over {deadline_s:g}s ({size:,} bytes so far); "
-                                 "stopped (a stalled or dripping server)")
+            raise BodyLimitError(
+                f"the body took over {deadline_s:g}s ({size:,} bytes so far); "
+                "stopped (a stalled or dripping server)"
+            )
         if size > max_bytes:
             raise BodyLimitError(f"response is over the {max_bytes:,}-byte limit")
         chunks.append(chunk)
@@ -51,8 +58,7 @@ def decoded_copy(response: httpx.Response, body: bytes, request: httpx.Request) 
     """A finished response holding ``body`` as read (already decoded)."""
     # iter_bytes() already decoded gzip/deflate: the copy must not announce an encoding or the
     # length on the wire.
-    kept = [(k, v) for k, v in response.headers.multi_items()
-            if k.lower() not in _ENCODING_HEADERS]
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _ENCODING_HEADERS]
     return httpx.Response(response.status_code, headers=kept, content=body, request=request)
 
 
@@ -87,12 +93,18 @@ class ReplayTransport(httpx.BaseTransport):
         try:
             loaded = json.loads(index.read_text(encoding="utf-8"))
         except (ValueError, OSError) as exc:
-            raise SourceError("replay", str(index), f"not a readable recording index ({exc})"
-                              ) from None
-        if not isinstance(loaded, dict) or not all(isinstance(v, dict) and "file" in v
-                                                   for v in loaded.values()):
-            raise SourceError("replay", str(index), "not a recording index (expected an object "
-                              "of request -> {file, status, content_type})")
+            raise SourceError(
+                "replay", str(index), f"not a readable recording index ({exc})"
+            ) from None
+        if not isinstance(loaded, dict) or not all(
+            isinstance(v, dict) and "file" in v for v in loaded.values()
+        ):
+            raise SourceError(
+                "replay",
+                str(index),
+                "not a recording index (expected an object "
+                "of request -> {file, status, content_type})",
+            )
         self.index: dict[str, dict[str, object]] = loaded
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -108,8 +120,9 @@ class ReplayTransport(httpx.BaseTransport):
         for name in REPLAYED_HEADERS:
             if entry.get(name):
                 headers[name] = str(entry[name])
-        return httpx.Response(int(str(entry["status"])), headers=headers, content=body,
-                              request=request)
+        return httpx.Response(
+            int(str(entry["status"])), headers=headers, content=body, request=request
+        )
 
 
 class ResponseTooLargeError(httpx.TransportError):
@@ -119,8 +132,9 @@ class ResponseTooLargeError(httpx.TransportError):
 class RecordingTransport(httpx.BaseTransport):
     """Passes requests to a real transport and saves every response into a recording."""
 
-    def __init__(self, folder: Path, inner: httpx.BaseTransport | None = None,
-                 max_bytes: int = 25_000_000) -> None:
+    def __init__(
+        self, folder: Path, inner: httpx.BaseTransport | None = None, max_bytes: int = 25_000_000
+    ) -> None:
         self.folder = folder
         self.inner = inner or httpx.HTTPTransport()
         self.max_bytes = max_bytes
@@ -142,20 +156,33 @@ class RecordingTransport(httpx.BaseTransport):
         key = request_key(request.method, request.url)
         host = urlsplit(str(request.url)).hostname or "host"
         ctype = response.headers.get("content-type", "")
-        ext = (".json" if "json" in ctype else ".xml" if "xml" in ctype else
-               ".html" if "html" in ctype else ".pdf" if "pdf" in ctype else ".bin")
+        ext = (
+            ".json"
+            if "json" in ctype
+            else ".xml"
+            if "xml" in ctype
+            else ".html"
+            if "html" in ctype
+            else ".pdf"
+            if "pdf" in ctype
+            else ".bin"
+        )
         name = f"{host}/{hashlib.sha256(key.encode()).hexdigest()[:16]}{ext}"
         with self.lock:
             (self.folder / host).mkdir(parents=True, exist_ok=True)
             (self.folder / name).write_bytes(body)
-            entry: dict[str, object] = {"status": response.status_code, "content_type": ctype,
-                                        "file": name}
+            entry: dict[str, object] = {
+                "status": response.status_code,
+                "content_type": ctype,
+                "file": name,
+            }
             for header in REPLAYED_HEADERS:
                 if response.headers.get(header):
                     entry[header] = response.headers[header]
             self.index[key] = entry
-            write_atomic(self.folder / "index.json",
-                         json.dumps(self.index, indent=1, sort_keys=True))
+            write_atomic(
+                self.folder / "index.json", json.dumps(self.index, indent=1, sort_keys=True)
+            )
         return decoded_copy(response, body, request)
 
     def close(self) -> None:

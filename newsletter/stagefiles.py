@@ -20,8 +20,15 @@ from .errors import StageError
 from .files import write_atomic
 
 M = TypeVar("M", bound=BaseModel)
-__all__ = ["Paths", "fingerprint", "fresh", "read_model", "sha256_text", "write_atomic",
-           "write_model"]
+__all__ = [
+    "Paths",
+    "fingerprint",
+    "fresh",
+    "read_model",
+    "sha256_text",
+    "write_atomic",
+    "write_model",
+]
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,6 @@ class Paths:
         return self.root / "variants"
 
 
-
 def write_model(path: Path, model: BaseModel) -> None:
     write_atomic(path, model.model_dump_json(indent=1, by_alias=True) + "\n")
 
@@ -72,8 +78,9 @@ def read_model(path: Path, cls: type[M], stage: str) -> M:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         field = f"'{where}': " if where else ""  # an empty location: the JSON itself is broken
-        raise StageError(f"{path}: {field}{err['msg']} (rerun 'newsletter {stage} "
-                         "--force')") from None
+        raise StageError(
+            f"{path}: {field}{err['msg']} (rerun 'newsletter {stage} --force')"
+        ) from None
 
 
 def fresh(output: Path, *inputs: Path) -> bool:

@@ -11,14 +11,19 @@ from .stagefiles import Paths, read_model
 from .store import Store
 
 
-def edition_status(settings: Settings, edition_date: str, store: Store | None = None
-                   ) -> dict[str, Any]:
+def edition_status(
+    settings: Settings, edition_date: str, store: Store | None = None
+) -> dict[str, Any]:
     """A report per stage; a broken stage file is reported in its place, not raised."""
     paths = Paths.of(settings, edition_date)
     out: dict[str, Any] = {"date": edition_date, "folder": str(paths.root)}
     broken: list[str] = []
-    for stage, report in (("collect", _collect), ("select", _select),
-                          ("analyze", _analyze), ("build", _build)):
+    for stage, report in (
+        ("collect", _collect),
+        ("select", _select),
+        ("analyze", _analyze),
+        ("build", _build),
+    ):
         try:
             found = report(paths)
         except StageError as exc:
@@ -38,14 +43,20 @@ def edition_status(settings: Settings, edition_date: str, store: Store | None = 
             # unless 'send --retry-unknown'.
             out["deliver"]["warnings"] = [
                 f"unknown outcome (claimed, never confirmed): {r.email}"
-                + (f" ({r.last_error})" if r.last_error else "") for r in unknown]
+                + (f" ({r.last_error})" if r.last_error else "")
+                for r in unknown
+            ]
     return out
 
 
 def _usage(usage: dict[str, int], cost: float) -> dict[str, Any]:
     # Flat keys, so the text report shows them too.
-    return {"llm_calls": usage.get("calls", 0), "input_tokens": usage.get("prompt_tokens", 0),
-            "output_tokens": usage.get("completion_tokens", 0), "cost_usd": round(cost, 4)}
+    return {
+        "llm_calls": usage.get("calls", 0),
+        "input_tokens": usage.get("prompt_tokens", 0),
+        "output_tokens": usage.get("completion_tokens", 0),
+        "cost_usd": round(cost, 4),
+    }
 
 
 def _collect(paths: Paths) -> dict[str, Any] | None:
@@ -60,8 +71,11 @@ def _select(paths: Paths) -> dict[str, Any] | None:
         return None
     s = read_model(paths.selection, Selection, "select")
     kinds = [p.kind for p in s.papers]
-    out: dict[str, Any] = {"ranked": kinds.count("ranked"),
-                           "recommended": kinds.count("recommended"), "method": s.method}
+    out: dict[str, Any] = {
+        "ranked": kinds.count("ranked"),
+        "recommended": kinds.count("recommended"),
+        "method": s.method,
+    }
     if s.usage:
         out.update(_usage(s.usage, s.cost_usd or 0.0))
     return out
@@ -74,20 +88,25 @@ def _analyze(paths: Paths) -> dict[str, Any] | None:
     wanted = None
     if paths.selection.is_file():
         wanted = {s.id for s in read_model(paths.selection, Selection, "select").papers}
-    items = [read_model(path, PaperAnalysis, "analyze")
-             for path in sorted(paths.analyses.glob("*.json"))
-             if wanted is None or path.stem in wanted]
+    items = [
+        read_model(path, PaperAnalysis, "analyze")
+        for path in sorted(paths.analyses.glob("*.json"))
+        if wanted is None or path.stem in wanted
+    ]
     sources = [i.fulltext.source for i in items]
     out: dict[str, Any] = {
         "papers": len(items),
-        "html": sources.count("html"), "pdf": sources.count("pdf"),
+        "html": sources.count("html"),
+        "pdf": sources.count("pdf"),
         "abstract": sources.count("abstract"),
         "warnings": {i.id: i.warnings for i in items if i.warnings},
     }
     llm_items = [i for i in items if i.usage]
     if llm_items:
-        total = {key: sum(i.usage.get(key, 0) for i in llm_items)
-                 for key in ("calls", "prompt_tokens", "completion_tokens")}
+        total = {
+            key: sum(i.usage.get(key, 0) for i in llm_items)
+            for key in ("calls", "prompt_tokens", "completion_tokens")
+        }
         out.update(_usage(total, sum(i.cost_usd or 0.0 for i in llm_items)))
         out["llm_fallbacks"] = sum(1 for i in llm_items if i.fallback)
     return out
@@ -97,6 +116,14 @@ def _build(paths: Paths) -> dict[str, Any] | None:
     if not paths.edition.is_file():
         return None
     e = read_model(paths.edition, Edition, "build")
-    return {"variants": [{"key": v.key, "papers": len(v.paper_ids),
-                          "subscribers": len(v.subscribers),
-                          "html_kb": round(v.html_bytes / 1000, 1)} for v in e.variants]}
+    return {
+        "variants": [
+            {
+                "key": v.key,
+                "papers": len(v.paper_ids),
+                "subscribers": len(v.subscribers),
+                "html_kb": round(v.html_bytes / 1000, 1),
+            }
+            for v in e.variants
+        ]
+    }

@@ -74,17 +74,23 @@ class Store:
             self._connection().executescript(SCHEMA)
         except sqlite3.Error as exc:
             self.close()
-            raise StoreError(f"{path}: cannot open the delivery ledger ({exc}); check "
-                             "storage.data_dir / --data-dir") from None
+            raise StoreError(
+                f"{path}: cannot open the delivery ledger ({exc}); check "
+                "storage.data_dir / --data-dir"
+            ) from None
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
         hint = ""
         if "locked" in str(exc) or "busy" in str(exc):
-            hint = (f" after waiting {self.timeout_s:g}s; another process holds it (a "
-                    "running 'newsletter send'?)")
+            hint = (
+                f" after waiting {self.timeout_s:g}s; another process holds it (a "
+                "running 'newsletter send'?)"
+            )
         elif isinstance(exc, sqlite3.DatabaseError):
-            hint = "; the file may be damaged: keep a copy and check it with 'sqlite3 FILE " \
-                   "\"PRAGMA integrity_check\"'"
+            hint = (
+                "; the file may be damaged: keep a copy and check it with 'sqlite3 FILE "
+                '"PRAGMA integrity_check"\''
+            )
         return StoreError(f"{self.path}: delivery ledger error: {exc}{hint}")
 
     @contextmanager
@@ -144,8 +150,9 @@ class Store:
         now = _now()
         items = [(date, email, variant, state, now, now) for email, variant, state in rows]
         with self._conn() as conn:
-            before = conn.execute("SELECT COUNT(*) FROM deliveries WHERE date=?",
-                                  (date,)).fetchone()[0]
+            before = conn.execute(
+                "SELECT COUNT(*) FROM deliveries WHERE date=?", (date,)
+            ).fetchone()[0]
             conn.executemany(
                 "INSERT INTO deliveries (date, email, variant, state, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(date, email) DO UPDATE SET"
@@ -155,8 +162,9 @@ class Store:
                 " OR deliveries.state != excluded.state)",
                 items,
             )
-            after = conn.execute("SELECT COUNT(*) FROM deliveries WHERE date=?",
-                                 (date,)).fetchone()[0]
+            after = conn.execute(
+                "SELECT COUNT(*) FROM deliveries WHERE date=?", (date,)
+            ).fetchone()[0]
             return int(after - before)
 
     def drop_pending(self, date: str, keep: set[str], reason: str) -> int:
@@ -164,9 +172,11 @@ class Store:
         gone = [r.email for r in self.rows(date, "pending") if r.email not in keep]
         with self._conn() as conn:
             for email in gone:
-                conn.execute("UPDATE deliveries SET state='skipped', last_error=?, updated_at=?"
-                             " WHERE date=? AND email=? AND state='pending'",
-                             (reason, _now(), date, email))
+                conn.execute(
+                    "UPDATE deliveries SET state='skipped', last_error=?, updated_at=?"
+                    " WHERE date=? AND email=? AND state='pending'",
+                    (reason, _now(), date, email),
+                )
         return len(gone)
 
     def claim(self, date: str, email: str) -> bool:
@@ -174,11 +184,19 @@ class Store:
         with self._conn() as conn:
             cur = conn.execute(
                 "UPDATE deliveries SET state='sending', attempts=attempts+1, updated_at=?"
-                " WHERE date=? AND email=? AND state='pending'", (_now(), date, email))
+                " WHERE date=? AND email=? AND state='pending'",
+                (_now(), date, email),
+            )
             return cur.rowcount == 1
 
-    def mark(self, date: str, email: str, state: str, message_id: str | None = None,
-             error: str | None = None) -> bool:
+    def mark(
+        self,
+        date: str,
+        email: str,
+        state: str,
+        message_id: str | None = None,
+        error: str | None = None,
+    ) -> bool:
         """Record the outcome of a row this run claimed; False (unchanged) if it is not claimed.
 
         Only a ``sending`` row moves, whatever the outcome (back to ``pending`` after a Fatal
@@ -191,7 +209,8 @@ class Store:
             cur = conn.execute(
                 "UPDATE deliveries SET state=?, message_id=COALESCE(?, message_id),"
                 " last_error=?, updated_at=? WHERE date=? AND email=? AND state='sending'",
-                (state, message_id, error, _now(), date, email))
+                (state, message_id, error, _now(), date, email),
+            )
             return cur.rowcount == 1
 
     def release_unknown(self, date: str) -> int:
@@ -199,14 +218,18 @@ class Store:
         with self._conn() as conn:
             return conn.execute(
                 "UPDATE deliveries SET state='pending', last_error='retried after unknown',"
-                " updated_at=? WHERE date=? AND state='sending'", (_now(), date)).rowcount
+                " updated_at=? WHERE date=? AND state='sending'",
+                (_now(), date),
+            ).rowcount
 
     def release_failed(self, date: str) -> int:
         """Failed rows go back to pending (``send --retry-failed``): none of them was sent."""
         with self._conn() as conn:
             return conn.execute(
                 "UPDATE deliveries SET state='pending', updated_at=? WHERE date=? AND"
-                " state='failed'", (_now(), date)).rowcount
+                " state='failed'",
+                (_now(), date),
+            ).rowcount
 
     def rows(self, date: str, state: str | None = None) -> list[Row]:
         """The ledger rows of one edition date (optionally one state), by address."""
@@ -216,13 +239,24 @@ class Store:
             sql += " AND state=?"
             args += (state,)
         cur = self._query(sql + " ORDER BY email", args)
-        return [Row(r["date"], r["email"], r["variant"], r["state"], r["message_id"],
-                    r["attempts"], r["last_error"]) for r in cur]
+        return [
+            Row(
+                r["date"],
+                r["email"],
+                r["variant"],
+                r["state"],
+                r["message_id"],
+                r["attempts"],
+                r["last_error"],
+            )
+            for r in cur
+        ]
 
     def counts(self, date: str) -> dict[str, int]:
         """How many rows of the date are in each state (every state present, maybe 0)."""
         cur = self._query(
-            "SELECT state, COUNT(*) AS n FROM deliveries WHERE date=? GROUP BY state", (date,))
+            "SELECT state, COUNT(*) AS n FROM deliveries WHERE date=? GROUP BY state", (date,)
+        )
         found = {r["state"]: r["n"] for r in cur}
         return {state: found.get(state, 0) for state in STATES}
 
@@ -237,12 +271,12 @@ class Store:
                 "INSERT INTO subscriber_status (email, status, reason, updated_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT(email) DO UPDATE SET status=excluded.status,"
                 " reason=excluded.reason, updated_at=excluded.updated_at",
-                (email.lower(), status, reason, _now()))
+                (email.lower(), status, reason, _now()),
+            )
 
     def status_of(self, email: str) -> str:
         """'active' unless a status change was recorded for the address."""
-        found = self._query("SELECT status FROM subscriber_status WHERE email=?",
-                            (email.lower(),))
+        found = self._query("SELECT status FROM subscriber_status WHERE email=?", (email.lower(),))
         return str(found[0]["status"]) if found else "active"
 
     def statuses(self) -> dict[str, str]:

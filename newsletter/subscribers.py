@@ -33,8 +33,7 @@ def normalize_email(address: str) -> str:
     try:
         # Our transports do not speak SMTPUTF8: a non-ASCII local part cannot be put in a
         # To: header or an SMTP envelope, so it is refused here rather than at send time.
-        result = validate_email(address.strip(), check_deliverability=False,
-                                allow_smtputf8=False)
+        result = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc).rstrip(".")) from None
     # An internationalized domain in its ASCII (IDNA) form: the form a header can carry.
@@ -57,8 +56,10 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset "
-                          f"{exc.start}); save it as UTF-8") from None
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); save it as UTF-8"
+        ) from None
     if encoding == "utf-8-sig":
         text = text.removeprefix("\ufeff")
     return text
@@ -131,8 +132,13 @@ def read_file(path: Path, topics: set[str]) -> tuple[list[Subscriber], list[Prob
             continue
         bad = sorted({t for t in wanted + excluded if t not in topics})
         if bad:
-            problems.append(Problem(where, f"unknown topic(s) {', '.join(bad)} for {email}"
-                                    f" (known: {', '.join(sorted(topics))})"))
+            problems.append(
+                Problem(
+                    where,
+                    f"unknown topic(s) {', '.join(bad)} for {email}"
+                    f" (known: {', '.join(sorted(topics))})",
+                )
+            )
             continue
         language = str(data.get("language") or "") or None
         if language and language not in LANGUAGES:
@@ -140,19 +146,29 @@ def read_file(path: Path, topics: set[str]) -> tuple[list[Subscriber], list[Prob
             continue
         name = str(data.get("name") or "")
         if any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or ch in "\u2028\u2029" for ch in name):
-            problems.append(Problem(where, f"name of {email} contains a line break or control "
-                                    "character"))
+            problems.append(
+                Problem(where, f"name of {email} contains a line break or control character")
+            )
             continue
-        found.append(Subscriber(email=email, name=name, topics=wanted,
-                                exclude=excluded, language=language, origin=where))
+        found.append(
+            Subscriber(
+                email=email,
+                name=name,
+                topics=wanted,
+                exclude=excluded,
+                language=language,
+                origin=where,
+            )
+        )
     return found, problems
 
 
 def list_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in (".yaml", ".yml", ".csv") and p.is_file())
+    return sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".csv") and p.is_file()
+    )
 
 
 def check(folder: Path, topics: set[str]) -> tuple[list[Subscriber], list[Problem]]:
@@ -166,16 +182,18 @@ def check(folder: Path, topics: set[str]) -> tuple[list[Subscriber], list[Proble
         for sub in found:
             key = sub.email.lower()
             if key in first_seen:
-                problems.append(Problem(sub.origin, f"duplicate of {sub.email} "
-                                        f"(first at {first_seen[key]})"))
+                problems.append(
+                    Problem(sub.origin, f"duplicate of {sub.email} (first at {first_seen[key]})")
+                )
                 continue
             first_seen[key] = sub.origin
             everyone.append(sub)
     return everyone, problems
 
 
-def load(folder: Path, topics: set[str], statuses: dict[str, str] | None = None
-         ) -> list[Subscriber]:
+def load(
+    folder: Path, topics: set[str], statuses: dict[str, str] | None = None
+) -> list[Subscriber]:
     """Active subscribers of the valid records (``check`` reports the others).
 
     One bad record must not cost everyone else the edition, so it is skipped here; a file
@@ -256,8 +274,10 @@ def same_address(a: str, b: str) -> bool:
 def _check_new(sub: Subscriber, topics: set[str]) -> None:
     bad = sorted({t for t in sub.topics + sub.exclude if t not in topics})
     if bad:
-        raise ConfigError(f"unknown topic(s) {', '.join(bad)} for {sub.email} "
-                          f"(known: {', '.join(sorted(topics))})")
+        raise ConfigError(
+            f"unknown topic(s) {', '.join(bad)} for {sub.email} "
+            f"(known: {', '.join(sorted(topics))})"
+        )
     if sub.language and sub.language not in LANGUAGES:
         raise ConfigError(f"unknown language {sub.language!r} (known: {', '.join(LANGUAGES)})")
 
@@ -275,8 +295,13 @@ def _append(path: Path, subs: list[Subscriber]) -> None:
         if not header:
             writer.writerow(columns)
         for sub in subs:
-            record = {"email": sub.email, "name": sub.name, "topics": ",".join(sub.topics),
-                      "exclude": ",".join(sub.exclude), "language": sub.language or ""}
+            record = {
+                "email": sub.email,
+                "name": sub.name,
+                "topics": ",".join(sub.topics),
+                "exclude": ",".join(sub.exclude),
+                "language": sub.language or "",
+            }
             missing = [k for k, v in record.items() if v and k not in columns]
             if missing:
                 raise ConfigError(f"{path}: no column {', '.join(missing)} for {sub.email}")
@@ -286,8 +311,10 @@ def _append(path: Path, subs: list[Subscriber]) -> None:
     if text.strip():
         root = _compose(path, text)
         if not (isinstance(root, yaml.SequenceNode) and not root.flow_style):
-            raise ConfigError(f"{path}: can only add to a file that is a plain YAML list "
-                              "('- email: ...'); pass --file another.yaml")
+            raise ConfigError(
+                f"{path}: can only add to a file that is a plain YAML list "
+                "('- email: ...'); pass --file another.yaml"
+            )
     items = []
     for sub in subs:
         item: dict[str, Any] = {"email": sub.email}
@@ -300,21 +327,20 @@ def _append(path: Path, subs: list[Subscriber]) -> None:
         if sub.language:
             item["language"] = sub.language
         items.append(item)
-    dumped = yaml.safe_dump(items, allow_unicode=True, sort_keys=False,
-                            default_flow_style=None, width=1000)
+    dumped = yaml.safe_dump(
+        items, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000
+    )
     write_atomic(path, text + dumped)
 
 
-def add(folder: Path, subs: list[Subscriber], topics: set[str], file: str | None = None
-        ) -> Path:
+def add(folder: Path, subs: list[Subscriber], topics: set[str], file: str | None = None) -> Path:
     """Append new subscribers to ``folder/file`` (default subscribers.yaml); no duplicates."""
     existing = {e.email.lower(): e for e in entries(folder)}
     for sub in subs:
         _check_new(sub, topics)
         known = existing.get(sub.email.lower())
         if known is not None:
-            raise ConfigError(f"{sub.email} is already subscribed ({known.path}:"
-                              f"{known.start + 1})")
+            raise ConfigError(f"{sub.email} is already subscribed ({known.path}:{known.start + 1})")
     target = folder / (file or DEFAULT_FILE)
     if target.suffix.lower() not in (".yaml", ".yml", ".csv"):
         raise ConfigError(f"{target}: a subscriber list ends in .yaml, .yml or .csv")
@@ -333,14 +359,19 @@ def remove(folder: Path, email: str) -> list[str]:
         lines = read_text(path).splitlines(keepends=True)
         for entry in sorted((e for e in found if e.path == path), key=lambda e: -e.start):
             where.append(f"{path}:{entry.start + 1}")
-            del lines[entry.start:entry.end]
+            del lines[entry.start : entry.end]
         write_atomic(path, "".join(lines))
     return sorted(where)
 
 
-def import_file(source: Path, folder: Path, topics: set[str], statuses: dict[str, str],
-                file: str | None = None, skip_invalid: bool = False
-                ) -> tuple[list[Subscriber], list[Problem]]:
+def import_file(
+    source: Path,
+    folder: Path,
+    topics: set[str],
+    statuses: dict[str, str],
+    file: str | None = None,
+    skip_invalid: bool = False,
+) -> tuple[list[Subscriber], list[Problem]]:
     """Add a CSV/YAML file's new subscribers; returns (added, problems and skips).
 
     Addresses already listed, or that left earlier (unsubscribed, bounced, complained), are
@@ -351,8 +382,9 @@ def import_file(source: Path, folder: Path, topics: set[str], statuses: dict[str
     found, problems = read_file(source, topics)
     if problems and not skip_invalid:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ConfigError(f"{problems[0]}{more}; nothing imported (--skip-invalid imports "
-                          "the valid ones)")
+        raise ConfigError(
+            f"{problems[0]}{more}; nothing imported (--skip-invalid imports the valid ones)"
+        )
     existing = {e.email.lower(): e for e in entries(folder)}
     new: list[Subscriber] = []
     seen: set[str] = set()
@@ -360,11 +392,18 @@ def import_file(source: Path, folder: Path, topics: set[str], statuses: dict[str
         key = sub.email.lower()
         if key in existing:
             e = existing[key]
-            problems.append(Problem(sub.origin, f"{sub.email} already listed at "
-                                    f"{e.path}:{e.start + 1}; skipped"))
+            problems.append(
+                Problem(
+                    sub.origin, f"{sub.email} already listed at {e.path}:{e.start + 1}; skipped"
+                )
+            )
         elif statuses.get(key, "active") != "active":
-            problems.append(Problem(sub.origin, f"{sub.email} is {statuses[key]}; not "
-                                    "re-added (use 'subscribers resubscribe')"))
+            problems.append(
+                Problem(
+                    sub.origin,
+                    f"{sub.email} is {statuses[key]}; not re-added (use 'subscribers resubscribe')",
+                )
+            )
         elif key in seen:
             problems.append(Problem(sub.origin, f"duplicate of {sub.email} in {source}"))
         else:

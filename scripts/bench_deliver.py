@@ -99,22 +99,31 @@ def build_site(root: Path, n: int) -> None:
 
 
 def settings_for(root: Path, rate: float, concurrency: int) -> Settings:
-    env = {"NEWSLETTER_DELIVERY__TRANSPORT": "ses",
-           "NEWSLETTER_DELIVERY__RATE_PER_S": str(rate),
-           "NEWSLETTER_DELIVERY__CONCURRENCY": str(concurrency)}
+    env = {
+        "NEWSLETTER_DELIVERY__TRANSPORT": "ses",
+        "NEWSLETTER_DELIVERY__RATE_PER_S": str(rate),
+        "NEWSLETTER_DELIVERY__CONCURRENCY": str(concurrency),
+    }
     return load_settings(None, env=env, data_dir=root / "data")
 
 
 def transport(url: str, concurrency: int) -> SesTransport:
-    client = boto3.client("sesv2", region_name="us-east-1", endpoint_url=url,
-                          aws_access_key_id="bench", aws_secret_access_key="bench",
-                          config=Config(retries={"total_max_attempts": 1},
-                                        max_pool_connections=max(10, concurrency * 2)))
+    client = boto3.client(
+        "sesv2",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=Config(
+            retries={"total_max_attempts": 1}, max_pool_connections=max(10, concurrency * 2)
+        ),
+    )
     return SesTransport(client)
 
 
-def deliver_once(root: Path, endpoint: Endpoint, rate: float, concurrency: int,
-                 limit: int | None = None) -> tuple[int, float]:
+def deliver_once(
+    root: Path, endpoint: Endpoint, rate: float, concurrency: int, limit: int | None = None
+) -> tuple[int, float]:
     """(messages sent, seconds) for one run on a fresh ledger."""
     for name in ("newsletter.db", "newsletter.db-wal", "newsletter.db-shm"):
         (root / "data" / name).unlink(missing_ok=True)
@@ -122,8 +131,9 @@ def deliver_once(root: Path, endpoint: Endpoint, rate: float, concurrency: int,
     endpoint.reset()
     store = pipeline.open_store(settings)
     started = time.perf_counter()
-    summary = pipeline.deliver(settings, DAY, store=store,
-                               transport=transport(endpoint.url, concurrency), limit=limit)
+    summary = pipeline.deliver(
+        settings, DAY, store=store, transport=transport(endpoint.url, concurrency), limit=limit
+    )
     elapsed = time.perf_counter() - started
     store.close()
     assert summary.failed == 0 and summary.sent == len(endpoint.arrivals)
@@ -149,8 +159,9 @@ def ledger_cost(folder: Path, n: int, synchronous: str) -> float:
 def message_cost(root: Path, n: int) -> float:
     """Microseconds to personalize and serialize one message of the largest variant."""
     settings = settings_for(root, 10, 1)
-    edition = pipeline.read_model(pipeline.Paths.of(settings, DAY).edition, pipeline.Edition,
-                                  "build")
+    edition = pipeline.read_model(
+        pipeline.Paths.of(settings, DAY).edition, pipeline.Edition, "build"
+    )
     key = max(edition.variants, key=lambda v: len(v.paper_ids)).key
     variants = pipeline.delivery_variants(settings, edition, set())
     personalizer = pipeline.make_personalizer(settings, edition)
@@ -160,8 +171,7 @@ def message_cost(root: Path, n: int) -> float:
     return (time.perf_counter() - started) / n * 1e6
 
 
-def limiter_accuracy(root: Path, endpoint: Endpoint, rate: float, n: int
-                     ) -> tuple[float, int]:
+def limiter_accuracy(root: Path, endpoint: Endpoint, rate: float, n: int) -> tuple[float, int]:
     """(achieved / configured rate, most arrivals in any one-second window)."""
     deliver_once(root, endpoint, rate, 8, limit=n)
     times = sorted(endpoint.arrivals)
@@ -178,63 +188,86 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--part", choices=["all", "throughput", "latency", "ledger", "limiter"],
-                        default="all")
-    parser.add_argument("--latency-ms", type=float, default=30.0,
-                        help="Answer delay for the 'latency' part (SES is tens of ms away).")
+    parser.add_argument(
+        "--part", choices=["all", "throughput", "latency", "ledger", "limiter"], default="all"
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=30.0,
+        help="Answer delay for the 'latency' part (SES is tens of ms away).",
+    )
     args = parser.parse_args()
     endpoint = Endpoint()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         build_site(root, args.messages)
-        print(f"{args.messages} subscribers, sample day 2026-06-12, local SES at {endpoint.url}"
-              " (served by a thread of this process, so its CPU counts against the sender)")
+        print(
+            f"{args.messages} subscribers, sample day 2026-06-12, local SES at {endpoint.url}"
+            " (served by a thread of this process, so its CPU counts against the sender)"
+        )
 
         if args.part in ("all", "throughput"):
             print("\nend to end (rate unlimited), median of", args.repeat, "runs:")
             for concurrency in (1, 4, 16):
-                runs = [deliver_once(root, endpoint, 1e9, concurrency)
-                        for _ in range(args.repeat)]
+                runs = [deliver_once(root, endpoint, 1e9, concurrency) for _ in range(args.repeat)]
                 per_s = statistics.median(sent / t for sent, t in runs)
                 seconds = statistics.median(t for _, t in runs)
-                print(f"  concurrency {concurrency:>2}: {per_s:7.0f} messages/s "
-                      f"({runs[0][0]} messages, median {seconds:.1f}s)")
+                print(
+                    f"  concurrency {concurrency:>2}: {per_s:7.0f} messages/s "
+                    f"({runs[0][0]} messages, median {seconds:.1f}s)"
+                )
 
         if args.part in ("all", "latency"):
             n = min(args.messages, 2000)
-            print(f"\nwith {args.latency_ms:.0f} ms per SES answer ({n} messages, rate "
-                  f"unlimited), median of {args.repeat} runs:")
+            print(
+                f"\nwith {args.latency_ms:.0f} ms per SES answer ({n} messages, rate "
+                f"unlimited), median of {args.repeat} runs:"
+            )
             endpoint.latency_s = args.latency_ms / 1000
             for concurrency in (1, 4, 16):
-                runs = [deliver_once(root, endpoint, 1e9, concurrency, limit=n)
-                        for _ in range(args.repeat)]
+                runs = [
+                    deliver_once(root, endpoint, 1e9, concurrency, limit=n)
+                    for _ in range(args.repeat)
+                ]
                 per_s = statistics.median(sent / t for sent, t in runs)
                 print(f"  concurrency {concurrency:>2}: {per_s:7.0f} messages/s")
             endpoint.latency_s = 0.0
 
         if args.part in ("all", "ledger"):
             print("\nper message, median of", args.repeat, "runs:")
-            normal = statistics.median(ledger_cost(root, args.messages, "NORMAL")
-                                       for _ in range(args.repeat))
-            full = statistics.median(ledger_cost(root, args.messages, "FULL")
-                                     for _ in range(args.repeat))
+            normal = statistics.median(
+                ledger_cost(root, args.messages, "NORMAL") for _ in range(args.repeat)
+            )
+            full = statistics.median(
+                ledger_cost(root, args.messages, "FULL") for _ in range(args.repeat)
+            )
             build = statistics.median(message_cost(root, 500) for _ in range(args.repeat))
             print(f"  ledger claim + mark, synchronous=NORMAL (used): {normal:7.0f} µs")
-            print(f"  ledger claim + mark, synchronous=FULL:          {full:7.0f} µs "
-                  f"({full / normal:.1f}x NORMAL)")
-            print(f"  building one message (largest variant):         {build:7.0f} µs "
-                  f"(ledger = {normal / build:.2f}x of it)")
+            print(
+                f"  ledger claim + mark, synchronous=FULL:          {full:7.0f} µs "
+                f"({full / normal:.1f}x NORMAL)"
+            )
+            print(
+                f"  building one message (largest variant):         {build:7.0f} µs "
+                f"(ledger = {normal / build:.2f}x of it)"
+            )
 
         if args.part in ("all", "limiter"):
-            print("\nrate limiter (arrival times at the endpoint, concurrency 8), median of",
-                  args.repeat, "runs:")
+            print(
+                "\nrate limiter (arrival times at the endpoint, concurrency 8), median of",
+                args.repeat,
+                "runs:",
+            )
             # Rates below the end-to-end capacity measured above, 5 s of sending each.
             for rate, n in ((14.0, 70), (50.0, 250), (150.0, 750)):
                 runs = [limiter_accuracy(root, endpoint, rate, n) for _ in range(args.repeat)]
                 ratio = statistics.median(r for r, _ in runs)
                 busiest = statistics.median(b for _, b in runs)
-                print(f"  configured {rate:4.0f}/s over {n:>4} messages: achieved "
-                      f"{ratio * rate:7.1f}/s ({ratio:.3f}x), busiest 1-s window {busiest:.0f}")
+                print(
+                    f"  configured {rate:4.0f}/s over {n:>4} messages: achieved "
+                    f"{ratio * rate:7.1f}/s ({ratio:.3f}x), busiest 1-s window {busiest:.0f}"
+                )
         os.chdir("/")
 
 

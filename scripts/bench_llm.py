@@ -32,8 +32,7 @@ from newsletter.models import Analysis, Paper  # noqa: E402
 from newsletter.sources.huggingface import parse_item  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
-CARD = json.loads((FIXTURES / "llm" / "cards.json").read_text(encoding="utf-8"))[
-    "2606.13174"]["ko"]
+CARD = json.loads((FIXTURES / "llm" / "cards.json").read_text(encoding="utf-8"))["2606.13174"]["ko"]
 
 
 def papers() -> list[Paper]:
@@ -45,18 +44,35 @@ def papers() -> list[Paper]:
 
 
 def settings(url: str, data: Path, concurrency: int) -> Settings:
-    return Settings.model_validate({
-        "llm": {"base_url": url, "model": "bench", "max_concurrency": concurrency,
-                "retry_backoff_s": 0},
-        "storage": {"data_dir": str(data)}})
+    return Settings.model_validate(
+        {
+            "llm": {
+                "base_url": url,
+                "model": "bench",
+                "max_concurrency": concurrency,
+                "retry_backoff_s": 0,
+            },
+            "storage": {"data_dir": str(data)},
+        }
+    )
 
 
 def long_paper() -> str:
-    para = ("We route each query to the memory blocks that matter and skip the rest, which "
-            "keeps accuracy at 71.5% while cutting latency 3.1x on long contexts. ") * 12
+    para = (
+        "We route each query to the memory blocks that matter and skip the rest, which "
+        "keeps accuracy at 71.5% while cutting latency 3.1x on long contexts. "
+    ) * 12
     sections = ["# A long paper", "## Abstract", para]
-    for title in ("1 Introduction", "2 Related Work", "3 Method", "4 Experiments",
-                  "5 Conclusion", "References", "Appendix A Proofs", "Appendix B Data"):
+    for title in (
+        "1 Introduction",
+        "2 Related Work",
+        "3 Method",
+        "4 Experiments",
+        "5 Conclusion",
+        "References",
+        "Appendix A Proofs",
+        "Appendix B Data",
+    ):
         sections += [f"## {title}"] + [para] * 40
     return "\n\n".join(sections)
 
@@ -73,10 +89,13 @@ def main() -> None:
         server.responder = lambda body: Answer(content=json.dumps(CARD), delay=latency)
         results: dict[str, float] = {}
         for concurrency in (1, 4, 8):
+
             def run(c: int = concurrency) -> None:
                 with tempfile.TemporaryDirectory() as tmp:  # a fresh cache each time
                     make_analyzer(settings(server.url, Path(tmp), c), None).analyze_many(
-                        day, progress=lambda _: None)
+                        day, progress=lambda _: None
+                    )
+
             results[f"max_concurrency {concurrency}"] = median_s(run, args.repeat)
         with tempfile.TemporaryDirectory() as tmp:
             warm = settings(server.url, Path(tmp), 4)
@@ -84,7 +103,8 @@ def main() -> None:
             before = len(server.requests)
             results["rerun from the cache"] = median_s(
                 lambda: make_analyzer(warm, None).analyze_many(day, progress=lambda _: None),
-                args.repeat)
+                args.repeat,
+            )
             assert len(server.requests) == before, "a cached rerun reached the server"
     serial = results["max_concurrency 1"]
     for name, seconds in results.items():
@@ -95,11 +115,14 @@ def main() -> None:
     print(f"== one long paper ({len(text) / 1000:.0f} KB of text), median of {args.repeat * 5}")
     budget_s = median_s(lambda: fit(text, 24_000), args.repeat * 5)
     fitted = fit(text, 24_000)
-    print(f"  budget fit to 24k tokens {budget_s * 1000:7.2f} ms   "
-          f"{fitted.source_tokens} -> {fitted.tokens} tokens, left out: "
-          f"{', '.join(fitted.dropped)}")
-    check_s = median_s(lambda: check(card, language="ko", source=text,
-                                     taxonomy=["agents", "llm"]), args.repeat * 5)
+    print(
+        f"  budget fit to 24k tokens {budget_s * 1000:7.2f} ms   "
+        f"{fitted.source_tokens} -> {fitted.tokens} tokens, left out: "
+        f"{', '.join(fitted.dropped)}"
+    )
+    check_s = median_s(
+        lambda: check(card, language="ko", source=text, taxonomy=["agents", "llm"]), args.repeat * 5
+    )
     print(f"  card checks               {check_s * 1000:7.2f} ms")
 
 

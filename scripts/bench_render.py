@@ -36,12 +36,17 @@ def main() -> None:
     en = Renderer("en", "AI Paper Digest")
 
     print(f"render one variant (median of {args.repeat}):")
-    for name, renderer, picked in (("ko, 10 papers", ko, cards), ("en, 4 papers", en, cards[:4]),
-                                   ("ko, 2 papers", ko, cards[:2])):
+    for name, renderer, picked in (
+        ("ko, 10 papers", ko, cards),
+        ("en, 4 papers", en, cards[:4]),
+        ("ko, 2 papers", ko, cards[:2]),
+    ):
         out = renderer.render(DAY, picked, "m", DAY)
         t = median_s(lambda r=renderer, p=picked: r.render(DAY, p, "m", DAY), args.repeat)
-        print(f"  {name:<14} {t * 1000:7.1f} ms   {encoded_size(out.html) / 1000:6.1f} KB html "
-              f"as sent, {len(out.text.encode()) / 1000:5.1f} KB text")
+        print(
+            f"  {name:<14} {t * 1000:7.1f} ms   {encoded_size(out.html) / 1000:6.1f} KB html "
+            f"as sent, {len(out.text.encode()) / 1000:5.1f} KB text"
+        )
 
     rng = random.Random(12)
     subsets: list[list[Card]] = []
@@ -53,13 +58,16 @@ def main() -> None:
             subsets.append([cards[i] for i in pick])
     runs = max(3, args.repeat // 5)
     t50 = median_s(lambda: [ko.render(DAY, s, "m", DAY) for s in subsets], runs)
-    print(f"50 distinct variants (1-10 papers each, median of {runs}): {t50:.2f} s "
-          f"({t50 / 50 * 1000:.1f} ms per variant)")
+    print(
+        f"50 distinct variants (1-10 papers each, median of {runs}): {t50:.2f} s "
+        f"({t50 / 50 * 1000:.1f} ms per variant)"
+    )
 
     ctx = ko.context(DAY, cards, "m", DAY)
     ctx["unsubscribe_token"], ctx["topics_token"] = "https://unsubscribe.invalid/x", "%%T%%"
-    raw = mjml2html(ko.env.get_template("edition.mjml.j2").render(ctx), disable_comments=True,
-                    fonts={})
+    raw = mjml2html(
+        ko.env.get_template("edition.mjml.j2").render(ctx), disable_comments=True, fonts={}
+    )
     css = (ROOT / "newsletter" / "templates" / "partials" / "inline.css").read_text("utf-8")
     import premailer
 
@@ -68,17 +76,26 @@ def main() -> None:
     logging.getLogger("cssutils").setLevel(logging.CRITICAL)
 
     def run_premailer() -> str:
-        return str(premailer.Premailer(raw, css_text=css, keep_style_tags=True,
-                                       remove_classes=False, disable_validation=True,
-                                       cssutils_logging_level=logging.CRITICAL,
-                                       allow_network=False).transform())
+        return str(
+            premailer.Premailer(
+                raw,
+                css_text=css,
+                keep_style_tags=True,
+                remove_classes=False,
+                disable_validation=True,
+                cssutils_logging_level=logging.CRITICAL,
+                allow_network=False,
+            ).transform()
+        )
 
     inliners: dict[str, Callable[[], str]] = {
         "css-inline": lambda: str(ko.inliner.inline(raw)),
         "premailer": run_premailer,
     }
-    print(f"inlining the same MJML output ({len(raw.encode()) / 1000:.1f} KB before), "
-          f"median of {args.repeat}:")
+    print(
+        f"inlining the same MJML output ({len(raw.encode()) / 1000:.1f} KB before), "
+        f"median of {args.repeat}:"
+    )
     results = {}
     for name, func in inliners.items():
         html = func()
@@ -86,9 +103,11 @@ def main() -> None:
         results[name] = t
         doctype = "kept" if html[:15].lower() == "<!doctype html>" else "LOST"
         important = html.count("!important")
-        print(f"  {name:<10} {t * 1000:7.1f} ms   {len(html.encode()) / 1000:6.1f} KB, "
-              f"{encoded_size(html) / 1000:6.1f} KB as sent, doctype {doctype}, "
-              f"{important} !important kept")
+        print(
+            f"  {name:<10} {t * 1000:7.1f} ms   {len(html.encode()) / 1000:6.1f} KB, "
+            f"{encoded_size(html) / 1000:6.1f} KB as sent, doctype {doctype}, "
+            f"{important} !important kept"
+        )
     print(f"  premailer / css-inline time: {results['premailer'] / results['css-inline']:.1f}x")
 
 

@@ -85,13 +85,20 @@ def main() -> None:
     (args.out / "huggingface.co" / f"daily_papers-{DATE}.json").write_bytes(hf_raw)
     (args.out / "export.arxiv.org" / f"query-{DATE}.xml").write_text(feed, encoding="utf-8")
     hf_key = request_key("GET", httpx.URL(HF_URL, params={"date": DATE, "limit": 100}))
-    api_key = request_key("GET", httpx.URL(API_URL, params={"id_list": ids,
-                                                           "max_results": len(hf)}))
+    api_key = request_key(
+        "GET", httpx.URL(API_URL, params={"id_list": ids, "max_results": len(hf)})
+    )
     index = {
-        hf_key: {"status": 200, "content_type": "application/json; charset=utf-8",
-                 "file": f"huggingface.co/daily_papers-{DATE}.json"},
-        api_key: {"status": 200, "content_type": "application/atom+xml; charset=utf-8",
-                  "file": f"export.arxiv.org/query-{DATE}.xml"},
+        hf_key: {
+            "status": 200,
+            "content_type": "application/json; charset=utf-8",
+            "file": f"huggingface.co/daily_papers-{DATE}.json",
+        },
+        api_key: {
+            "status": 200,
+            "content_type": "application/atom+xml; charset=utf-8",
+            "file": f"export.arxiv.org/query-{DATE}.xml",
+        },
     }
     (args.out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     print(f"{args.out}: {len(hf)} Daily Papers, arXiv metadata for {len(known)}")

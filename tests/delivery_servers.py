@@ -32,8 +32,12 @@ from newsletter.cli import cli
 
 DAY = "2026-06-12"
 SENDER = "digest@example.com"
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_SESSION_TOKEN": "testing"}
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_SESSION_TOKEN": "testing",
+}
 
 
 def parse(raw: bytes | str) -> EmailMessage:
@@ -57,9 +61,13 @@ class MotoSes:
         # moto keeps its backends per process, shared by every server it starts: begin empty.
         reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
         urllib.request.urlopen(reset).close()
-        self.client = boto3.client("sesv2", region_name="us-east-1", endpoint_url=self.url,
-                                   aws_access_key_id="testing",
-                                   aws_secret_access_key="testing")
+        self.client = boto3.client(
+            "sesv2",
+            region_name="us-east-1",
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         self.client.create_email_identity(EmailIdentity=SENDER)
 
     def sent(self) -> list[dict[str, Any]]:
@@ -81,9 +89,13 @@ class ScriptedSes:
     ``decide`` returns (status, error code, message); status 200 means accepted.
     """
 
-    def __init__(self, decide: Decide | None = None, max_send_rate: float | None = None,
-                 sending_enabled: bool = True, quota: tuple[float, float] = (50000.0, 0.0)
-                 ) -> None:
+    def __init__(
+        self,
+        decide: Decide | None = None,
+        max_send_rate: float | None = None,
+        sending_enabled: bool = True,
+        quota: tuple[float, float] = (50000.0, 0.0),
+    ) -> None:
         self.decide: Decide = decide or (lambda rcpt, n: (200, "", ""))
         self.max_send_rate = max_send_rate
         self.sending_enabled = sending_enabled
@@ -113,10 +125,17 @@ class ScriptedSes:
 
             def do_GET(self) -> None:
                 if self.path.startswith("/v2/email/account") and owner.max_send_rate:
-                    self._answer(200, {"SendQuota": {"Max24HourSend": owner.quota[0],
-                                                     "MaxSendRate": owner.max_send_rate,
-                                                     "SentLast24Hours": owner.quota[1]},
-                                       "SendingEnabled": owner.sending_enabled})
+                    self._answer(
+                        200,
+                        {
+                            "SendQuota": {
+                                "Max24HourSend": owner.quota[0],
+                                "MaxSendRate": owner.max_send_rate,
+                                "SentLast24Hours": owner.quota[1],
+                            },
+                            "SendingEnabled": owner.sending_enabled,
+                        },
+                    )
                 else:
                     self._answer(404, {"message": "not here"}, "NotFoundException")
 
@@ -137,11 +156,15 @@ class ScriptedSes:
                     return
                 mid = f"scripted-{n}"
                 with owner.lock:
-                    owner.accepted.append({
-                        "to": rcpt, "id": mid,
-                        "raw": base64.b64decode(body["Content"]["Raw"]["Data"]),
-                        "tags": {t["Name"]: t["Value"] for t in body.get("EmailTags", [])},
-                        "configuration_set": body.get("ConfigurationSetName")})
+                    owner.accepted.append(
+                        {
+                            "to": rcpt,
+                            "id": mid,
+                            "raw": base64.b64decode(body["Content"]["Raw"]["Data"]),
+                            "tags": {t["Name"]: t["Value"] for t in body.get("EmailTags", [])},
+                            "configuration_set": body.get("ConfigurationSetName"),
+                        }
+                    )
                 self._answer(200, {"MessageId": mid})
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -164,8 +187,9 @@ class ScriptedSmtp:
     MAIL FROM, before anything is handed over.
     """
 
-    def __init__(self, after_data: Callable[[int], str] | None = None,
-                 drop_at_mail: int = 0) -> None:
+    def __init__(
+        self, after_data: Callable[[int], str] | None = None, drop_at_mail: int = 0
+    ) -> None:
         import socketserver
 
         self.after_data = after_data or (lambda n: "ok")
@@ -249,9 +273,16 @@ class ScriptedSmtp:
 def subscriber_rows(n: int, topics: list[str] | None = None) -> list[dict[str, str]]:
     """``n`` example.com subscribers, cycling through a few topic choices."""
     choices = topics if topics is not None else ["", "llm", "vision", "agents,llm", "robotics"]
-    return [{"email": f"reader{i:04d}@example.com", "name": f"Reader {i}",
-             "topics": choices[i % len(choices)], "exclude": "", "language": ""}
-            for i in range(n)]
+    return [
+        {
+            "email": f"reader{i:04d}@example.com",
+            "name": f"Reader {i}",
+            "topics": choices[i % len(choices)],
+            "exclude": "",
+            "language": "",
+        }
+        for i in range(n)
+    ]
 
 
 def write_subscribers(root: Path, rows: list[dict[str, str]]) -> Path:
@@ -259,8 +290,7 @@ def write_subscribers(root: Path, rows: list[dict[str, str]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "list.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["email", "name", "topics", "exclude",
-                                                "language"])
+        writer = csv.DictWriter(fh, fieldnames=["email", "name", "topics", "exclude", "language"])
         writer.writeheader()
         writer.writerows(rows)
     return path
@@ -272,6 +302,7 @@ def make_site(root: Path, rows: list[dict[str, str]]) -> None:
     Call with ``root`` as the current directory.
     """
     write_subscribers(root, rows)
-    result = CliRunner().invoke(cli, ["send", "--date", DAY, "--replay", "sample",
-                                      "--dry-run"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["send", "--date", DAY, "--replay", "sample", "--dry-run"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output

@@ -94,23 +94,36 @@ class LLMServer:
                     with server._lock:
                         server.in_flight -= 1
                 if answer.status != 200:
-                    self._send(answer.status, {"error": {"message": answer.error,
-                                                         "type": "scripted"}}, answer.headers)
+                    self._send(
+                        answer.status,
+                        {"error": {"message": answer.error, "type": "scripted"}},
+                        answer.headers,
+                    )
                     return
                 payload: dict[str, Any] = {
-                    "id": f"chatcmpl-{len(server.requests)}", "object": "chat.completion",
-                    "created": 1781222400, "model": body.get("model", ""),
-                    "choices": [{"index": 0, "finish_reason": answer.finish_reason,
-                                 "message": {"role": "assistant", "content": answer.content}}],
+                    "id": f"chatcmpl-{len(server.requests)}",
+                    "object": "chat.completion",
+                    "created": 1781222400,
+                    "model": body.get("model", ""),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": answer.finish_reason,
+                            "message": {"role": "assistant", "content": answer.content},
+                        }
+                    ],
                 }
                 if answer.usage is not None:
-                    payload["usage"] = {"prompt_tokens": answer.usage[0],
-                                        "completion_tokens": answer.usage[1],
-                                        "total_tokens": sum(answer.usage)}
+                    payload["usage"] = {
+                        "prompt_tokens": answer.usage[0],
+                        "completion_tokens": answer.usage[1],
+                        "total_tokens": sum(answer.usage),
+                    }
                 self._send(200, payload, answer.headers)
 
-            def _send(self, status: int, payload: dict[str, Any],
-                      headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
                 try:
                     self.send_response(status)
@@ -125,8 +138,7 @@ class LLMServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     @property
@@ -137,8 +149,7 @@ class LLMServer:
     def wait_in_flight(self, count: int, timeout: float = 30.0) -> bool:
         """Block until ``count`` requests have been in flight at once (False on timeout)."""
         with self._in_flight_changed:
-            return self._in_flight_changed.wait_for(lambda: self.max_in_flight >= count,
-                                                    timeout)
+            return self._in_flight_changed.wait_for(lambda: self.max_in_flight >= count, timeout)
 
     def add(self, *answers: Answer) -> None:
         self.script.extend(answers)

@@ -45,17 +45,17 @@ def hostile_card(number: int = 11) -> Card:
     paper.update(
         id="2606.99999",
         title="<script>window.pwned=1</script> {{ 7*7 }} <b>Bold <i>unclosed "
-              "\u202eevil\u202c title \u200f",
-        organization="<img src=x onerror=\"window.pwned=2\">Org",
+        "\u202eevil\u202c title \u200f",
+        organization='<img src=x onerror="window.pwned=2">Org',
         github_repo="javascript:window.pwned=3",
         project_page="data:text/html,<script>1</script>",
     )
     a = analysis["analysis"]
     a["summary"] = "Summary with </div></td></table> and " + LONG_WORD
     a["core_idea"] = "{% raw %}{{ config }}{% endraw %} <iframe src=//evil.example></iframe>"
-    a["problem"] = ""           # a missing section
+    a["problem"] = ""  # a missing section
     a["key_technique"] = "   "  # blank counts as missing
-    a["method"] = ["", "<a href=\"javascript:alert(1)\">click</a>"]
+    a["method"] = ["", '<a href="javascript:alert(1)">click</a>']
     a["applications"] = []
     a["tags"] = ["<svg/onload=alert(1)>", LONG_WORD[:80]]
     analysis["warnings"] = ["results: a number not found in the full text"]
@@ -65,26 +65,35 @@ def hostile_card(number: int = 11) -> Card:
     return Card.model_validate(base)
 
 
-def write_edition(root: Path, cards: list[Card], *, subscribers: list[dict[str, object]]
-                  | None = None, settings_toml: str = "") -> Settings:
+def write_edition(
+    root: Path,
+    cards: list[Card],
+    *,
+    subscribers: list[dict[str, object]] | None = None,
+    settings_toml: str = "",
+) -> Settings:
     """Stage files for ``cards`` and a subscriber list under ``root``; the settings to use."""
     data = root / "data"
     folder = data / "editions" / DAY
     (folder / "analyses").mkdir(parents=True, exist_ok=True)
-    candidates = Candidates(date=DAY, collected_at=datetime(2026, 6, 12, tzinfo=UTC),
-                            papers=[c.paper for c in cards])
-    selection = Selection(date=DAY, method="llm", model=MODEL,
-                          papers=[c.selected for c in cards])
+    candidates = Candidates(
+        date=DAY, collected_at=datetime(2026, 6, 12, tzinfo=UTC), papers=[c.paper for c in cards]
+    )
+    selection = Selection(date=DAY, method="llm", model=MODEL, papers=[c.selected for c in cards])
     (folder / "candidates.json").write_text(candidates.model_dump_json(), encoding="utf-8")
     (folder / "selection.json").write_text(selection.model_dump_json(), encoding="utf-8")
     for c in cards:
         (folder / "analyses" / f"{c.paper.id}.json").write_text(
-            c.analysis.model_dump_json(), encoding="utf-8")
+            c.analysis.model_dump_json(), encoding="utf-8"
+        )
     subs = root / "subscribers"
     subs.mkdir(exist_ok=True)
     (subs / "list.yaml").write_text(
-        json.dumps(subscribers if subscribers is not None else SUBSCRIBERS), encoding="utf-8")
+        json.dumps(subscribers if subscribers is not None else SUBSCRIBERS), encoding="utf-8"
+    )
     config = root / "newsletter.toml"
-    config.write_text(f'[storage]\ndata_dir = "{data}"\nsubscribers_dir = "{subs}"\n'
-                      + settings_toml, encoding="utf-8")
+    config.write_text(
+        f'[storage]\ndata_dir = "{data}"\nsubscribers_dir = "{subs}"\n' + settings_toml,
+        encoding="utf-8",
+    )
     return load_settings(config, env={})

@@ -22,8 +22,10 @@ from newsletter.models import Analysis
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CARDS = json.loads((FIXTURES / "llm" / "cards.json").read_text(encoding="utf-8"))
-DAY = {x["paper"]["id"]: x["paper"] for x in json.loads(
-    (FIXTURES / "hf" / "2026-06-12.json").read_text(encoding="utf-8"))}
+DAY = {
+    x["paper"]["id"]: x["paper"]
+    for x in json.loads((FIXTURES / "hf" / "2026-06-12.json").read_text(encoding="utf-8"))
+}
 TAXONOMY = list(Settings().topics)
 
 
@@ -35,8 +37,9 @@ def card(pid: str, lang: str, **changes: object) -> Analysis:
     return Analysis.model_validate({**CARDS[pid][lang], **changes})
 
 
-@pytest.mark.parametrize(("pid", "lang"), [(pid, lang) for pid, langs in CARDS.items()
-                                           for lang in langs])
+@pytest.mark.parametrize(
+    ("pid", "lang"), [(pid, lang) for pid, langs in CARDS.items() for lang in langs]
+)
 def test_faithful_cards_pass(pid: str, lang: str) -> None:
     assert check(card(pid, lang), language=lang, source=source(pid), taxonomy=TAXONOMY) == []
 
@@ -51,8 +54,9 @@ def test_empty_fields_are_named() -> None:
 
 def test_chinese_in_korean_is_caught_with_the_leaked_words() -> None:
     base = CARDS["2606.13174"]["ko"]
-    bad = card("2606.13174", "ko", method=[*base["method"],
-                                           "교정을 检索하고 样本 규칙을 链처럼 잇습니다."])
+    bad = card(
+        "2606.13174", "ko", method=[*base["method"], "교정을 检索하고 样本 규칙을 链처럼 잇습니다."]
+    )
     problems = check(bad, language="ko", source=source("2606.13174"), taxonomy=TAXONOMY)
     assert len(problems) == 1
     assert "field 'method'" in problems[0]
@@ -75,8 +79,14 @@ def test_a_quoted_original_term_is_allowed_only_when_the_paper_has_it() -> None:
 
 def test_numbers_must_come_from_the_source_in_any_accepted_form() -> None:
     src = source("2606.13174") + "\nWe also see a 2x speedup, twice as fast, and 47k tools."
-    good = ["위반율 37.6%", "0.376로 감소", "57.5 percent", "2배 빠름", "2× faster",
-            "47,000개 도구"]
+    good = [
+        "위반율 37.6%",
+        "0.376로 감소",
+        "57.5 percent",
+        "2배 빠름",
+        "2× faster",
+        "47,000개 도구",
+    ]
     assert invented_numbers(good, src) == []
     assert invented_numbers(["위반율이 93.47%에서 37.6%로", "3배 빠름"], src) == ["93.47", "3"]
     assert invented_numbers(["accuracy 0.9347"], "reaches 93.47% accuracy") == []
@@ -86,24 +96,32 @@ def test_invented_number_in_results_is_a_problem() -> None:
     base = CARDS["2606.08103"]["en"]
     bad = card("2606.08103", "en", results=[*base["results"], "Success rises to 81.5%."])
     problems = check(bad, language="en", source=source("2606.08103"), taxonomy=TAXONOMY)
-    assert problems == ["field 'results' has numbers that are not in the paper: 81.5; quote "
-                        "only the paper's own figures"]
+    assert problems == [
+        "field 'results' has numbers that are not in the paper: 81.5; quote "
+        "only the paper's own figures"
+    ]
 
 
 def test_a_field_copied_into_another_is_caught() -> None:
     base = CARDS["2606.13594"]["ko"]
     bad = card("2606.13594", "ko", prerequisites=[base["core_idea"]])
     problems = check(bad, language="ko", source=source("2606.13594"), taxonomy=TAXONOMY)
-    assert problems == ["field 'prerequisites' repeats field 'core_idea'; say something "
-                        "different in 'prerequisites'"]
+    assert problems == [
+        "field 'prerequisites' repeats field 'core_idea'; say something "
+        "different in 'prerequisites'"
+    ]
 
 
 def test_a_term_used_in_a_sentence_is_not_a_repeat() -> None:
     base = CARDS["2606.00467"]["ko"]
     assert "LLM 판정자(LLM-as-a-judge)" in base["problem"]
     assert "LLM 판정자(LLM-as-a-judge)" in base["prerequisites"]
-    assert check(card("2606.00467", "ko"), language="ko", source=source("2606.00467"),
-                 taxonomy=TAXONOMY) == []
+    assert (
+        check(
+            card("2606.00467", "ko"), language="ko", source=source("2606.00467"), taxonomy=TAXONOMY
+        )
+        == []
+    )
 
 
 def test_topics_outside_the_taxonomy() -> None:
@@ -116,8 +134,7 @@ def test_schema_is_strict_and_limits_topics() -> None:
     schema = analysis_schema(["llm", "agents"])
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == set(Analysis.model_fields)
-    assert schema["properties"]["topics"]["items"] == {"type": "string",
-                                                       "enum": ["llm", "agents"]}
+    assert schema["properties"]["topics"]["items"] == {"type": "string", "enum": ["llm", "agents"]}
     assert schema["properties"]["method"]["minItems"] == 1
 
 
@@ -125,8 +142,7 @@ def test_parse_analysis_errors_name_the_fields() -> None:
     with pytest.raises(AnswerError) as info:
         parse_analysis("Sure! Here is the card: summary is ...")
     assert "not JSON" in str(info.value)
-    partial = {k: v for k, v in CARDS["2606.13174"]["en"].items()
-               if k not in ("results", "tags")}
+    partial = {k: v for k, v in CARDS["2606.13174"]["en"].items() if k not in ("results", "tags")}
     with pytest.raises(AnswerError) as info:
         parse_analysis(json.dumps(partial))
     assert info.value.problems == ["field 'results' is missing", "field 'tags' is missing"]
@@ -139,23 +155,47 @@ LONG = " ".join(["Routing sends each query to the blocks that matter."] * 30)
 
 
 def paper_text() -> str:
-    return "\n\n".join([
-        "# Sparse Routing", "## Abstract", "We route queries. " * 5,
-        "## 1 Introduction", LONG, "## 2 Related Work", LONG,
-        "## 3 Method", LONG, "### 3.1 Training", LONG,
-        "## 4 Experiments", LONG + " Accuracy is 71.5.", "## 5 Conclusion", "We conclude.",
-        "## References", "[1] Someone. A paper. 2017. " * 40,
-        "## A Proofs", LONG,
-    ]) + "\n"
+    return (
+        "\n\n".join(
+            [
+                "# Sparse Routing",
+                "## Abstract",
+                "We route queries. " * 5,
+                "## 1 Introduction",
+                LONG,
+                "## 2 Related Work",
+                LONG,
+                "## 3 Method",
+                LONG,
+                "### 3.1 Training",
+                LONG,
+                "## 4 Experiments",
+                LONG + " Accuracy is 71.5.",
+                "## 5 Conclusion",
+                "We conclude.",
+                "## References",
+                "[1] Someone. A paper. 2017. " * 40,
+                "## A Proofs",
+                LONG,
+            ]
+        )
+        + "\n"
+    )
 
 
 def test_sections_and_their_kinds() -> None:
     kinds = [(s.heading, s.kind) for s in split_sections(paper_text())]
-    assert kinds == [("", "title"), ("## Abstract", "abstract"),
-                     ("## 1 Introduction", "introduction"), ("## 2 Related Work", "related"),
-                     ("## 3 Method", "method"), ("## 4 Experiments", "experiments"),
-                     ("## 5 Conclusion", "conclusion"), ("## References", "references"),
-                     ("## A Proofs", "appendix")]
+    assert kinds == [
+        ("", "title"),
+        ("## Abstract", "abstract"),
+        ("## 1 Introduction", "introduction"),
+        ("## 2 Related Work", "related"),
+        ("## 3 Method", "method"),
+        ("## 4 Experiments", "experiments"),
+        ("## 5 Conclusion", "conclusion"),
+        ("## References", "references"),
+        ("## A Proofs", "appendix"),
+    ]
 
 
 def test_budget_keeps_priorities_and_document_order() -> None:
@@ -171,8 +211,16 @@ def test_budget_keeps_priorities_and_document_order() -> None:
     roomy = fit(text, 2000)
     assert roomy.cut == ["2 Related Work"] and roomy.dropped == ["A Proofs", "References"]
     assert "## References" not in tight.text and "## A Proofs" not in tight.text
-    order = [tight.text.index(h) for h in ("## Abstract", "## 1 Introduction", "## 3 Method",
-                                           "## 4 Experiments", "## 5 Conclusion")]
+    order = [
+        tight.text.index(h)
+        for h in (
+            "## Abstract",
+            "## 1 Introduction",
+            "## 3 Method",
+            "## 4 Experiments",
+            "## 5 Conclusion",
+        )
+    ]
     assert order == sorted(order)
     tiny = fit(text, 500)
     assert tiny.tokens <= 500
@@ -198,17 +246,23 @@ def test_a_broken_prompt_file_names_itself(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"analyze\.ko\.txt:1: a prompt file starts"):
         templates.load("analyze", "ko", str(tmp_path))
     (tmp_path / "analyze.ko.txt").write_text(
-        "version: x\n=== system ===\n$nope\n=== user ===\nu\n=== repair ===\nr\n",
-        encoding="utf-8")
+        "version: x\n=== system ===\n$nope\n=== user ===\nu\n=== repair ===\nr\n", encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="unknown or malformed placeholder"):
         templates.load("analyze", "ko", str(tmp_path)).render("system", title="t")
 
 
 def test_harmless_answer_shapes_are_forgiven() -> None:
     base = CARDS["2606.13174"]["en"]
-    shaped = {"analysis": dict(base, method="- mine corrections\n2. compile checks",
-                               tags="coding agents, memory", problem=["One.", "Two."],
-                               title="not a field")}
+    shaped = {
+        "analysis": dict(
+            base,
+            method="- mine corrections\n2. compile checks",
+            tags="coding agents, memory",
+            problem=["One.", "Two."],
+            title="not a field",
+        )
+    }
     got = parse_analysis("<think>Let me {think}.</think>\n" + json.dumps(shaped))
     assert got.method == ["mine corrections", "compile checks"]
     assert got.tags == ["coding agents", "memory"] and got.problem == "One. Two."

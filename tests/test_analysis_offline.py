@@ -15,9 +15,13 @@ def make(pid: str, **fields: object) -> Paper:
 
 
 def test_the_abstract_card_uses_ai_summary_and_keywords() -> None:
-    p = make("2606.00001", abstract="We build a robot arm. It grasps cups.",
-             ai_summary="A robot arm that grasps cups.", ai_keywords=["robot arm", "grasping"],
-             categories=["cs.RO"])
+    p = make(
+        "2606.00001",
+        abstract="We build a robot arm. It grasps cups.",
+        ai_summary="A robot arm that grasps cups.",
+        ai_keywords=["robot arm", "grasping"],
+        categories=["cs.RO"],
+    )
     card = analyze_offline(p, TAXONOMY, "ko")
     assert card.analysis.summary == "A robot arm that grasps cups."
     assert card.analysis.core_idea == p.abstract
@@ -28,8 +32,11 @@ def test_the_abstract_card_uses_ai_summary_and_keywords() -> None:
 
 
 def test_without_ai_fields_the_first_sentence_and_categories() -> None:
-    p = make("2606.00002", abstract="Speech models mishear accents (e.g. Scots). We fix it.",
-             categories=["eess.AS", "cs.CL"])
+    p = make(
+        "2606.00002",
+        abstract="Speech models mishear accents (e.g. Scots). We fix it.",
+        categories=["eess.AS", "cs.CL"],
+    )
     card = analyze_offline(p, TAXONOMY, "en")
     assert card.analysis.summary == "Speech models mishear accents (e.g. Scots)."
     assert card.analysis.tags == ["eess.AS", "cs.CL"]

@@ -45,15 +45,18 @@ def test_unknown_time_zone_is_a_config_error_not_a_traceback(workdir: Path) -> N
 
 def test_line_break_in_the_title_is_refused_before_anything_runs(workdir: Path) -> None:
     (workdir / "newsletter.toml").write_text(
-        '[edition]\nranked = 3\ntitle = "Daily\\r\\nBcc: evil@example.org"\n')
+        '[edition]\nranked = 3\ntitle = "Daily\\r\\nBcc: evil@example.org"\n'
+    )
     result = run("collect", "--date", DAY, "--replay", "sample", code=1)
-    assert "newsletter.toml:3: 'edition.title': contains a line break or control character" \
+    assert (
+        "newsletter.toml:3: 'edition.title': contains a line break or control character"
         in result.output
+    )
     assert not (workdir / "data").exists()
 
 
 def test_an_edition_of_no_papers_is_a_config_error(workdir: Path) -> None:
-    (workdir / "newsletter.toml").write_text('[edition]\nranked = 0\nrecommended = 0\n')
+    (workdir / "newsletter.toml").write_text("[edition]\nranked = 0\nrecommended = 0\n")
     result = run("status", "--date", DAY, code=1)
     assert "newsletter.toml:1: 'edition': ranked and recommended are both 0" in result.output
 
@@ -68,14 +71,17 @@ def test_bad_environment_override_names_the_variable(workdir: Path) -> None:
     result = run("status", "--date", DAY, code=1, env={"NEWSLETTER_EDITION__RANKED": "abc"})
     assert "environment NEWSLETTER_EDITION__RANKED: 'edition.ranked'" in result.output
     result = run("status", "--date", DAY, code=1, env={"NEWSLETTER_DELIVERY__SES__REGOIN": "x"})
-    assert "environment NEWSLETTER_DELIVERY__SES__REGOIN: unknown key 'delivery.ses.regoin'" \
+    assert (
+        "environment NEWSLETTER_DELIVERY__SES__REGOIN: unknown key 'delivery.ses.regoin'"
         in result.output
+    )
 
 
 def test_typo_in_a_feed_item_is_named_before_the_missing_key(workdir: Path) -> None:
     (workdir / "newsletter.toml").write_text(
         '[[sources.feeds]]\nname = "a"\nurl = "http://127.0.0.1:1/a"\n\n'
-        '[[sources.feeds]]\nname = "b"\nurll = "http://127.0.0.1:1/b"\n')
+        '[[sources.feeds]]\nname = "b"\nurll = "http://127.0.0.1:1/b"\n'
+    )
     result = run("status", "--date", DAY, code=1)
     assert "newsletter.toml:7: unknown key 'sources.feeds.1.urll'" in result.output
 
@@ -83,7 +89,8 @@ def test_typo_in_a_feed_item_is_named_before_the_missing_key(workdir: Path) -> N
 def test_feed_item_without_url_points_at_its_header(workdir: Path) -> None:
     (workdir / "newsletter.toml").write_text(
         '[edition]\nranked = 3\n\n[[sources.feeds]]\nname = "a"\nurl = "http://127.0.0.1:1/a"\n'
-        '\n[[sources.feeds]]\nname = "b"\n')
+        '\n[[sources.feeds]]\nname = "b"\n'
+    )
     result = run("status", "--date", DAY, code=1)
     assert "newsletter.toml:8: 'sources.feeds.1.url': Field required" in result.output
 
@@ -97,10 +104,11 @@ def sources(workdir: Path, httpserver: HTTPServer) -> HTTPServer:
     (workdir / "newsletter.toml").write_text(
         f'[sources.huggingface]\nurl = "{httpserver.url_for("/api/daily_papers")}"\n'
         f'[sources.arxiv]\napi_url = "{httpserver.url_for("/api/query")}"\n'
-        'request_interval_s = 0\n'
+        "request_interval_s = 0\n"
         f'[sources.github]\napi_url = "{httpserver.url_for("/gh")}"\n'
         f'[[sources.feeds]]\nname = "blog"\nurl = "{httpserver.url_for("/feed.xml")}"\n'
-        '[http]\nretries = 0\n')
+        "[http]\nretries = 0\n"
+    )
     return httpserver
 
 
@@ -110,29 +118,37 @@ def candidates(workdir: Path) -> dict[str, dict[str, Any]]:
 
 
 def test_absurd_upvote_counts_do_not_top_the_ranking(workdir: Path, sources: HTTPServer) -> None:
-    items = [{"paper": {"id": "2606.00001", "title": "Huge", "upvotes": 10**30}},
-             {"paper": {"id": "2606.00002", "title": "Negative", "upvotes": -5}},
-             {"paper": {"id": "2606.00003", "title": "Real", "upvotes": 12}}]
+    items = [
+        {"paper": {"id": "2606.00001", "title": "Huge", "upvotes": 10**30}},
+        {"paper": {"id": "2606.00002", "title": "Negative", "upvotes": -5}},
+        {"paper": {"id": "2606.00003", "title": "Real", "upvotes": 12}},
+    ]
     sources.expect_request("/api/daily_papers").respond_with_json(items)
     sources.expect_request("/feed.xml").respond_with_data(
-        '<rss version="2.0"><channel><title>b</title></channel></rss>')
+        '<rss version="2.0"><channel><title>b</title></channel></rss>'
+    )
     run("collect", "--date", DAY)
     found = candidates(workdir)
-    assert [found[p]["upvotes"] for p in ("2606.00001", "2606.00002", "2606.00003")] == \
-        [None, None, 12]
+    assert [found[p]["upvotes"] for p in ("2606.00001", "2606.00002", "2606.00003")] == [
+        None,
+        None,
+        12,
+    ]
     result = run("select", "--date", DAY)
     assert " 1. 📊 2606.00003" in result.output and " 2. 📊" not in result.output
 
 
 def test_feed_item_without_a_title_is_skipped(workdir: Path, sources: HTTPServer) -> None:
     sources.expect_request("/api/daily_papers").respond_with_json(
-        [{"paper": {"id": "2606.00003", "title": "Real", "upvotes": 12}}])
+        [{"paper": {"id": "2606.00003", "title": "Real", "upvotes": 12}}]
+    )
     sources.expect_request("/feed.xml").respond_with_data(
         '<rss version="2.0"><channel><title>b</title>'
-        '<item><title>  </title><link>https://arxiv.org/abs/2606.55555</link></item>'
-        '<item><title>&lt;b&gt;Named&lt;/b&gt;</title>'
-        '<link>https://arxiv.org/abs/2606.66666v2</link></item></channel></rss>',
-        content_type="application/rss+xml")
+        "<item><title>  </title><link>https://arxiv.org/abs/2606.55555</link></item>"
+        "<item><title>&lt;b&gt;Named&lt;/b&gt;</title>"
+        "<link>https://arxiv.org/abs/2606.66666v2</link></item></channel></rss>",
+        content_type="application/rss+xml",
+    )
     result = run("collect", "--date", DAY)
     found = candidates(workdir)
     assert "2606.55555" not in found
@@ -147,16 +163,27 @@ def test_card_in_another_script_becomes_the_abstract_card(tmp_path: Path) -> Non
     fixtures = Path(__file__).parent / "fixtures"
     card = json.loads((fixtures / "llm" / "cards.json").read_text(encoding="utf-8"))
     good = next(iter(card.values()))["ko"]
-    chinese = {k: "这是一个非常重要的论文，提出了新的方法。" if isinstance(v, str) else v
-               for k, v in good.items()}
-    item = {"paper": {"id": "2606.00003", "title": "A paper", "upvotes": 3,
-                      "summary": "We propose a method. It works well."}}
+    chinese = {
+        k: "这是一个非常重要的论文，提出了新的方法。" if isinstance(v, str) else v
+        for k, v in good.items()
+    }
+    item = {
+        "paper": {
+            "id": "2606.00003",
+            "title": "A paper",
+            "upvotes": 3,
+            "summary": "We propose a method. It works well.",
+        }
+    }
     paper = parse_item(item, DAY, "test")
     with serving() as server:
         server.add(ok(chinese), ok(chinese))  # the answer and the answer to the repair
-        settings = Settings.model_validate({
-            "llm": {"base_url": server.url, "model": "m", "max_retries": 0, "timeout_s": 5},
-            "storage": {"data_dir": str(tmp_path / "data")}})
+        settings = Settings.model_validate(
+            {
+                "llm": {"base_url": server.url, "model": "m", "max_retries": 0, "timeout_s": 5},
+                "storage": {"data_dir": str(tmp_path / "data")},
+            }
+        )
         [result] = make_analyzer(settings, None).analyze_many([paper])
         assert len(server.requests) == 2
     assert result.analyzer == "offline" and result.abstract_only
@@ -175,13 +202,15 @@ def offline_day(workdir: Path) -> Path:
     return workdir / "data" / "editions" / DAY
 
 
-@pytest.mark.parametrize(("name", "stage"), [("candidates.json", "collect"),
-                                             ("edition.json", "build")])
-def test_status_reports_a_truncated_stage_file_and_the_rest(workdir: Path, name: str,
-                                                            stage: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "stage"), [("candidates.json", "collect"), ("edition.json", "build")]
+)
+def test_status_reports_a_truncated_stage_file_and_the_rest(
+    workdir: Path, name: str, stage: str
+) -> None:
     folder = offline_day(workdir)
     text = (folder / name).read_text()
-    (folder / name).write_text(text[:len(text) // 2])
+    (folder / name).write_text(text[: len(text) // 2])
     result = run("status", "--date", DAY, code=1)
     assert f"{stage:<8} error data/editions/{DAY}/{name}: Invalid JSON" in result.output
     assert f"rerun 'newsletter {stage} --force'" in result.output
@@ -203,18 +232,23 @@ def test_data_dir_that_is_a_file_is_one_line(workdir: Path) -> None:
     assert f"Error: data/editions/{DAY}: Not a directory" in result.output
 
 
-def test_arxiv_api_error_entry_is_named_and_the_day_goes_on(workdir: Path,
-                                                             sources: HTTPServer) -> None:
+def test_arxiv_api_error_entry_is_named_and_the_day_goes_on(
+    workdir: Path, sources: HTTPServer
+) -> None:
     ids = [f"2606.{n:05d}" for n in range(1, 41)]
     sources.expect_request("/api/daily_papers").respond_with_json(
-        [{"paper": {"id": pid, "title": f"Paper {pid}", "upvotes": 1}} for pid in ids])
+        [{"paper": {"id": pid, "title": f"Paper {pid}", "upvotes": 1}} for pid in ids]
+    )
     sources.expect_request("/feed.xml").respond_with_data(
-        '<rss version="2.0"><channel><title>b</title></channel></rss>')
+        '<rss version="2.0"><channel><title>b</title></channel></rss>'
+    )
     sources.expect_request("/api/query").respond_with_data(
         '<feed xmlns="http://www.w3.org/2005/Atom"><title>arXiv Query</title><entry>'
-        '<id>http://arxiv.org/api/errors#incorrect_id_format_for_2606.00001</id>'
-        '<title>Error</title><summary>incorrect id format for 2606.00001</summary>'
-        '</entry></feed>', content_type="application/atom+xml")
+        "<id>http://arxiv.org/api/errors#incorrect_id_format_for_2606.00001</id>"
+        "<title>Error</title><summary>incorrect id format for 2606.00001</summary>"
+        "</entry></feed>",
+        content_type="application/atom+xml",
+    )
     result = run("collect", "--date", DAY)
     line = next(li for li in result.output.splitlines() if "the API answered an error" in li)
     assert "arxiv: the API answered an error: incorrect id format for 2606.00001" in line
@@ -224,13 +258,17 @@ def test_arxiv_api_error_entry_is_named_and_the_day_goes_on(workdir: Path,
     assert len(candidates(workdir)) == 40
 
 
-def test_truncated_daily_papers_json_says_where_it_broke(workdir: Path,
-                                                          sources: HTTPServer) -> None:
+def test_truncated_daily_papers_json_says_where_it_broke(
+    workdir: Path, sources: HTTPServer
+) -> None:
     sources.expect_request("/api/daily_papers").respond_with_data(
-        '[{"paper": {"id": "2606.00001", "title": "Cut', content_type="application/json")
+        '[{"paper": {"id": "2606.00001", "title": "Cut', content_type="application/json"
+    )
     result = run("collect", "--date", DAY, code=1)
-    assert "huggingface: expected JSON, got not JSON (Unterminated string starting at: line 1 " \
+    assert (
+        "huggingface: expected JSON, got not JSON (Unterminated string starting at: line 1 "
         "column 42;" in result.output
+    )
     assert not (workdir / "data" / "editions" / DAY / "candidates.json").exists()
 
 
@@ -240,13 +278,11 @@ def test_configured_subscribers_folder_that_is_missing_stops_the_build(workdir: 
     run("select", "--date", DAY)
     run("analyze", "--date", DAY)
     result = run("build", "--date", DAY, code=1)
-    assert "storage.subscribers_dir (newsletter.toml): subscriberz is not a folder" \
-        in result.output
+    assert "storage.subscribers_dir (newsletter.toml): subscriberz is not a folder" in result.output
     assert not (workdir / "data" / "editions" / DAY / "edition.json").exists()
 
 
-def test_build_after_the_list_was_collected_again_names_the_missing_paper(
-        workdir: Path) -> None:
+def test_build_after_the_list_was_collected_again_names_the_missing_paper(workdir: Path) -> None:
     folder = offline_day(workdir)
     candidates_file = folder / "candidates.json"
     data = json.loads(candidates_file.read_text())
@@ -264,8 +300,10 @@ def test_build_refuses_an_analysis_file_of_another_paper(workdir: Path) -> None:
     data["id"] = "2606.99999"
     first.write_text(json.dumps(data))
     result = run("build", "--date", DAY, "--force", code=1)
-    assert f"analyses/{first.name}: holds the analysis of paper 2606.99999, not " \
+    assert (
+        f"analyses/{first.name}: holds the analysis of paper 2606.99999, not "
         f"{first.stem}" in result.output
+    )
 
 
 def test_build_refuses_a_paper_selected_twice(workdir: Path) -> None:
@@ -278,17 +316,28 @@ def test_build_refuses_a_paper_selected_twice(workdir: Path) -> None:
 
 
 def test_cut_off_llm_answer_is_described_once(tmp_path: Path) -> None:
-    item = {"paper": {"id": "2606.00003", "title": "A paper", "upvotes": 3,
-                      "summary": "We propose a method. It works well."}}
+    item = {
+        "paper": {
+            "id": "2606.00003",
+            "title": "A paper",
+            "upvotes": 3,
+            "summary": "We propose a method. It works well.",
+        }
+    }
     with serving() as server:
         server.add(ok('{"summary": "잘린'), ok('{"summary": "잘린'))
-        settings = Settings.model_validate({
-            "llm": {"base_url": server.url, "model": "m", "max_retries": 0, "timeout_s": 5},
-            "storage": {"data_dir": str(tmp_path / "data")}})
+        settings = Settings.model_validate(
+            {
+                "llm": {"base_url": server.url, "model": "m", "max_retries": 0, "timeout_s": 5},
+                "storage": {"data_dir": str(tmp_path / "data")},
+            }
+        )
         [result] = make_analyzer(settings, None).analyze_many([parse_item(item, DAY, "t")])
     assert result.analyzer == "offline"
-    assert "the answer is not JSON (Unterminated string starting at: line 1 column 13;" \
+    assert (
+        "the answer is not JSON (Unterminated string starting at: line 1 column 13;"
         in result.warnings[0]
+    )
 
 
 def test_a_dripping_server_is_cut_off(workdir: Path, sources: HTTPServer) -> None:
@@ -300,6 +349,7 @@ def test_a_dripping_server_is_cut_off(workdir: Path, sources: HTTPServer) -> Non
                 yield b" "
                 time.sleep(0.05)
             yield b"[]"
+
         return Response(body(), content_type="application/json")
 
     sources.expect_request("/api/daily_papers").respond_with_handler(drip)
@@ -313,11 +363,13 @@ def test_a_variant_cut_short_after_the_build_is_not_sent(workdir: Path) -> None:
     folder = offline_day(workdir)
     html = sorted((folder / "variants").glob("*.html"))[0]
     text = html.read_text()
-    html.write_text(text[:len(text) // 3])
+    html.write_text(text[: len(text) // 3])
     # Nobody has it yet: the build redoes its own damaged file, and whole messages go out.
     result = run("send", "--date", DAY)
-    assert f"build: rebuilding (data/editions/{DAY}/variants/{html.name} changed since it " \
+    assert (
+        f"build: rebuilding (data/editions/{DAY}/variants/{html.name} changed since it "
         "was built)" in result.output
+    )
     assert result.output.count("sent 4,") == 1
     for eml in (workdir / "data" / "outbox").rglob("*.eml"):
         assert eml.read_bytes().rstrip().endswith(b"--")  # the MIME closing boundary
@@ -329,8 +381,10 @@ def test_a_variant_cut_short_mid_delivery_stops_the_send(workdir: Path) -> None:
     html = sorted((folder / "variants").glob("*.html"))[0]
     html.write_text(html.read_text()[:100])
     result = run("send", "--date", DAY, code=1)
-    assert f"variants/{html.name} changed since it was built: run 'newsletter build " \
+    assert (
+        f"variants/{html.name} changed since it was built: run 'newsletter build "
         "--force'" in result.output
+    )
     assert len(list((workdir / "data" / "outbox").rglob("*.eml"))) == 1
 
 
@@ -338,8 +392,10 @@ def test_a_ledger_that_is_not_a_database_is_one_line(workdir: Path) -> None:
     (workdir / "data").mkdir()
     (workdir / "data" / "newsletter.db").write_text("this is not sqlite, " * 100)
     result = run("status", "--date", DAY, code=1)
-    assert "data/newsletter.db: cannot open the delivery ledger (file is not a database)" \
+    assert (
+        "data/newsletter.db: cannot open the delivery ledger (file is not a database)"
         in result.output
+    )
 
 
 def test_a_recording_with_a_broken_index_is_one_line(workdir: Path) -> None:
@@ -353,21 +409,31 @@ def test_a_recording_with_a_broken_index_is_one_line(workdir: Path) -> None:
     assert "replay: not a recording index" in result.output
 
 
-def test_a_list_that_never_ends_is_cut_after_twenty_pages(workdir: Path,
-                                                          sources: HTTPServer) -> None:
+def test_a_list_that_never_ends_is_cut_after_twenty_pages(
+    workdir: Path, sources: HTTPServer
+) -> None:
     def page(request: Request) -> Response:
         number = int(request.args.get("p", "0"))
-        return Response(json.dumps([
-            {"paper": {"id": f"2606.{number * 100 + i:05d}", "title": f"P{number}-{i}"}}
-            for i in range(int(request.args["limit"]))]), content_type="application/json")
+        return Response(
+            json.dumps(
+                [
+                    {"paper": {"id": f"2606.{number * 100 + i:05d}", "title": f"P{number}-{i}"}}
+                    for i in range(int(request.args["limit"]))
+                ]
+            ),
+            content_type="application/json",
+        )
 
     sources.expect_request("/api/daily_papers").respond_with_handler(page)
     sources.expect_request("/feed.xml").respond_with_data(
-        '<rss version="2.0"><channel><title>b</title></channel></rss>')
+        '<rss version="2.0"><channel><title>b</title></channel></rss>'
+    )
     result = run("collect", "--date", DAY)
     assert len(candidates(workdir)) == 2000
-    assert "huggingface: the list did not end after 20 full pages (2,000 papers); kept " \
+    assert (
+        "huggingface: the list did not end after 20 full pages (2,000 papers); kept "
         "those" in result.output
+    )
     # arXiv (404 here) knows none of them: a few ids are named, the rest counted.
     assert "no metadata for 2606.00000, 2606.00001," in result.output
     assert "2606.00009 and 1990 more (its index may lag" in result.output

@@ -20,19 +20,28 @@ from newsletter import pipeline
 from newsletter.render import Renderer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WIDTHS = (375, 600)
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     assert Path(CHROMIUM).is_file(), (
-        f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+        f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+    )
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, args=FLAGS, headless=True)
+            str(profile), executable_path=CHROMIUM, args=FLAGS, headless=True
+        )
         yield context
         context.close()
 
@@ -46,7 +55,8 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = pipeline.Paths.of(settings, DAY).variants
     files = {v.key: folder / f"{v.key}.html" for v in edition.variants}
     hostile = Renderer("ko", "AI 논문 핵심 요약").render(
-        DAY, [load_cards()[0], hostile_card()], MODEL, GENERATED, nonce=NONCE)
+        DAY, [load_cards()[0], hostile_card()], MODEL, GENERATED, nonce=NONCE
+    )
     files["hostile"] = root / "hostile.html"
     files["hostile"].write_text(hostile.html, encoding="utf-8")
     assert len(files) == 4
@@ -77,8 +87,9 @@ def layout(page: Page) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_no_horizontal_scroll_and_every_card_visible(browser: Browser, variants: dict[str, Path],
-                                                     width: int) -> None:
+def test_no_horizontal_scroll_and_every_card_visible(
+    browser: Browser, variants: dict[str, Path], width: int
+) -> None:
     for key, path in variants.items():
         requests: list[str] = []
         page = open_page(browser, path, width, requests)
@@ -96,8 +107,9 @@ def test_no_horizontal_scroll_and_every_card_visible(browser: Browser, variants:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_toc_links_reach_their_cards(browser: Browser, variants: dict[str, Path],
-                                     width: int) -> None:
+def test_toc_links_reach_their_cards(
+    browser: Browser, variants: dict[str, Path], width: int
+) -> None:
     for key, path in variants.items():
         page = open_page(browser, path, width, [])
         hrefs = page.eval_on_selector_all("ol.toc a", "links => links.map(a => a.hash)")
@@ -113,13 +125,15 @@ def test_toc_links_reach_their_cards(browser: Browser, variants: dict[str, Path]
             }}""")
             assert abs(top) < 2 or (at_bottom and 0 <= top < 800), (key, href, top)
         page.click("p.bt a")  # back to the contents
-        assert page.evaluate("document.getElementsByName('top')[0]"
-                             ".getBoundingClientRect().top") > -2
+        assert (
+            page.evaluate("document.getElementsByName('top')[0].getBoundingClientRect().top") > -2
+        )
         page.close()
 
 
-def test_phone_layout_uses_the_responsive_rules(browser: Browser,
-                                                variants: dict[str, Path]) -> None:
+def test_phone_layout_uses_the_responsive_rules(
+    browser: Browser, variants: dict[str, Path]
+) -> None:
     path = next(p for k, p in variants.items() if k.startswith("ko-10p"))
     sizes = {}
     for width in WIDTHS:
@@ -132,8 +146,7 @@ def test_phone_layout_uses_the_responsive_rules(browser: Browser,
     assert sizes[375][1] == sizes[600][1] == "keep-all"
 
 
-def test_screenshots_render(browser: Browser, variants: dict[str, Path],
-                            tmp_path: Path) -> None:
+def test_screenshots_render(browser: Browser, variants: dict[str, Path], tmp_path: Path) -> None:
     """A PNG per width (kept in tmp; look at them with SCREENSHOTS=DIR, see the README)."""
     import os
 

@@ -42,8 +42,16 @@ def read_eml(path: Path) -> EmailMessage:
 
 def test_help_lists_every_command() -> None:
     out = run("--help").output
-    for command in ("collect", "select", "analyze", "build", "preview", "send", "status",
-                    "subscribers"):
+    for command in (
+        "collect",
+        "select",
+        "analyze",
+        "build",
+        "preview",
+        "send",
+        "status",
+        "subscribers",
+    ):
         assert f"  {command}" in out
     for command in ("collect", "select", "analyze", "build", "preview", "send", "status"):
         sub = run(command, "--help").output
@@ -51,8 +59,12 @@ def test_help_lists_every_command() -> None:
 
 
 def test_module_entry_point_runs() -> None:
-    proc = subprocess.run([sys.executable, "-m", "newsletter", "--version"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsletter", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert proc.stdout.startswith("newsletter, version ")
 
 
@@ -64,8 +76,11 @@ def test_send_sample_day_end_to_end(workdir: Path) -> None:
     files = sorted(outbox.glob("*.eml"))
     # One message per subscriber of the bundled example list.
     assert [f.name for f in files] == [
-        "alex.chen@example.com.eml", "jun.park@example.com.eml",
-        "minji.kim@example.com.eml", "sora.lee@example.com.eml"]
+        "alex.chen@example.com.eml",
+        "jun.park@example.com.eml",
+        "minji.kim@example.com.eml",
+        "sora.lee@example.com.eml",
+    ]
     edition = Edition.model_validate_json((edition_dir(workdir) / "edition.json").read_bytes())
     selected = [c.paper.id for c in edition.cards]
     assert len(selected) == 10
@@ -133,8 +148,7 @@ def test_stages_one_by_one_and_their_files(workdir: Path) -> None:
     status = run("status", "--date", DAY, "--json").output
     report = json.loads(status)
     assert report["collect"]["papers"] == 30
-    assert report["analyze"] == {"papers": 10, "html": 0, "pdf": 0, "abstract": 10,
-                                 "warnings": {}}
+    assert report["analyze"] == {"papers": 10, "html": 0, "pdf": 0, "abstract": 10, "warnings": {}}
     assert report["deliver"]["sent"] == 0
 
     out = run("send", "--date", DAY, "--dry-run").output
@@ -214,19 +228,23 @@ def test_data_dir_option(workdir: Path) -> None:
     assert not (workdir / "data").exists()
 
 
-def test_record_then_replay_gives_the_same_candidates(workdir: Path,
-                                                      httpserver: HTTPServer) -> None:
+def test_record_then_replay_gives_the_same_candidates(
+    workdir: Path, httpserver: HTTPServer
+) -> None:
     hf = (FIXTURES / "hf" / "2026-08-03-reindented.json").read_bytes()
     ids = sorted(item["paper"]["id"] for item in json.loads(hf))
     atom = (FIXTURES / "arxiv" / "query-transformer-cs.LG.xml").read_bytes()
     httpserver.expect_request("/api/daily_papers").respond_with_data(
-        hf, content_type="application/json")
+        hf, content_type="application/json"
+    )
     httpserver.expect_request("/api/query").respond_with_data(
-        atom, content_type="application/atom+xml")
+        atom, content_type="application/atom+xml"
+    )
     (workdir / "newsletter.toml").write_text(
         f'[sources.huggingface]\nurl = "{httpserver.url_for("/api/daily_papers")}"\n'
         f'[sources.arxiv]\napi_url = "{httpserver.url_for("/api/query")}"\n'
-        "request_interval_s = 0\n")
+        "request_interval_s = 0\n"
+    )
     run("collect", "--date", "2026-08-03", "--record", "rec")
     assert len(httpserver.log) == 2
     first = json.loads((workdir / "data/editions/2026-08-03/candidates.json").read_text())
@@ -267,8 +285,13 @@ def test_every_stage_command_accepts_force(workdir: Path, command: str) -> None:
     if command in ("collect", "analyze", "send"):
         args += ["--replay", "sample"]
     run("send", "--date", DAY, "--replay", "sample", "--dry-run")
-    output = {"collect": "candidates.json", "select": "selection.json",
-              "analyze": "analyses", "build": "edition.json", "send": "edition.json"}[command]
+    output = {
+        "collect": "candidates.json",
+        "select": "selection.json",
+        "analyze": "analyses",
+        "build": "edition.json",
+        "send": "edition.json",
+    }[command]
     path = edition_dir(workdir) / output
     if path.is_dir():
         path = sorted(path.iterdir())[0]
@@ -288,8 +311,10 @@ def _next_day_from_sample(workdir: Path) -> None:
 
 def test_papers_sent_yesterday_are_not_selected_again(workdir: Path) -> None:
     run("send", "--date", DAY, "--replay", "sample")
-    sent = {c["paper"]["id"] for c in
-            json.loads((edition_dir(workdir) / "edition.json").read_text())["cards"]}
+    sent = {
+        c["paper"]["id"]
+        for c in json.loads((edition_dir(workdir) / "edition.json").read_text())["cards"]
+    }
     _next_day_from_sample(workdir)
     out = run("select", "--date", "2026-06-13").output
     assert "10 papers left out, already sent in the last 7 days" in out
@@ -311,8 +336,9 @@ def _subject(path: Path) -> str:
     return str(read_eml(path)["Subject"])
 
 
-def test_a_failed_build_leaves_no_edition_to_send(workdir: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_build_leaves_no_edition_to_send(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run("send", "--date", DAY, "--replay", "sample", "--dry-run")
     monkeypatch.setenv("NEWSLETTER_EDITION__SIZE_BUDGET_KB", "20")
     result = run("build", "--date", DAY, "--force", ok=False)
@@ -326,7 +352,8 @@ def test_a_failed_build_leaves_no_edition_to_send(workdir: Path,
 
 
 def test_changed_settings_or_readers_make_the_build_stale(
-        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run("send", "--date", DAY, "--replay", "sample", "--dry-run")
     path = edition_dir(workdir) / "edition.json"
     built = path.stat().st_mtime_ns
@@ -344,16 +371,19 @@ def test_changed_settings_or_readers_make_the_build_stale(
     assert "jun.park@example.com" not in readers and len(edition["variants"]) == variants - 1
 
 
-def test_a_partly_sent_edition_is_finished_as_built(workdir: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_partly_sent_edition_is_finished_as_built(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run("send", "--date", DAY, "--replay", "sample", "--limit", "2")
     outbox = workdir / "data" / "outbox" / DAY
     first = sorted(outbox.glob("*.eml"))
     assert len(first) == 2
     monkeypatch.setenv("NEWSLETTER_EDITION__TITLE", "Renamed")
     result = run("send", "--date", DAY, "--force", ok=False)
-    assert "already sent to 2 readers; --force would send the others a different " \
+    assert (
+        "already sent to 2 readers; --force would send the others a different "
         "edition" in result.output
+    )
     run("send", "--date", DAY)
     every = sorted(outbox.glob("*.eml"))
     assert len(every) == 4

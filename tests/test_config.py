@@ -28,7 +28,8 @@ def test_file_in_working_directory_is_read(workdir: Path) -> None:
         '[edition]\ntitle = "Daily"\nranked = 3\n[delivery]\nfrom = "a <a@example.com>"\n'
         '[[sources.feeds]]\nname = "x"\nurl = "http://127.0.0.1:1/feed"\n'
         '[topics.nlp]\nkeywords = ["language"]\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     s = load_settings()
     assert s.source_path == Path("newsletter.toml")
     assert s.edition.title == "Daily" and s.edition.ranked == 3
@@ -39,12 +40,15 @@ def test_file_in_working_directory_is_read(workdir: Path) -> None:
 
 def test_environment_overrides_file(workdir: Path) -> None:
     (workdir / "c.toml").write_text("[edition]\nranked = 3\n", encoding="utf-8")
-    s = load_settings("c.toml", env={
-        "NEWSLETTER_EDITION__RANKED": "7",
-        "NEWSLETTER_SOURCES__ARXIV__CATEGORIES": '["cs.CL", "cs.LG"]',
-        "NEWSLETTER_LLM__BASE_URL": "http://127.0.0.1:9/v1",
-        "NEWSLETTER_DELIVERY__FROM": "x@example.com",
-    })
+    s = load_settings(
+        "c.toml",
+        env={
+            "NEWSLETTER_EDITION__RANKED": "7",
+            "NEWSLETTER_SOURCES__ARXIV__CATEGORIES": '["cs.CL", "cs.LG"]',
+            "NEWSLETTER_LLM__BASE_URL": "http://127.0.0.1:9/v1",
+            "NEWSLETTER_DELIVERY__FROM": "x@example.com",
+        },
+    )
     assert s.edition.ranked == 7
     assert s.sources.arxiv.categories == ["cs.CL", "cs.LG"]
     assert s.llm.base_url == "http://127.0.0.1:9/v1" and s.llm_enabled
@@ -57,8 +61,7 @@ def test_secret_variables_are_not_settings(workdir: Path) -> None:
 
 
 def test_typo_names_key_file_and_line(workdir: Path) -> None:
-    (workdir / "newsletter.toml").write_text(
-        '# mine\n[edition]\ntitel = "x"\n', encoding="utf-8")
+    (workdir / "newsletter.toml").write_text('# mine\n[edition]\ntitel = "x"\n', encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_settings()
     assert str(info.value) == "newsletter.toml:3: unknown key 'edition.titel'"
@@ -74,7 +77,7 @@ def test_unknown_section_and_bad_choice(workdir: Path) -> None:
     (workdir / "n.toml").write_text('[delivery]\ntransport = "pigeon"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"'delivery\.transport'"):
         load_settings("n.toml")
-    (workdir / "m.toml").write_text('[sauces]\nx = 1\n', encoding="utf-8")
+    (workdir / "m.toml").write_text("[sauces]\nx = 1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"m\.toml:1: unknown key 'sauces'"):
         load_settings("m.toml")
 

@@ -59,23 +59,31 @@ def test_pause_holds_everyone_back() -> None:
 
 
 def variant() -> VariantMessage:
-    return VariantMessage("k", "<p>T: %%TOPICS%%</p><a href=\"https://u.invalid/x\">u</a>",
-                          "T: %%TOPICS%%\nU: https://u.invalid/x\n", "https://u.invalid/x",
-                          "%%TOPICS%%", 1)
+    return VariantMessage(
+        "k",
+        '<p>T: %%TOPICS%%</p><a href="https://u.invalid/x">u</a>',
+        "T: %%TOPICS%%\nU: https://u.invalid/x\n",
+        "https://u.invalid/x",
+        "%%TOPICS%%",
+        1,
+    )
 
 
 def settings(tmp_path: Path, **env: str) -> object:
-    return load_settings(None, env={f"NEWSLETTER_{k}": v for k, v in env.items()},
-                         data_dir=tmp_path / "data")
+    return load_settings(
+        None, env={f"NEWSLETTER_{k}": v for k, v in env.items()}, data_dir=tmp_path / "data"
+    )
 
 
-def test_personalizer_fills_topics_and_link(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_personalizer_fills_topics_and_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", "k")
     s = settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL="https://ex.example.com/u?list=ai")
     p = Personalizer(s, DAY, "Subject", "all")  # type: ignore[arg-type]
-    raw, msg_id = p.message(variant(), Subscriber(email="a@example.com", topics=["llm"],
-                                                  exclude=["safety"]))
+    raw, msg_id = p.message(
+        variant(), Subscriber(email="a@example.com", topics=["llm"], exclude=["safety"])
+    )
     msg = parse(raw)
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -88,8 +96,9 @@ def test_personalizer_fills_topics_and_link(tmp_path: Path,
     assert "T: all" in everyone.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-def test_plain_http_unsubscribe_url_is_refused(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plain_http_unsubscribe_url_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", "k")
     s = settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL="http://ex.example.com/u")
     with pytest.raises(ConfigError, match="must be an https:// link"):
@@ -99,40 +108,50 @@ def test_plain_http_unsubscribe_url_is_refused(tmp_path: Path,
 def test_a_bad_header_fails_one_row_and_the_run_goes_on(tmp_path: Path) -> None:
     s = settings(tmp_path)
     store = Store(tmp_path / "data" / "newsletter.db")
-    subs = {e: Subscriber(email=e, name=n) for e, n in [
-        ("a@example.com", "A"), ("b@example.com", "B\r\nBcc: x@example.com"),
-        ("c@example.com", "C")]}
+    subs = {
+        e: Subscriber(email=e, name=n)
+        for e, n in [
+            ("a@example.com", "A"),
+            ("b@example.com", "B\r\nBcc: x@example.com"),
+            ("c@example.com", "C"),
+        ]
+    }
     plan(store, DAY, dict.fromkeys(subs, "k"))
     folder = tmp_path / "outbox"
-    summary = run(store=store, transport=OutboxTransport(folder), edition_date=DAY,
-                  variants={"k": variant()}, subscribers=subs,
-                  personalizer=Personalizer(s, DAY, "S", "all"),  # type: ignore[arg-type]
-                  rate_per_s=1000)
+    summary = run(
+        store=store,
+        transport=OutboxTransport(folder),
+        edition_date=DAY,
+        variants={"k": variant()},
+        subscribers=subs,
+        personalizer=Personalizer(s, DAY, "S", "all"),  # type: ignore[arg-type]
+        rate_per_s=1000,
+    )
     assert (summary.sent, summary.failed) == (2, 1)
     assert sorted(p.name for p in folder.iterdir()) == ["a@example.com.eml", "c@example.com.eml"]
     failed = store.rows(DAY, "failed")[0]
     assert failed.email == "b@example.com" and "bad header" in (failed.last_error or "")
 
 
-def test_a_long_link_falls_back_to_a_full_build(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_link_falls_back_to_a_full_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", "k")
     base = "https://ex.example.com/" + "p" * 370
     s = settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL=base)
     long_line = variant()
     # An unbreakable run just under the flow limit with the link in it: filled in, it would
     # pass MAX_LINE_BYTES, so the message is built from scratch (base64, as it cannot flow).
-    long_line.html = ('<p><a\thref="https://u.invalid/x"\ttitle="' + "x" * 540
-                      + '">u</a></p>')
+    long_line.html = '<p><a\thref="https://u.invalid/x"\ttitle="' + "x" * 540 + '">u</a></p>'
     raw, _ = Personalizer(s, DAY, "S", "all").message(  # type: ignore[arg-type]
-        long_line, Subscriber(email="a@example.com"))
+        long_line, Subscriber(email="a@example.com")
+    )
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     html_part = parse(raw).get_body(("html",))
     assert html_part is not None and html_part["Content-Transfer-Encoding"] == "base64"
     assert f'href="{base}?token=' in html_part.get_content()
     with pytest.raises(ConfigError, match="over 400 characters"):
-        Personalizer(settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL=base + "p" * 40),
-                     DAY, "S", "all")  # type: ignore[arg-type]
+        Personalizer(settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL=base + "p" * 40), DAY, "S", "all")  # type: ignore[arg-type]
 
 
 def test_a_line_break_in_a_setting_is_a_config_error(tmp_path: Path) -> None:
@@ -140,5 +159,9 @@ def test_a_line_break_in_a_setting_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="delivery.list_id contains a line break"):
         Personalizer(s, DAY, "S", "all")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="edition.title contains a line break"):
-        Personalizer(settings(tmp_path), DAY, "Title\r\nBcc: x@example.com",  # type: ignore[arg-type]
-                     "all")
+        Personalizer(
+            settings(tmp_path),
+            DAY,
+            "Title\r\nBcc: x@example.com",  # type: ignore[arg-type]
+            "all",
+        )

@@ -24,12 +24,18 @@ WHEN = datetime(2026, 6, 12, 8, 30, tzinfo=UTC)
 
 
 def make(**overrides: str) -> bytes:
-    args = dict(from_="AI Paper Digest <digest@example.com>", to="reader@example.com",
-                to_name="김 독자", subject="[2026-06-12] AI 논문 핵심 요약",
-                html="<p>안녕하세요</p>", text="안녕하세요", msg_id="<x.1@example.com>",
-                list_id="AI Paper Digest <digest.example.com>",
-                unsubscribe_url="https://news.example.com/u?token=abc",
-                unsubscribe_mailto="mailto:digest@example.com?subject=unsubscribe")
+    args = dict(
+        from_="AI Paper Digest <digest@example.com>",
+        to="reader@example.com",
+        to_name="김 독자",
+        subject="[2026-06-12] AI 논문 핵심 요약",
+        html="<p>안녕하세요</p>",
+        text="안녕하세요",
+        msg_id="<x.1@example.com>",
+        list_id="AI Paper Digest <digest.example.com>",
+        unsubscribe_url="https://news.example.com/u?token=abc",
+        unsubscribe_mailto="mailto:digest@example.com?subject=unsubscribe",
+    )
     args.update(overrides)
     return build_message(date=WHEN, **args).as_bytes()  # type: ignore[arg-type]
 
@@ -42,8 +48,9 @@ def test_headers_and_parts() -> None:
     assert msg["Message-ID"] == "<x.1@example.com>"
     assert msg["Date"].datetime == WHEN
     assert msg["List-Id"] == "AI Paper Digest <digest.example.com>"
-    assert msg["List-Unsubscribe"] == ("<https://news.example.com/u?token=abc>, "
-                                       "<mailto:digest@example.com?subject=unsubscribe>")
+    assert msg["List-Unsubscribe"] == (
+        "<https://news.example.com/u?token=abc>, <mailto:digest@example.com?subject=unsubscribe>"
+    )
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg.get_content_type() == "multipart/alternative"
     parts = list(msg.iter_parts())
@@ -57,10 +64,12 @@ def test_list_headers_are_written_raw_however_long_the_link() -> None:
     # A real link is longer than 78 characters; Python would turn it into encoded words,
     # which mail providers do not read as a link.
     url = "https://news.example.com/unsubscribe?token=" + unsubscribe_token(
-        "someone.with.a.long.name@example.com", "k")
+        "someone.with.a.long.name@example.com", "k"
+    )
     raw = make(unsubscribe_url=url)
-    assert (f"\r\nList-Unsubscribe: <{url}>, "
-            "<mailto:digest@example.com?subject=unsubscribe>\r\n").encode() in raw
+    assert (
+        f"\r\nList-Unsubscribe: <{url}>, <mailto:digest@example.com?subject=unsubscribe>\r\n"
+    ).encode() in raw
     assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
     assert b"\r\nList-Id: AI Paper Digest <digest.example.com>\r\n" in raw
     assert b"=?utf-8?" not in raw.split(b"List-Unsubscribe:")[1].split(b"\r\n")[0]
@@ -73,10 +82,18 @@ def test_no_one_click_header_without_an_https_link() -> None:
 
 
 @pytest.mark.parametrize("field", ["to_name", "subject", "to", "list_id", "unsubscribe_url"])
-@pytest.mark.parametrize("evil", ["x\r\nBcc: victim@example.com", "x\nBcc: v@example.com",
-                                  "x\rBcc: v@example.com", "x\x00y",
-                                  "x\u2028Bcc: v@example.com", "x\x85Bcc: v@example.com",
-                                  "x\x0bBcc: v@example.com"])
+@pytest.mark.parametrize(
+    "evil",
+    [
+        "x\r\nBcc: victim@example.com",
+        "x\nBcc: v@example.com",
+        "x\rBcc: v@example.com",
+        "x\x00y",
+        "x\u2028Bcc: v@example.com",
+        "x\x85Bcc: v@example.com",
+        "x\x0bBcc: v@example.com",
+    ],
+)
 def test_no_line_break_from_data_reaches_a_header(field: str, evil: str) -> None:
     with pytest.raises(HeaderInjection):
         make(**{field: evil})
@@ -126,11 +143,14 @@ def test_unbreakable_line_falls_back_to_base64() -> None:
     assert html_part.get_content().strip() == html
 
 
-@pytest.mark.parametrize("html", [
-    "<p>" + " ".join(["한국어 요약 문장입니다."] * 2000) + "</p>",  # 8bit, reflowed
-    "<p>" + "가" * 5000 + "</p>",  # base64
-    "<p>short</p>",
-])
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>" + " ".join(["한국어 요약 문장입니다."] * 2000) + "</p>",  # 8bit, reflowed
+        "<p>" + "가" * 5000 + "</p>",  # base64
+        "<p>short</p>",
+    ],
+)
 def test_encoded_size_is_the_html_part_as_sent(html: str) -> None:
     raw = make(html=html)
     boundary = parse(raw).get_boundary()
@@ -144,21 +164,34 @@ def test_encoded_size_is_the_html_part_as_sent(html: str) -> None:
 
 
 def _headers() -> dict[str, object]:
-    return dict(from_="AI <digest@example.com>", to="r@example.com", to_name="김 독자",
-                subject="[2026-06-12] 요약", msg_id="<a.1@example.com>", date=WHEN,
-                list_id="L <l.example.com>", unsubscribe_mailto="mailto:d@example.com")
+    return dict(
+        from_="AI <digest@example.com>",
+        to="r@example.com",
+        to_name="김 독자",
+        subject="[2026-06-12] 요약",
+        msg_id="<a.1@example.com>",
+        date=WHEN,
+        list_id="L <l.example.com>",
+        unsubscribe_mailto="mailto:d@example.com",
+    )
 
 
 def test_body_template_gives_the_same_message_as_a_full_build() -> None:
     from newsletter.delivery.message import BodyTemplate, build_headers
 
-    html = ("<html><body>" + " ".join(f"<p>문단 {i} 내용과 설명 {i}</p>" for i in range(3000))
-            + '<a href="TOKEN-LINK">해지</a> 주제: TOKEN-TOPICS</body></html>')
+    html = (
+        "<html><body>"
+        + " ".join(f"<p>문단 {i} 내용과 설명 {i}</p>" for i in range(3000))
+        + '<a href="TOKEN-LINK">해지</a> 주제: TOKEN-TOPICS</body></html>'
+    )
     text = "\n".join(f"line {i} 한국어" for i in range(500)) + "\nTOKEN-LINK\nTOKEN-TOPICS"
     values = {"TOKEN-LINK": "https://news.example.com/u?token=abc.def", "TOKEN-TOPICS": "llm"}
     html_values = {**values, "TOKEN-LINK": "https://news.example.com/u?token=abc.def&amp;x=1"}
-    raw = BodyTemplate(text, html).render(build_headers(**_headers()),  # type: ignore[arg-type]
-                                          values, html_values)
+    raw = BodyTemplate(text, html).render(
+        build_headers(**_headers()),  # type: ignore[arg-type]
+        values,
+        html_values,
+    )
     assert raw is not None
     filled_text, filled_html = text, html
     for k, v in values.items():
@@ -176,21 +209,38 @@ def test_body_template_gives_the_same_message_as_a_full_build() -> None:
         # Flowed before or after filling, the line breaks may sit at other spaces: the same
         # to HTML, and the text part's lines are short enough never to be flowed at all.
         assert " ".join(x.get_content().split()) == " ".join(y.get_content().split())
-    assert a.get_body(("plain",)).get_content() == b.get_body(  # type: ignore[union-attr]
-        ("plain",)).get_content()
+    assert (
+        a.get_body(("plain",)).get_content()
+        == b.get_body(  # type: ignore[union-attr]
+            ("plain",)
+        ).get_content()
+    )
     assert max(len(line) for line in raw.split(b"\r\n")) <= MAX_LINE_BYTES
     assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
     html_part = raw.split(b'Content-Type: text/html; charset="utf-8"')[1]
-    assert encoded_size(filled_html) == len(html_part.split(b"\r\n\r\n", 1)[1].rsplit(
-        b"\r\n--", 1)[0])
+    assert encoded_size(filled_html) == len(
+        html_part.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0]
+    )
 
 
 def test_body_template_refuses_what_it_cannot_vouch_for() -> None:
     from newsletter.delivery.message import BodyTemplate, build_headers
 
     template = BodyTemplate("t", "<p>" + " ".join(["단어"] * 90) + " TOKEN</p>")
-    assert template.render(build_headers(**_headers()),  # type: ignore[arg-type]
-                           {}, {"TOKEN": "x" * 400}) is not None
-    assert template.render(build_headers(**_headers()),  # type: ignore[arg-type]
-                           {}, {"TOKEN": "x" * 1000}) is None
+    assert (
+        template.render(
+            build_headers(**_headers()),  # type: ignore[arg-type]
+            {},
+            {"TOKEN": "x" * 400},
+        )
+        is not None
+    )
+    assert (
+        template.render(
+            build_headers(**_headers()),  # type: ignore[arg-type]
+            {},
+            {"TOKEN": "x" * 1000},
+        )
+        is None
+    )
     assert BodyTemplate("t", "<p>" + "가" * 2000 + "</p>").usable is False  # base64 case

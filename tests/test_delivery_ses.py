@@ -52,7 +52,8 @@ def test_each_subscriber_gets_exactly_their_papers(workdir: Path, ses_env: MotoS
     before = {m["id"] for m in ses_env.sent()}
     out = run("send", "--date", DAY).output
     edition = Edition.model_validate_json(
-        (workdir / "data" / "editions" / DAY / "edition.json").read_bytes())
+        (workdir / "data" / "editions" / DAY / "edition.json").read_bytes()
+    )
     mine = [m for m in ses_env.sent() if m["id"] not in before]
     by_rcpt: dict[str, list[dict[str, object]]] = {}
     for m in mine:
@@ -60,8 +61,11 @@ def test_each_subscriber_gets_exactly_their_papers(workdir: Path, ses_env: MotoS
     ledger = {r.email: r for r in Store(workdir / "data" / "newsletter.db").rows(DAY)}
     expected_sent = 0
     for row in rows:
-        sub = Subscriber(email=row["email"], topics=[t for t in row["topics"].split(",") if t],
-                         exclude=[t for t in row["exclude"].split(",") if t])
+        sub = Subscriber(
+            email=row["email"],
+            topics=[t for t in row["topics"].split(",") if t],
+            exclude=[t for t in row["exclude"].split(",") if t],
+        )
         papers = [c.paper.id for c in edition.cards if wants(sub, c.analysis.analysis.topics)]
         if not papers:
             assert sub.email not in by_rcpt
@@ -101,7 +105,8 @@ def test_each_subscriber_gets_exactly_their_papers(workdir: Path, ses_env: MotoS
 
 
 def test_unverified_sender_is_a_permanent_failure_per_message(
-        workdir: Path, ses_env: MotoSes, monkeypatch: pytest.MonkeyPatch) -> None:
+    workdir: Path, ses_env: MotoSes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSLETTER_DELIVERY__FROM", "Stranger <nobody@elsewhere.example.com>")
     make_site(workdir, subscriber_rows(3, [""]))
     before = len(ses_env.sent())

@@ -30,20 +30,32 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -56,8 +68,9 @@ class Mailbox:
         self.later_once: set[str] = set()
         self.rcpt_seen: Counter[str] = Counter()
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         self.rcpt_seen[address] += 1
         if address in self.refuse:
             return "550 5.1.1 no such user here"
@@ -67,15 +80,20 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
-                              session.ssl is not None))
+        self.received.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), envelope.content, session.ssl is not None)
+        )
         return "250 Message accepted"
 
 
-def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
-                  auth_data: Any) -> AuthResult:
-    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"digest"
-          and auth_data.password == b"hunter2")
+def authenticator(
+    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+) -> AuthResult:
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == b"digest"
+        and auth_data.password == b"hunter2"
+    )
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
 
 
@@ -86,8 +104,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def smtp_server(tmp_path_factory: pytest.TempPathFactory,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+def smtp_server(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Mailbox]:
     import ssl
 
     cert, key = self_signed(tmp_path_factory.mktemp("tls"))
@@ -95,9 +114,15 @@ def smtp_server(tmp_path_factory: pytest.TempPathFactory,
     context.load_cert_chain(cert, key)
     box = Mailbox()
     port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port, tls_context=context,
-                            require_starttls=True, authenticator=authenticator,
-                            auth_required=True)
+    controller = Controller(
+        box,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    )
     controller.start()
     # The transport trusts the system's CAs; this points them at our test certificate.
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
@@ -140,8 +165,9 @@ def test_smtp_starttls_login_and_outcomes(workdir: Path, smtp_server: Mailbox) -
     assert ledger[slow].message_id is not None and ledger[slow].message_id.startswith("<")
 
 
-def test_wrong_password_stops_the_run(workdir: Path, smtp_server: Mailbox,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_password_stops_the_run(
+    workdir: Path, smtp_server: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSLETTER_SMTP_PASSWORD", "wrong")
     make_site(workdir, subscriber_rows(3, [""]))
     result = run("send", "--date", DAY, code=1)
@@ -161,7 +187,8 @@ def plain_smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 
 
 def test_connection_dropped_after_data_is_unknown_not_resent(
-        workdir: Path, plain_smtp: pytest.MonkeyPatch) -> None:
+    workdir: Path, plain_smtp: pytest.MonkeyPatch
+) -> None:
     server = ScriptedSmtp(after_data=lambda n: "drop" if n == 2 else "ok")
     plain_smtp.setenv("NEWSLETTER_DELIVERY__SMTP__PORT", str(server.port))
     rows = subscriber_rows(4, [""])
@@ -189,8 +216,9 @@ def test_no_answer_after_data_is_unknown(workdir: Path) -> None:
     transport = SmtpTransport("127.0.0.1", server.port, starttls=False, timeout_s=3.0)
     try:
         with pytest.raises(Unknown, match="no answer to DATA .*may have arrived"):
-            transport.send(b"Subject: hi\r\n\r\nbody\r\n", "digest@example.com",
-                           "reader@example.com", {})
+            transport.send(
+                b"Subject: hi\r\n\r\nbody\r\n", "digest@example.com", "reader@example.com", {}
+            )
     finally:
         transport.close()
         server.stop()
@@ -198,7 +226,8 @@ def test_no_answer_after_data_is_unknown(workdir: Path) -> None:
 
 
 def test_connection_dropped_before_data_is_retried(
-        workdir: Path, plain_smtp: pytest.MonkeyPatch) -> None:
+    workdir: Path, plain_smtp: pytest.MonkeyPatch
+) -> None:
     server = ScriptedSmtp(drop_at_mail=1)  # nothing handed over: safe to send again
     plain_smtp.setenv("NEWSLETTER_DELIVERY__SMTP__PORT", str(server.port))
     rows = subscriber_rows(3, [""])

@@ -49,8 +49,9 @@ def ledger(root: Path) -> dict[str, str]:
     return {r.email: r.state for r in Store(root / "data" / "newsletter.db").rows(DAY)}
 
 
-def test_throttled_for_a_while_then_everyone_delivered(workdir: Path,
-                                                       env: pytest.MonkeyPatch) -> None:
+def test_throttled_for_a_while_then_everyone_delivered(
+    workdir: Path, env: pytest.MonkeyPatch
+) -> None:
     started: list[float] = []
 
     def decide(rcpt: str, n: int) -> tuple[int, str, str]:
@@ -75,8 +76,9 @@ def test_throttled_for_a_while_then_everyone_delivered(workdir: Path,
     assert set(ledger(workdir).values()) == {"sent"}
 
 
-def test_transient_errors_retry_permanent_ones_are_recorded(workdir: Path,
-                                                            env: pytest.MonkeyPatch) -> None:
+def test_transient_errors_retry_permanent_ones_are_recorded(
+    workdir: Path, env: pytest.MonkeyPatch
+) -> None:
     rows = subscriber_rows(8, [""])
     flaky, dead, rejected = rows[1]["email"], rows[2]["email"], rows[3]["email"]
     seen: Counter[str] = Counter()
@@ -110,16 +112,21 @@ def test_transient_errors_retry_permanent_ones_are_recorded(workdir: Path,
     assert "MessageRejected" in (rows_by[rejected].last_error or "")
     assert f"{rejected}: SES 400 MessageRejected" in result.output
     assert sorted(a["to"] for a in server.accepted) == sorted(
-        r["email"] for r in rows if r["email"] not in (dead, rejected))
+        r["email"] for r in rows if r["email"] not in (dead, rejected)
+    )
 
 
-@pytest.mark.parametrize(("code", "status", "message"), [
-    ("SendingPausedException", 400, "Sending is paused for this account."),
-    ("AccountSuspendedException", 400, "The account is suspended."),
-    ("ThrottlingException", 400, "Daily message quota exceeded."),
-])
+@pytest.mark.parametrize(
+    ("code", "status", "message"),
+    [
+        ("SendingPausedException", 400, "Sending is paused for this account."),
+        ("AccountSuspendedException", 400, "The account is suspended."),
+        ("ThrottlingException", 400, "Daily message quota exceeded."),
+    ],
+)
 def test_paused_account_stops_at_once_and_keeps_the_rest_pending(
-        workdir: Path, env: pytest.MonkeyPatch, code: str, status: int, message: str) -> None:
+    workdir: Path, env: pytest.MonkeyPatch, code: str, status: int, message: str
+) -> None:
     env.setenv("NEWSLETTER_DELIVERY__CONCURRENCY", "1")
     paused = threading.Event()
 
@@ -156,23 +163,30 @@ def test_connection_refused_retries_then_fails(workdir: Path, env: pytest.Monkey
     assert "gave up after 3 attempts: EndpointConnectionError" in result.output
 
 
-def _settings(root: Path, url: str, read_timeout: float = 15.0
-              ) -> tuple[object, SesTransport]:
+def _settings(root: Path, url: str, read_timeout: float = 15.0) -> tuple[object, SesTransport]:
     """Settings and an SES transport whose client waits ``read_timeout`` for each answer.
 
     Generous by default: on a loaded CI machine a local answer can take a second or more.
     """
-    settings = load_settings(None, env={"NEWSLETTER_DELIVERY__TRANSPORT": "ses"},
-                             data_dir=root / "data")
-    client = boto3.client("sesv2", region_name="us-east-1", endpoint_url=url,
-                          aws_access_key_id="testing", aws_secret_access_key="testing",
-                          config=Config(retries={"total_max_attempts": 1},
-                                        read_timeout=read_timeout, connect_timeout=15))
+    settings = load_settings(
+        None, env={"NEWSLETTER_DELIVERY__TRANSPORT": "ses"}, data_dir=root / "data"
+    )
+    client = boto3.client(
+        "sesv2",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(
+            retries={"total_max_attempts": 1}, read_timeout=read_timeout, connect_timeout=15
+        ),
+    )
     return settings, SesTransport(client)
 
 
-def test_no_answer_leaves_the_row_unknown_not_resent(workdir: Path,
-                                                     env: pytest.MonkeyPatch) -> None:
+def test_no_answer_leaves_the_row_unknown_not_resent(
+    workdir: Path, env: pytest.MonkeyPatch
+) -> None:
     rows = subscriber_rows(4, [""])
     slow = rows[2]["email"]
     answer = threading.Event()
@@ -190,14 +204,22 @@ def test_no_answer_leaves_the_row_unknown_not_resent(workdir: Path,
         # 3 s: ample for the fast sends and GetAccount, and the wait for the slow one.
         settings, transport = _settings(workdir, server.url, read_timeout=3.0)
         store = pipeline.open_store(settings)  # type: ignore[arg-type]
-        summary = pipeline.deliver(settings, DAY, store=store,  # type: ignore[arg-type]
-                                   transport=transport)
+        summary = pipeline.deliver(
+            settings,
+            DAY,
+            store=store,  # type: ignore[arg-type]
+            transport=transport,
+        )
         assert (summary.sent, summary.unknown, summary.failed) == (3, 1, 0)
         assert ledger(workdir)[slow] == "sending"
         status = run("status", "--date", DAY).output
         assert f"unknown outcome (claimed, never confirmed): {slow} (ReadTimeoutError" in status
-        again = pipeline.deliver(settings, DAY, store=store,  # type: ignore[arg-type]
-                                 transport=transport)
+        again = pipeline.deliver(
+            settings,
+            DAY,
+            store=store,  # type: ignore[arg-type]
+            transport=transport,
+        )
         assert (again.sent, again.unknown) == (0, 1)
         assert server.requests == 4  # the rerun did not send it again
         answer.set()  # SES answers at last (nobody is listening any more)
@@ -250,9 +272,12 @@ def test_stopped_run_raises_with_its_summary(workdir: Path, env: pytest.MonkeyPa
         make_site(workdir, subscriber_rows(3, [""]))
         settings, transport = _settings(workdir, server.url)
         with pytest.raises(DeliveryStopped) as info:
-            pipeline.deliver(settings, DAY,  # type: ignore[arg-type]
-                             store=pipeline.open_store(settings),  # type: ignore[arg-type]
-                             transport=transport)
+            pipeline.deliver(
+                settings,
+                DAY,  # type: ignore[arg-type]
+                store=pipeline.open_store(settings),  # type: ignore[arg-type]
+                transport=transport,
+            )
     finally:
         server.stop()
     assert info.value.summary.sent == 0 and info.value.summary.pending == 3
@@ -260,7 +285,8 @@ def test_stopped_run_raises_with_its_summary(workdir: Path, env: pytest.MonkeyPa
 
 
 def test_an_outage_stops_the_run_and_failed_rows_can_be_retried(
-        workdir: Path, env: pytest.MonkeyPatch) -> None:
+    workdir: Path, env: pytest.MonkeyPatch
+) -> None:
     env.setenv("NEWSLETTER_DELIVERY__CONCURRENCY", "1")
     down = threading.Event()
     down.set()
@@ -275,8 +301,10 @@ def test_an_outage_stops_the_run_and_failed_rows_can_be_retried(
         result = run("send", "--date", DAY, code=1)
         assert "delivery stopped: 3 messages in a row failed after 3 attempts" in result.output
         # A plain rerun never retries failed rows: the message must say what will.
-        assert ("once it is fixed, rerun 'newsletter send --retry-failed' (a plain rerun "
-                "leaves the 3 failed rows unsent)") in result.output
+        assert (
+            "once it is fixed, rerun 'newsletter send --retry-failed' (a plain rerun "
+            "leaves the 3 failed rows unsent)"
+        ) in result.output
         assert Counter(ledger(workdir).values()) == {"failed": 3, "pending": 7}
         down.clear()
         plain = run("send", "--date", DAY)  # failed rows stay failed by default
@@ -289,7 +317,8 @@ def test_an_outage_stops_the_run_and_failed_rows_can_be_retried(
 
 
 def test_sending_disabled_stops_before_anything_is_claimed(
-        workdir: Path, env: pytest.MonkeyPatch) -> None:
+    workdir: Path, env: pytest.MonkeyPatch
+) -> None:
     server = serve(env, ScriptedSes(max_send_rate=20.0, sending_enabled=False))
     try:
         make_site(workdir, subscriber_rows(3, [""]))
@@ -301,27 +330,36 @@ def test_sending_disabled_stops_before_anything_is_claimed(
     assert set(ledger(workdir).values()) == {"pending"}
 
 
-def test_a_short_daily_quota_is_announced(workdir: Path, caplog: pytest.LogCaptureFixture
-                                          ) -> None:
+def test_a_short_daily_quota_is_announced(workdir: Path, caplog: pytest.LogCaptureFixture) -> None:
     server = ScriptedSes(max_send_rate=100.0, quota=(10.0, 8.0))
     try:
         make_site(workdir, subscriber_rows(4, [""]))
         settings, transport = _settings(workdir, server.url)
         with caplog.at_level("WARNING"):
-            summary = pipeline.deliver(settings, DAY,  # type: ignore[arg-type]
-                                       store=pipeline.open_store(settings),  # type: ignore[arg-type]
-                                       transport=transport)
+            summary = pipeline.deliver(
+                settings,
+                DAY,  # type: ignore[arg-type]
+                store=pipeline.open_store(settings),  # type: ignore[arg-type]
+                transport=transport,
+            )
     finally:
         server.stop()
     assert summary.sent == 4  # the scripted SES does not enforce it; the warning is the point
     assert "SES daily quota: 2 of 10 left, 4 to send" in caplog.text
 
 
-NO_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                  "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                  "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                  "AWS_ROLE_ARN")
+NO_CREDENTIALS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
 
 
 def without_credentials(env: pytest.MonkeyPatch, root: Path, partial: bool = False) -> None:
@@ -338,7 +376,8 @@ def without_credentials(env: pytest.MonkeyPatch, root: Path, partial: bool = Fal
 
 @pytest.mark.parametrize("partial", [False, True])
 def test_missing_credentials_stop_at_once_with_every_row_pending(
-        workdir: Path, env: pytest.MonkeyPatch, partial: bool) -> None:
+    workdir: Path, env: pytest.MonkeyPatch, partial: bool
+) -> None:
     server = serve(env, ScriptedSes(max_send_rate=50.0))
     rows = subscriber_rows(5, [""])
     try:
@@ -360,16 +399,21 @@ def test_missing_credentials_stop_at_once_with_every_row_pending(
 
 
 def test_missing_credentials_in_send_are_fatal_not_transient(
-        workdir: Path, env: pytest.MonkeyPatch) -> None:
+    workdir: Path, env: pytest.MonkeyPatch
+) -> None:
     server = ScriptedSes()
     try:
         without_credentials(env, workdir)
         client = boto3.session.Session().client(
-            "sesv2", region_name="us-east-1", endpoint_url=server.url,
-            config=Config(retries={"total_max_attempts": 1}))
+            "sesv2",
+            region_name="us-east-1",
+            endpoint_url=server.url,
+            config=Config(retries={"total_max_attempts": 1}),
+        )
         with pytest.raises(Fatal, match="AWS credentials missing or incomplete"):
-            SesTransport(client).send(b"Subject: x\r\n\r\nx\r\n", "digest@example.com",
-                                      "reader@example.com", {})
+            SesTransport(client).send(
+                b"Subject: x\r\n\r\nx\r\n", "digest@example.com", "reader@example.com", {}
+            )
     finally:
         server.stop()
     assert server.requests == 0

@@ -27,7 +27,8 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for name, _ in _commands(cli):
         parts = name.split()
         documented = f"newsletter {name}" in README or (
-            len(parts) == 2 and f"newsletter {parts[0]}" in README and parts[1] in README)
+            len(parts) == 2 and f"newsletter {parts[0]}" in README and parts[1] in README
+        )
         if not documented:
             undocumented.append(name)
     assert undocumented == []

@@ -40,8 +40,12 @@ class Sleeps(list[float]):
 def client(**kw: object) -> tuple[Http, Sleeps]:
     sleeps = Sleeps()
     timeout = float(kw.pop("timeout", 5.0))  # type: ignore[arg-type]
-    http = Http(httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5),
-                sleep=sleeps, clock=sleeps.clock, **kw)  # type: ignore[arg-type]
+    http = Http(
+        httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5),
+        sleep=sleeps,
+        clock=sleeps.clock,
+        **kw,
+    )  # type: ignore[arg-type]
     return http, sleeps
 
 
@@ -77,7 +81,8 @@ def test_user_agent_names_the_contact(httpserver: HTTPServer) -> None:
 
 def test_429_then_200_honors_retry_after(httpserver: HTTPServer) -> None:
     httpserver.expect_ordered_request("/api").respond_with_data(
-        "slow down", status=429, headers={"Retry-After": "7"})
+        "slow down", status=429, headers={"Retry-After": "7"}
+    )
     httpserver.expect_ordered_request("/api").respond_with_json([1, 2])
     http, sleeps = client(retries=3)
     response = http.get(httpserver.url_for("/api"), source="arxiv")
@@ -95,8 +100,9 @@ def test_5xx_retried_with_exponential_backoff_then_given_up(httpserver: HTTPServ
     assert len(httpserver.log) == 3
 
 
-def test_timeout_is_retried_then_names_source_and_url(threaded: HTTPServer,
-                                                     release: threading.Event) -> None:
+def test_timeout_is_retried_then_names_source_and_url(
+    threaded: HTTPServer, release: threading.Event
+) -> None:
     def slow(request: Request) -> Response:
         release.wait(30)  # answers only after the test: every attempt must time out
         return Response("late")
@@ -113,8 +119,7 @@ def test_timeout_is_retried_then_names_source_and_url(threaded: HTTPServer,
 
 def test_30_mb_response_is_refused_by_its_declared_length(httpserver: HTTPServer) -> None:
     body = b"%PDF-1.5\n" + b"0" * 30_000_000
-    httpserver.expect_request("/big.pdf").respond_with_data(body,
-                                                            content_type="application/pdf")
+    httpserver.expect_request("/big.pdf").respond_with_data(body, content_type="application/pdf")
     http, _ = client(retries=0)  # default limit: 25 MB
     with pytest.raises(SourceError) as err:
         http.get(httpserver.url_for("/big.pdf"), source="arxiv-pdf")
@@ -134,9 +139,11 @@ def test_streamed_response_without_length_is_cut_at_the_limit(httpserver: HTTPSe
 
 def test_redirect_loop_is_an_error(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/a").respond_with_data(
-        "", status=302, headers={"Location": httpserver.url_for("/b")})
+        "", status=302, headers={"Location": httpserver.url_for("/b")}
+    )
     httpserver.expect_request("/b").respond_with_data(
-        "", status=302, headers={"Location": httpserver.url_for("/a")})
+        "", status=302, headers={"Location": httpserver.url_for("/a")}
+    )
     http, _ = client()
     with pytest.raises(SourceError, match="too many redirects") as err:
         http.get(httpserver.url_for("/a"), source="feed:loop")
@@ -183,7 +190,8 @@ def test_per_host_interval_counts_from_the_previous_request(httpserver: HTTPServ
 
 def test_retry_after_pushes_back_the_whole_host(httpserver: HTTPServer) -> None:
     httpserver.expect_ordered_request("/a").respond_with_data(
-        "", status=429, headers={"Retry-After": "5"})
+        "", status=429, headers={"Retry-After": "5"}
+    )
     httpserver.expect_ordered_request("/a").respond_with_data("a")
     httpserver.expect_ordered_request("/b").respond_with_data("b")
     http, sleeps = client()
@@ -215,8 +223,12 @@ def test_concurrency_is_bounded_per_host(threaded: HTTPServer) -> None:
 
     threaded.expect_request("/repo").respond_with_handler(handler)
     http, _ = client(max_per_host=2)
-    threads = [threading.Thread(target=http.get, args=(threaded.url_for("/repo"),),
-                                kwargs={"source": "github"}) for _ in range(8)]
+    threads = [
+        threading.Thread(
+            target=http.get, args=(threaded.url_for("/repo"),), kwargs={"source": "github"}
+        )
+        for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -240,31 +252,40 @@ def test_errors_are_not_cached(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_request("/pdf/1").respond_with_data("", status=404)
     http, _ = client(cache_dir=tmp_path / "cache")
     for _ in range(2):
-        assert http.get(httpserver.url_for("/pdf/1"), source="p", immutable=True)\
-            .status_code == 404
+        assert http.get(httpserver.url_for("/pdf/1"), source="p", immutable=True).status_code == 404
     assert len(httpserver.log) == 2
 
 
-def test_record_then_replay_answers_every_request_offline(httpserver: HTTPServer,
-                                                          tmp_path: Path) -> None:
-    httpserver.expect_request("/api/daily_papers", query_string="date=2026-06-12&limit=2")\
-        .respond_with_json([{"paper": {"id": "2606.00001"}}])
+def test_record_then_replay_answers_every_request_offline(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request(
+        "/api/daily_papers", query_string="date=2026-06-12&limit=2"
+    ).respond_with_json([{"paper": {"id": "2606.00001"}}])
     httpserver.expect_request("/old").respond_with_data(
-        "", status=301, headers={"Location": httpserver.url_for("/new")})
-    httpserver.expect_request("/new").respond_with_data("<feed/>",
-                                                        content_type="application/atom+xml")
+        "", status=301, headers={"Location": httpserver.url_for("/new")}
+    )
+    httpserver.expect_request("/new").respond_with_data(
+        "<feed/>", content_type="application/atom+xml"
+    )
     rec = tmp_path / "rec"
     with make_http(record=rec, retries=0) as http:
-        live = http.get(httpserver.url_for("/api/daily_papers"), source="hf",
-                        params={"limit": 2, "date": "2026-06-12"})
+        live = http.get(
+            httpserver.url_for("/api/daily_papers"),
+            source="hf",
+            params={"limit": 2, "date": "2026-06-12"},
+        )
         moved = http.get(httpserver.url_for("/old"), source="feed:x")
     index = json.loads((rec / "index.json").read_text())
     assert request_key("GET", live.request.url) in index
     assert moved.content == b"<feed/>"
     httpserver.clear()  # the server no longer answers: everything must come from the folder
     with make_http(replay=resolve_recording(rec)) as http:
-        again = http.get(httpserver.url_for("/api/daily_papers"), source="hf",
-                         params={"date": "2026-06-12", "limit": 2})
+        again = http.get(
+            httpserver.url_for("/api/daily_papers"),
+            source="hf",
+            params={"date": "2026-06-12", "limit": 2},
+        )
         assert again.content == live.content
         assert http.get(httpserver.url_for("/old"), source="feed:x").content == b"<feed/>"
         with pytest.raises(SourceError, match="no recorded response") as err:
@@ -295,21 +316,23 @@ def test_compressed_responses_are_decoded_once(httpserver: HTTPServer, encoding:
     body = b'[{"paper": {"id": "2606.00001"}}]' * 100
     packed = gzip.compress(body) if encoding == "gzip" else zlib.compress(body)
     httpserver.expect_request("/api").respond_with_data(
-        packed, headers={"Content-Encoding": encoding}, content_type="application/json")
+        packed, headers={"Content-Encoding": encoding}, content_type="application/json"
+    )
     with make_http(retries=0) as http:
         response = http.get(httpserver.url_for("/api"), source="huggingface")
     assert response.content == body
     assert "content-encoding" not in response.headers
 
 
-def test_recording_gzip_responses_saves_them_decoded(httpserver: HTTPServer,
-                                                     tmp_path: Path) -> None:
+def test_recording_gzip_responses_saves_them_decoded(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
     import gzip
 
     body = json.dumps([{"paper": {"id": "2606.00001", "title": "T"}}]).encode()
     httpserver.expect_request("/api/daily_papers").respond_with_data(
-        gzip.compress(body), headers={"Content-Encoding": "gzip"},
-        content_type="application/json")
+        gzip.compress(body), headers={"Content-Encoding": "gzip"}, content_type="application/json"
+    )
     with make_http(record=tmp_path / "rec", retries=0) as http:
         live = http.get(httpserver.url_for("/api/daily_papers"), source="huggingface")
     assert live.content == body
@@ -319,14 +342,17 @@ def test_recording_gzip_responses_saves_them_decoded(httpserver: HTTPServer,
     assert again.content == body
 
 
-def test_recording_refuses_a_response_over_the_limit(httpserver: HTTPServer,
-                                                     tmp_path: Path) -> None:
+def test_recording_refuses_a_response_over_the_limit(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
     def chunks(request: Request) -> Response:
         return Response((b"x" * 1024 for _ in range(64)), direct_passthrough=True)
 
     httpserver.expect_request("/big").respond_with_handler(chunks)
-    with make_http(record=tmp_path / "rec", retries=0, max_bytes=10_000) as http, \
-            pytest.raises(SourceError, match="over the 10,000-byte limit \\(not recorded\\)"):
+    with (
+        make_http(record=tmp_path / "rec", retries=0, max_bytes=10_000) as http,
+        pytest.raises(SourceError, match="over the 10,000-byte limit \\(not recorded\\)"),
+    ):
         http.get(httpserver.url_for("/big"), source="arxiv-pdf")
     assert not (tmp_path / "rec" / "index.json").exists()
 

@@ -24,8 +24,10 @@ from newsletter.sources.huggingface import parse_item
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CARDS = json.loads((FIXTURES / "llm" / "cards.json").read_text(encoding="utf-8"))
-ITEMS = {x["paper"]["id"]: x for x in json.loads(
-    (FIXTURES / "hf" / "2026-06-12.json").read_text(encoding="utf-8"))}
+ITEMS = {
+    x["paper"]["id"]: x
+    for x in json.loads((FIXTURES / "hf" / "2026-06-12.json").read_text(encoding="utf-8"))
+}
 TRACE, KV, GPS = "2606.13174", "2606.13594", "2606.08103"
 
 
@@ -40,16 +42,28 @@ def paper(pid: str) -> Paper:
 
 
 def settings(tmp_path: Path, server: LLMServer, language: str = "ko", **llm: Any) -> Settings:
-    values: dict[str, Any] = {"base_url": server.url, "model": "glm-4.7", "max_retries": 2,
-                              "retry_backoff_s": 0.01, "timeout_s": 5,
-                              "price_input_per_mtok": 0.6, "price_output_per_mtok": 2.2}
+    values: dict[str, Any] = {
+        "base_url": server.url,
+        "model": "glm-4.7",
+        "max_retries": 2,
+        "retry_backoff_s": 0.01,
+        "timeout_s": 5,
+        "price_input_per_mtok": 0.6,
+        "price_output_per_mtok": 2.2,
+    }
     values.update(llm)
-    return Settings.model_validate({"llm": values, "edition": {"language": language},
-                                    "storage": {"data_dir": str(tmp_path / "data")}})
+    return Settings.model_validate(
+        {
+            "llm": values,
+            "edition": {"language": language},
+            "storage": {"data_dir": str(tmp_path / "data")},
+        }
+    )
 
 
-def test_a_good_korean_card_is_kept_with_usage_and_cost(tmp_path: Path,
-                                                          llm_server: LLMServer) -> None:
+def test_a_good_korean_card_is_kept_with_usage_and_cost(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     llm_server.add(ok(CARDS[TRACE]["ko"], usage=(1500, 700)))
     s = settings(tmp_path, llm_server)
     analyzer = make_analyzer(s, None)
@@ -79,19 +93,18 @@ def test_a_good_korean_card_is_kept_with_usage_and_cost(tmp_path: Path,
 
 def test_an_english_card(tmp_path: Path, llm_server: LLMServer) -> None:
     llm_server.add(ok(CARDS[GPS]["en"]))
-    [result] = make_analyzer(settings(tmp_path, llm_server, "en"), None).analyze_many(
-        [paper(GPS)])
+    [result] = make_analyzer(settings(tmp_path, llm_server, "en"), None).analyze_many([paper(GPS)])
     assert "everyday analogy" in user_text(llm_server.requests[0])
     assert result.language == "en" and result.warnings == []
     assert result.analysis.topics == ["robotics", "vision"]
 
 
 @pytest.mark.parametrize(("pid", "lang"), [("2606.00467", "ko"), ("2606.11409", "en")])
-def test_more_faithful_cards_pass_untouched(tmp_path: Path, llm_server: LLMServer, pid: str,
-                                            lang: str) -> None:
+def test_more_faithful_cards_pass_untouched(
+    tmp_path: Path, llm_server: LLMServer, pid: str, lang: str
+) -> None:
     llm_server.add(ok(CARDS[pid][lang]))
-    [result] = make_analyzer(settings(tmp_path, llm_server, lang), None).analyze_many(
-        [paper(pid)])
+    [result] = make_analyzer(settings(tmp_path, llm_server, lang), None).analyze_many([paper(pid)])
     assert len(llm_server.requests) == 1 and result.warnings == []
     assert result.analysis.model_dump() == CARDS[pid][lang]
 
@@ -112,8 +125,7 @@ def test_a_rerun_is_answered_from_the_cache(tmp_path: Path, llm_server: LLMServe
     assert len(llm_server.requests) == 2
 
 
-def test_not_json_is_repaired_with_the_error_quoted(tmp_path: Path,
-                                                    llm_server: LLMServer) -> None:
+def test_not_json_is_repaired_with_the_error_quoted(tmp_path: Path, llm_server: LLMServer) -> None:
     chatter = "물론입니다! 이 논문은 코딩 에이전트에 관한 것입니다."
     llm_server.add(ok(chatter), ok(CARDS[TRACE]["ko"]))
     [result] = make_analyzer(settings(tmp_path, llm_server), None).analyze_many([paper(TRACE)])
@@ -125,8 +137,9 @@ def test_not_json_is_repaired_with_the_error_quoted(tmp_path: Path,
     assert result.usage["calls"] == 2
 
 
-def test_missing_fields_twice_fall_back_to_the_abstract_card(tmp_path: Path,
-                                                            llm_server: LLMServer) -> None:
+def test_missing_fields_twice_fall_back_to_the_abstract_card(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     partial = {k: v for k, v in CARDS[TRACE]["ko"].items() if k not in ("results", "problem")}
     llm_server.add(ok(partial), ok(partial))
     [result] = make_analyzer(settings(tmp_path, llm_server), None).analyze_many([paper(TRACE)])
@@ -139,8 +152,7 @@ def test_missing_fields_twice_fall_back_to_the_abstract_card(tmp_path: Path,
     assert result.usage["calls"] == 2 and result.model is None
 
 
-def test_chinese_characters_in_korean_are_repaired(tmp_path: Path,
-                                                   llm_server: LLMServer) -> None:
+def test_chinese_characters_in_korean_are_repaired(tmp_path: Path, llm_server: LLMServer) -> None:
     leaky = dict(CARDS[TRACE]["ko"])
     leaky["method"] = [*leaky["method"][:3], "교정 규칙을 检索하여 样本으로 저장합니다."]
     llm_server.add(ok(leaky), ok(CARDS[TRACE]["ko"]))
@@ -151,8 +163,9 @@ def test_chinese_characters_in_korean_are_repaired(tmp_path: Path,
     assert result.analysis.method == CARDS[TRACE]["ko"]["method"]
 
 
-def test_what_the_repair_leaves_is_stored_as_warnings(tmp_path: Path,
-                                                      llm_server: LLMServer) -> None:
+def test_what_the_repair_leaves_is_stored_as_warnings(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     leaky = dict(CARDS[KV]["ko"])
     leaky["core_idea"] = leaky["core_idea"] + " 이것은 链 구조와 같습니다."
     leaky["results"] = [*leaky["results"], "평균 정확도가 88.1%로 올랐습니다."]
@@ -163,41 +176,44 @@ def test_what_the_repair_leaves_is_stored_as_warnings(tmp_path: Path,
         "field 'core_idea' contains characters that are not Korean ('链'); write them in "
         "Korean, or as the English term",
         "field 'results' has numbers that are not in the paper: 88.1; quote only the "
-        "paper's own figures"]
+        "paper's own figures",
+    ]
 
 
 def test_an_invented_number_is_sent_back(tmp_path: Path, llm_server: LLMServer) -> None:
     bad = dict(CARDS[GPS]["en"])
     bad["results"] = ["The method reaches a 91% success rate on 9 objects."]
     llm_server.add(ok(bad), ok(CARDS[GPS]["en"]))
-    [result] = make_analyzer(settings(tmp_path, llm_server, "en"), None).analyze_many(
-        [paper(GPS)])
+    [result] = make_analyzer(settings(tmp_path, llm_server, "en"), None).analyze_many([paper(GPS)])
     assert "numbers that are not in the paper: 91;" in user_text(llm_server.requests[1])
     assert result.analysis.results == CARDS[GPS]["en"]["results"] and not result.warnings
 
 
-def test_an_unknown_topic_is_dropped_after_the_repair(tmp_path: Path,
-                                                      llm_server: LLMServer) -> None:
+def test_an_unknown_topic_is_dropped_after_the_repair(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     odd = dict(CARDS[TRACE]["en"], topics=["agents", "software-engineering"])
     llm_server.add(ok(odd), ok(odd))
     [result] = make_analyzer(settings(tmp_path, llm_server, "en"), None).analyze_many(
-        [paper(TRACE)])
-    assert "topics outside the taxonomy: software-engineering" in user_text(
-        llm_server.requests[1])
+        [paper(TRACE)]
+    )
+    assert "topics outside the taxonomy: software-engineering" in user_text(llm_server.requests[1])
     assert result.analysis.topics == ["agents"]
     assert result.warnings == ["topics outside the taxonomy dropped: software-engineering"]
 
 
 def test_429_backs_off_and_retries(tmp_path: Path, llm_server: LLMServer) -> None:
-    llm_server.add(fail(429, "rate limited", retry_after="0"), fail(503, "busy"),
-                   ok(CARDS[TRACE]["ko"]))
+    llm_server.add(
+        fail(429, "rate limited", retry_after="0"), fail(503, "busy"), ok(CARDS[TRACE]["ko"])
+    )
     [result] = make_analyzer(settings(tmp_path, llm_server), None).analyze_many([paper(TRACE)])
     assert len(llm_server.requests) == 3 and result.analyzer == "llm"
     assert result.usage["calls"] == 1
 
 
 def test_an_endpoint_that_stays_down_gives_an_abstract_card_not_cached(
-        tmp_path: Path, llm_server: LLMServer) -> None:
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     llm_server.add(*[fail(500, "down")] * 3)
     s = settings(tmp_path, llm_server, max_retries=2)
     analyzer = make_analyzer(s, None)
@@ -211,13 +227,13 @@ def test_an_endpoint_that_stays_down_gives_an_abstract_card_not_cached(
     assert later.analyzer == "llm" and len(llm_server.requests) == 4
 
 
-def test_a_timeout_is_a_failure_after_the_configured_seconds(tmp_path: Path,
-                                                             llm_server: LLMServer) -> None:
+def test_a_timeout_is_a_failure_after_the_configured_seconds(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     release = threading.Event()
     # The answer is held until the analyzer has returned: only the client's own timeout can
     # end the wait (were it ignored, the card would come back from the LLM after 30 s).
-    llm_server.add(Answer(content=json.dumps(CARDS[TRACE]["ko"]),
-                          hold=lambda: release.wait(30)))
+    llm_server.add(Answer(content=json.dumps(CARDS[TRACE]["ko"]), hold=lambda: release.wait(30)))
     s = settings(tmp_path, llm_server, timeout_s=0.3, max_retries=0)
     try:
         [result] = make_analyzer(s, None).analyze_many([paper(TRACE)])
@@ -227,10 +243,14 @@ def test_a_timeout_is_a_failure_after_the_configured_seconds(tmp_path: Path,
     assert "timeout 0.3s" in (result.fallback or "")
 
 
-def test_json_schema_refused_falls_back_to_json_object(tmp_path: Path,
-                                                       llm_server: LLMServer) -> None:
-    llm_server.add(fail(400, "response_format json_schema is not supported"),
-                   ok(CARDS[TRACE]["ko"]), ok(CARDS[KV]["ko"]))
+def test_json_schema_refused_falls_back_to_json_object(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    llm_server.add(
+        fail(400, "response_format json_schema is not supported"),
+        ok(CARDS[TRACE]["ko"]),
+        ok(CARDS[KV]["ko"]),
+    )
     s = settings(tmp_path, llm_server, max_concurrency=1)
     results = make_analyzer(s, None).analyze_many([paper(TRACE), paper(KV)])
     formats = [r.get("response_format") for r in llm_server.requests]
@@ -245,32 +265,38 @@ def test_a_fixed_mode_is_not_downgraded(tmp_path: Path, llm_server: LLMServer) -
     [result] = make_analyzer(s, None).analyze_many([paper(TRACE)])
     assert len(llm_server.requests) == 1 and result.analyzer == "offline"
     assert "rejected the request for 2606.13174 (HTTP 400: bad response_format)" in (
-        result.fallback or "")
+        result.fallback or ""
+    )
     llm_server.add(ok(CARDS[TRACE]["ko"]))
     make_analyzer(settings(tmp_path, llm_server, response_format="none"), None).analyze_many(
-        [paper(TRACE)])
+        [paper(TRACE)]
+    )
     assert "response_format" not in llm_server.requests[-1]
 
 
 def test_a_context_overflow_fails_one_paper_and_keeps_the_format(
-        tmp_path: Path, llm_server: LLMServer) -> None:
-    llm_server.add(fail(400, "This model's maximum context length is 8192 tokens"),
-                   ok(CARDS[KV]["ko"]))
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    llm_server.add(
+        fail(400, "This model's maximum context length is 8192 tokens"), ok(CARDS[KV]["ko"])
+    )
     s = settings(tmp_path, llm_server, max_concurrency=1)
     long_one, fine = make_analyzer(s, None).analyze_many([paper(TRACE), paper(KV)])
-    assert long_one.analyzer == "offline" and "maximum context length" in (
-        long_one.fallback or "")
+    assert long_one.analyzer == "offline" and "maximum context length" in (long_one.fallback or "")
     assert fine.analyzer == "llm"
     assert llm_server.requests[1]["response_format"]["type"] == "json_schema"
 
 
-def test_newer_openai_parameters_are_adapted_to(tmp_path: Path,
-                                                llm_server: LLMServer) -> None:
+def test_newer_openai_parameters_are_adapted_to(tmp_path: Path, llm_server: LLMServer) -> None:
     llm_server.add(
-        fail(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                  "Use 'max_completion_tokens' instead."),
+        fail(
+            400,
+            "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+        ),
         fail(400, "Unsupported value: 'temperature' does not support 0.3 with this model."),
-        ok(CARDS[TRACE]["ko"]))
+        ok(CARDS[TRACE]["ko"]),
+    )
     [result] = make_analyzer(settings(tmp_path, llm_server), None).analyze_many([paper(TRACE)])
     first, second, third = llm_server.requests
     assert first["max_tokens"] == 4096 and "max_completion_tokens" not in first
@@ -279,8 +305,9 @@ def test_newer_openai_parameters_are_adapted_to(tmp_path: Path,
     assert result.analyzer == "llm"
 
 
-def test_a_bad_key_stops_the_run_naming_the_variable(tmp_path: Path, llm_server: LLMServer,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_key_stops_the_run_naming_the_variable(
+    tmp_path: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MY_LLM_KEY", "sk-wrong")
     llm_server.add(fail(401, "invalid api key"))
     s = settings(tmp_path, llm_server, api_key_env="MY_LLM_KEY")
@@ -295,16 +322,20 @@ def test_concurrency_is_bounded(tmp_path: Path, llm_server: LLMServer) -> None:
         pid = next(p for p in (TRACE, KV) if f"arXiv: {p}" in text)
         # Each answer waits until two requests were in flight at once (so the limit is really
         # reached); the short delay then gives a third, if the limit leaked, time to arrive.
-        return Answer(content=json.dumps(CARDS[pid]["ko"]), delay=0.05,
-                      hold=lambda: llm_server.wait_in_flight(2))
+        return Answer(
+            content=json.dumps(CARDS[pid]["ko"]),
+            delay=0.05,
+            hold=lambda: llm_server.wait_in_flight(2),
+        )
 
     llm_server.responder = answer
     ids = [TRACE, KV] * 3
     papers = [paper(p) for p in ids]
     # Distinct versions, so each is its own cache entry and really reaches the server.
     papers = [p.model_copy(update={"version": f"v{i + 1}"}) for i, p in enumerate(papers)]
-    results = make_analyzer(settings(tmp_path, llm_server, max_concurrency=2),
-                            None).analyze_many(papers)
+    results = make_analyzer(settings(tmp_path, llm_server, max_concurrency=2), None).analyze_many(
+        papers
+    )
     assert len(llm_server.requests) == 6 and llm_server.max_in_flight == 2
     assert [r.id for r in results] == ids
     assert [r.analysis.summary for r in results] == [CARDS[p]["ko"]["summary"] for p in ids]
@@ -315,14 +346,19 @@ LONG = " ".join(["Workers remember each correction the user gave in earlier sess
 
 def latexml_page(abstract: str) -> str:
     def section(title: str, body: str) -> str:
-        return (f'<section class="ltx_section"><h2 class="ltx_title ltx_title_section">'
-                f'{title}</h2><div class="ltx_para"><p class="ltx_p">{body}</p></div></section>')
+        return (
+            f'<section class="ltx_section"><h2 class="ltx_title ltx_title_section">'
+            f'{title}</h2><div class="ltx_para"><p class="ltx_p">{body}</p></div></section>'
+        )
+
     return (
         '<!DOCTYPE html><html><head><meta name="generator" content="LaTeXML"/>'
         '<title>TRACE</title></head><body><div class="ltx_page_main"><article class="ltx_document">'
         '<h1 class="ltx_title ltx_title_document">Compiling User Corrections</h1>'
         '<div class="ltx_abstract"><h6 class="ltx_title ltx_title_abstract">Abstract</h6>'
-        '<p class="ltx_p">' + abstract + '</p></div>'
+        '<p class="ltx_p">'
+        + abstract
+        + "</p></div>"
         + section("1 Introduction", "INTRO-MARK " + LONG)
         + section("2 Method", "METHOD-MARK " + LONG)
         + section("3 Experiments", "EXPERIMENTS-MARK " + LONG)
@@ -330,14 +366,17 @@ def latexml_page(abstract: str) -> str:
         + section("References", "REFERENCES-MARK " + LONG)
         + section("Appendix A Prompts", "APPENDIX-MARK " + LONG)
         + "</article></div>"
-        + '<footer class="ltx_page_footer">Generated by LaTeXML</footer></body></html>')
+        + '<footer class="ltx_page_footer">Generated by LaTeXML</footer></body></html>'
+    )
 
 
 def test_the_full_text_is_fetched_and_fitted_to_the_budget(
-        tmp_path: Path, llm_server: LLMServer, httpserver: HTTPServer) -> None:
+    tmp_path: Path, llm_server: LLMServer, httpserver: HTTPServer
+) -> None:
     p = paper(TRACE).model_copy(update={"version": "v1"})
     httpserver.expect_request("/html/2606.13174v1").respond_with_data(
-        latexml_page(p.abstract), content_type="text/html")
+        latexml_page(p.abstract), content_type="text/html"
+    )
     s = settings(tmp_path, llm_server, "en", token_budget=900)
     s.sources.arxiv.html_url = httpserver.url_for("/html")
     s.sources.arxiv.fulltext_interval_s = 0
@@ -358,12 +397,16 @@ def test_the_full_text_is_fetched_and_fitted_to_the_budget(
 
 
 def test_a_cut_off_answer_is_named_and_missing_usage_is_estimated(
-        tmp_path: Path, llm_server: LLMServer) -> None:
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     whole = json.dumps(CARDS[TRACE]["en"])
-    llm_server.add(Answer(content=whole[:300], finish_reason="length", usage=None),
-                   Answer(content=whole, usage=None))
+    llm_server.add(
+        Answer(content=whole[:300], finish_reason="length", usage=None),
+        Answer(content=whole, usage=None),
+    )
     [result] = make_analyzer(settings(tmp_path, llm_server, "en"), None).analyze_many(
-        [paper(TRACE)])
+        [paper(TRACE)]
+    )
     assert "cut off at the output token limit" in user_text(llm_server.requests[1])
     assert result.analyzer == "llm" and result.usage["calls"] == 2
     # No usage in the answers: estimated from the text, never silently zero.
@@ -375,8 +418,12 @@ def test_a_retry_after_http_date_is_honored(tmp_path: Path, llm_server: LLMServe
     llm_server.add(fail(429, "rate limited", retry_after=when), ok(CARDS[TRACE]["ko"]))
     sleeps: list[float] = []
     client = LLMClient(settings(tmp_path, llm_server).llm, sleep=sleeps.append)
-    reply = client.chat([{"role": "user", "content": "hi"}], schema_name="card",
-                        schema={"type": "object"}, purpose="test")
+    reply = client.chat(
+        [{"role": "user", "content": "hi"}],
+        schema_name="card",
+        schema={"type": "object"},
+        purpose="test",
+    )
     assert json.loads(reply.content) == CARDS[TRACE]["ko"]
     # ~30 s from the date (not the 0.01 s backoff), times the client's 0-20% jitter.
     assert len(sleeps) == 1 and 25.0 <= sleeps[0] <= 36.5

@@ -31,22 +31,36 @@ def card_for(body: dict[str, Any]) -> Answer:
     if "후보 논문" in text:  # the recommendation request: the first M candidates
         m = int(re.search(r"정확히 (\d+)편", text).group(1))  # type: ignore[union-attr]
         ids = re.findall(r"^- id (\S+) \|", text.split("후보 논문:", 1)[1], re.MULTILINE)
-        return ok({"picks": [{"id": i, "reason": f"{i}번 논문은 독자의 관심사와 맞닿아 있습니다."}
-                             for i in ids[:m]]}, usage=(3000, 100))
+        return ok(
+            {
+                "picks": [
+                    {"id": i, "reason": f"{i}번 논문은 독자의 관심사와 맞닿아 있습니다."}
+                    for i in ids[:m]
+                ]
+            },
+            usage=(3000, 100),
+        )
     pid = re.search(r"arXiv: (\S+)", text).group(1)  # type: ignore[union-attr]
-    return ok({
-        "summary": f"{pid} 논문의 핵심을 한 문장으로 정리한 요약입니다.",
-        "core_idea": "도서관 사서가 책을 분류하듯, 흩어진 정보를 정리해 필요한 곳에 둡니다.",
-        "problem": "기존 방법은 비용이 크고 일반화가 어려웠다는 점을 문제로 삼습니다.",
-        "method": ["자료를 모으고 정리하는 단계", "정리된 자료로 모델을 학습하는 단계"],
-        "key_technique": "작은 구조만 남겨 학습을 가볍게 만든 점이 돋보이는 기법입니다.",
-        "results": ["저자들은 제안 방법이 기준선보다 낫다고 보고합니다."
-                    + (" 정확도는 99.9%입니다." if pid.startswith(INVENTS) else "")],
-        "improvements": ["사람의 수작업을 줄여 규모를 키우기 쉬워졌습니다."],
-        "applications": ["연구용 데이터 구축 자동화"],
-        "limitations": ["평가 범위가 좁아 추가 검증이 필요합니다."],
-        "tags": ["sample"], "topics": ["llm"], "prerequisites": ["언어 모델(language model)"],
-    }, usage=(2000, 500))
+    return ok(
+        {
+            "summary": f"{pid} 논문의 핵심을 한 문장으로 정리한 요약입니다.",
+            "core_idea": "도서관 사서가 책을 분류하듯, 흩어진 정보를 정리해 필요한 곳에 둡니다.",
+            "problem": "기존 방법은 비용이 크고 일반화가 어려웠다는 점을 문제로 삼습니다.",
+            "method": ["자료를 모으고 정리하는 단계", "정리된 자료로 모델을 학습하는 단계"],
+            "key_technique": "작은 구조만 남겨 학습을 가볍게 만든 점이 돋보이는 기법입니다.",
+            "results": [
+                "저자들은 제안 방법이 기준선보다 낫다고 보고합니다."
+                + (" 정확도는 99.9%입니다." if pid.startswith(INVENTS) else "")
+            ],
+            "improvements": ["사람의 수작업을 줄여 규모를 키우기 쉬워졌습니다."],
+            "applications": ["연구용 데이터 구축 자동화"],
+            "limitations": ["평가 범위가 좁아 추가 검증이 필요합니다."],
+            "tags": ["sample"],
+            "topics": ["llm"],
+            "prerequisites": ["언어 모델(language model)"],
+        },
+        usage=(2000, 500),
+    )
 
 
 def run(*args: str) -> Result:
@@ -56,49 +70,63 @@ def run(*args: str) -> Result:
 
 
 def test_send_with_an_llm_prints_usage_and_a_rerun_spends_nothing(
-        workdir: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    workdir: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     llm_server.responder = card_for
-    for key, value in {"BASE_URL": llm_server.url, "MODEL": "test-model",
-                       "RETRY_BACKOFF_S": "0", "PRICE_INPUT_PER_MTOK": "1.0",
-                       "PRICE_OUTPUT_PER_MTOK": "4.0"}.items():
+    for key, value in {
+        "BASE_URL": llm_server.url,
+        "MODEL": "test-model",
+        "RETRY_BACKOFF_S": "0",
+        "PRICE_INPUT_PER_MTOK": "1.0",
+        "PRICE_OUTPUT_PER_MTOK": "4.0",
+    }.items():
         monkeypatch.setenv(f"NEWSLETTER_LLM__{key}", value)
     out = run("send", "--date", DAY, "--replay", "sample").output
-    assert "LLM recommendation (test-model): 1 call, 3,000 input + 100 output tokens, " \
-           "$0.0034" in out
-    assert "LLM analysis (test-model): 11 calls, 22,000 input + 5,500 output tokens, " \
-           "$0.0440" in out
+    assert (
+        "LLM recommendation (test-model): 1 call, 3,000 input + 100 output tokens, $0.0034" in out
+    )
+    assert "LLM analysis (test-model): 11 calls, 22,000 input + 5,500 output tokens, $0.0440" in out
     assert len(llm_server.requests) == 12
     folder = workdir / "data" / "editions" / DAY
     selection = Selection.model_validate_json((folder / "selection.json").read_bytes())
     assert selection.method == "llm" and selection.model == "test-model"
-    analyses = [PaperAnalysis.model_validate_json(p.read_bytes())
-                for p in sorted((folder / "analyses").glob("*.json"))]
+    analyses = [
+        PaperAnalysis.model_validate_json(p.read_bytes())
+        for p in sorted((folder / "analyses").glob("*.json"))
+    ]
     assert len(analyses) == 10
     assert {a.analyzer for a in analyses} == {"llm"} and all(a.abstract_only for a in analyses)
     edition = json.loads((folder / "edition.json").read_text(encoding="utf-8"))
     assert edition["model"] == "test-model"
 
-    assert selection.usage == {"calls": 1, "prompt_tokens": 3000, "completion_tokens": 100,
-                               "from_cache": 0}
+    assert selection.usage == {
+        "calls": 1,
+        "prompt_tokens": 3000,
+        "completion_tokens": 100,
+        "from_cache": 0,
+    }
     status = run("status", "--date", DAY).output
-    assert "method llm, llm_calls 1, input_tokens 3000, output_tokens 100, cost_usd 0.0034" \
-        in status
+    assert (
+        "method llm, llm_calls 1, input_tokens 3000, output_tokens 100, cost_usd 0.0034" in status
+    )
     assert "llm_calls 11, input_tokens 22000, output_tokens 5500, cost_usd 0.044" in status
-    assert (f"! {INVENTS}: field 'results' has numbers that are not in the paper: 99.9"
-            in status)
+    assert f"! {INVENTS}: field 'results' has numbers that are not in the paper: 99.9" in status
 
     again = run("analyze", "--date", DAY, "--replay", "sample", "--force").output
     assert len(llm_server.requests) == 12
     assert "0 calls, 0 input + 0 output tokens, $0.0000; 10 from cache" in again
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"BASE_URL": "localhost:11434/v1", "MODEL": "m"}, "is not an http(s) URL"),
-    ({"BASE_URL": "http://127.0.0.1:9/v1"}, "llm.model is empty"),
-])
-def test_an_llm_misconfiguration_is_one_clear_line(workdir: Path, env: dict[str, str],
-                                                   message: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BASE_URL": "localhost:11434/v1", "MODEL": "m"}, "is not an http(s) URL"),
+        ({"BASE_URL": "http://127.0.0.1:9/v1"}, "llm.model is empty"),
+    ],
+)
+def test_an_llm_misconfiguration_is_one_clear_line(
+    workdir: Path, env: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for key, value in env.items():
         monkeypatch.setenv(f"NEWSLETTER_LLM__{key}", value)
     run("collect", "--date", DAY, "--replay", "sample")
@@ -107,8 +135,9 @@ def test_an_llm_misconfiguration_is_one_clear_line(workdir: Path, env: dict[str,
     assert message in result.output and "Traceback" not in result.output
 
 
-def test_a_wrong_key_stops_analyze_with_one_line(workdir: Path, llm_server: LLMServer,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_key_stops_analyze_with_one_line(
+    workdir: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSLETTER_LLM__BASE_URL", llm_server.url)
     monkeypatch.setenv("NEWSLETTER_LLM__MODEL", "glm-4.7")
     monkeypatch.setenv("NEWSLETTER_EDITION__RECOMMENDED", "0")
@@ -117,15 +146,17 @@ def test_a_wrong_key_stops_analyze_with_one_line(workdir: Path, llm_server: LLMS
     assert "LLM recommendation (glm-4.7): 0 calls" in selected  # M = 0: nothing to ask
     assert llm_server.requests == []
     llm_server.responder = lambda body: Answer(status=401, error="API key missing")
-    result = CliRunner().invoke(cli, ["analyze", "--date", DAY, "--replay", "sample"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["analyze", "--date", DAY, "--replay", "sample"], catch_exceptions=False
+    )
     assert result.exit_code != 0
     assert "HTTP 401" in result.output and "$NEWSLETTER_LLM_API_KEY is not set" in result.output
     assert not (workdir / "data" / "editions" / DAY / "analyses").exists()
 
 
-def test_cards_finished_before_a_stop_are_kept(workdir: Path, llm_server: LLMServer,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cards_finished_before_a_stop_are_kept(
+    workdir: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSLETTER_LLM__BASE_URL", llm_server.url)
     monkeypatch.setenv("NEWSLETTER_LLM__MODEL", "glm-4.7")
     monkeypatch.setenv("NEWSLETTER_LLM__MAX_CONCURRENCY", "1")
@@ -141,8 +172,9 @@ def test_cards_finished_before_a_stop_are_kept(workdir: Path, llm_server: LLMSer
         return Answer(status=401, error="key revoked")
 
     llm_server.responder = two_then_refuse
-    result = CliRunner().invoke(cli, ["analyze", "--date", DAY, "--replay", "sample"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["analyze", "--date", DAY, "--replay", "sample"], catch_exceptions=False
+    )
     assert result.exit_code != 0 and "HTTP 401" in result.output
     kept = sorted((workdir / "data" / "editions" / DAY / "analyses").glob("*.json"))
     assert len(kept) == 2

@@ -18,8 +18,10 @@ from newsletter.models import Candidates, Paper, Selection
 from newsletter.sources.huggingface import parse_item
 
 FIXTURES = Path(__file__).parent / "fixtures"
-POOL = [parse_item(x, "2026-06-12", "fixture") for x in json.loads(
-    (FIXTURES / "hf" / "2026-06-12.json").read_text(encoding="utf-8"))]
+POOL = [
+    parse_item(x, "2026-06-12", "fixture")
+    for x in json.loads((FIXTURES / "hf" / "2026-06-12.json").read_text(encoding="utf-8"))
+]
 INTERESTS = "agent safety and tool use; robots"
 
 
@@ -30,12 +32,22 @@ def llm_server() -> Iterator[LLMServer]:
 
 
 def settings(tmp_path: Path, server: LLMServer, language: str = "en", **llm: Any) -> Settings:
-    values: dict[str, Any] = {"base_url": server.url, "model": "local-model", "max_retries": 1,
-                              "retry_backoff_s": 0.01, "timeout_s": 5, "interests": INTERESTS}
+    values: dict[str, Any] = {
+        "base_url": server.url,
+        "model": "local-model",
+        "max_retries": 1,
+        "retry_backoff_s": 0.01,
+        "timeout_s": 5,
+        "interests": INTERESTS,
+    }
     values.update(llm)
-    return Settings.model_validate({"llm": values, "edition": {"language": language,
-                                                               "ranked": 3, "recommended": 2},
-                                    "storage": {"data_dir": str(tmp_path / "data")}})
+    return Settings.model_validate(
+        {
+            "llm": values,
+            "edition": {"language": language, "ranked": 3, "recommended": 2},
+            "storage": {"data_dir": str(tmp_path / "data")},
+        }
+    )
 
 
 def ranked(n: int = 3) -> list[Any]:
@@ -48,15 +60,22 @@ def rest() -> list[Paper]:
 
 
 def test_picks_and_reasons_are_kept_and_the_prompt_shows_the_candidates(
-        tmp_path: Path, llm_server: LLMServer) -> None:
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     a, b = "2606.07867", "2606.08103"
-    llm_server.add(ok({"picks": [
-        {"id": a, "reason": "Shows agents are least safe at the start of a session."},
-        {"id": b, "reason": "A cheap VR labeling route to robot manipulation."}]}))
+    llm_server.add(
+        ok(
+            {
+                "picks": [
+                    {"id": a, "reason": "Shows agents are least safe at the start of a session."},
+                    {"id": b, "reason": "A cheap VR labeling route to robot manipulation."},
+                ]
+            }
+        )
+    )
     rec = make_recommender(settings(tmp_path, llm_server))
     picks = rec.recommend(POOL, ranked(), 2)
-    assert [(p.id, p.kind, p.rank) for p in picks] == [(a, "recommended", 4),
-                                                        (b, "recommended", 5)]
+    assert [(p.id, p.kind, p.rank) for p in picks] == [(a, "recommended", 4), (b, "recommended", 5)]
     assert picks[0].reason == "Shows agents are least safe at the start of a session."
     [body] = llm_server.requests
     assert body["model"] == "local-model"
@@ -81,12 +100,25 @@ def test_picks_and_reasons_are_kept_and_the_prompt_shows_the_candidates(
 def test_bad_ids_go_back_in_one_repair(tmp_path: Path, llm_server: LLMServer) -> None:
     top = ranked()[0].id
     llm_server.add(
-        ok({"picks": [{"id": "2606.99999", "reason": "made up"},
-                      {"id": top, "reason": "already in"},
-                      {"id": "2606.08103", "reason": "robots"},
-                      {"id": "2606.08103", "reason": "robots again"}]}),
-        ok({"picks": [{"id": "2606.08103", "reason": "robots"},
-                      {"id": "2606.12451v1", "reason": "tool retrieval audit"}]}))
+        ok(
+            {
+                "picks": [
+                    {"id": "2606.99999", "reason": "made up"},
+                    {"id": top, "reason": "already in"},
+                    {"id": "2606.08103", "reason": "robots"},
+                    {"id": "2606.08103", "reason": "robots again"},
+                ]
+            }
+        ),
+        ok(
+            {
+                "picks": [
+                    {"id": "2606.08103", "reason": "robots"},
+                    {"id": "2606.12451v1", "reason": "tool retrieval audit"},
+                ]
+            }
+        ),
+    )
     picks = make_recommender(settings(tmp_path, llm_server)).recommend(POOL, ranked(), 2)
     asked = user_text(llm_server.requests[1])
     assert "2606.99999 is not a candidate id" in asked
@@ -96,10 +128,12 @@ def test_bad_ids_go_back_in_one_repair(tmp_path: Path, llm_server: LLMServer) ->
 
 
 def test_what_the_repair_cannot_fix_is_filled_by_the_heuristic(
-        tmp_path: Path, llm_server: LLMServer) -> None:
-    llm_server.add(ok({"picks": [{"id": "2606.08103", "reason": "robots"},
-                                 {"id": "nope", "reason": "?"}]}),
-                   ok("not json at all"))
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    llm_server.add(
+        ok({"picks": [{"id": "2606.08103", "reason": "robots"}, {"id": "nope", "reason": "?"}]}),
+        ok("not json at all"),
+    )
     rec = make_recommender(settings(tmp_path, llm_server))
     picks = rec.recommend(POOL, ranked(), 2)
     assert picks[0].id == "2606.08103" and picks[0].reason == "robots"
@@ -108,29 +142,40 @@ def test_what_the_repair_cannot_fix_is_filled_by_the_heuristic(
     assert any("not JSON" in w for w in rec.warnings)
 
 
-def test_an_endpoint_that_is_down_means_the_heuristic(tmp_path: Path,
-                                                      llm_server: LLMServer) -> None:
+def test_an_endpoint_that_is_down_means_the_heuristic(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     llm_server.add(fail(503), fail(503))
     rec = make_recommender(settings(tmp_path, llm_server))
     picks = rec.recommend(POOL, ranked(), 2)
-    assert [p.id for p in picks] == [p.id for p in recommend.heuristic(
-        POOL, ranked(), 2, Settings().topics)]
+    assert [p.id for p in picks] == [
+        p.id for p in recommend.heuristic(POOL, ranked(), 2, Settings().topics)
+    ]
     assert rec.method == "heuristic" and "HTTP 503" in rec.warnings[0]
 
 
 def test_select_stage_records_the_model_and_a_rerun_uses_the_cache(
-        tmp_path: Path, llm_server: LLMServer) -> None:
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     s = settings(tmp_path, llm_server, language="ko")
     paths = pipeline.Paths.of(s, "2026-06-12")
-    pipeline.write_model(paths.candidates, Candidates.model_validate(
-        {"date": "2026-06-12", "collected_at": "2026-06-12T00:00:00Z", "papers": POOL}))
-    answer = {"picks": [
-        {"id": "2606.07867", "reason": "세션 초반 에이전트의 안전 공백을 다룹니다."},
-        {"id": "2606.08103", "reason": "VR 라벨링으로 로봇 조작을 쉽게 합니다."}]}
+    pipeline.write_model(
+        paths.candidates,
+        Candidates.model_validate(
+            {"date": "2026-06-12", "collected_at": "2026-06-12T00:00:00Z", "papers": POOL}
+        ),
+    )
+    answer = {
+        "picks": [
+            {"id": "2606.07867", "reason": "세션 초반 에이전트의 안전 공백을 다룹니다."},
+            {"id": "2606.08103", "reason": "VR 라벨링으로 로봇 조작을 쉽게 합니다."},
+        ]
+    }
     llm_server.add(ok(answer))
     said: list[str] = []
-    selection = pipeline.select(s, "2026-06-12", recommender=make_recommender(s),
-                                progress=said.append)
+    selection = pipeline.select(
+        s, "2026-06-12", recommender=make_recommender(s), progress=said.append
+    )
     assert "정확히 2편" in user_text(llm_server.requests[0])
     assert selection.method == "llm" and selection.model == "local-model"
     assert [p.kind for p in selection.papers] == ["ranked"] * 3 + ["recommended"] * 2
@@ -143,22 +188,24 @@ def test_select_stage_records_the_model_and_a_rerun_uses_the_cache(
 
 
 def test_too_many_picks_keep_the_first_m_and_too_few_are_asked_again(
-        tmp_path: Path, llm_server: LLMServer) -> None:
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     ids = [p.id for p in rest()][:4]
     llm_server.add(ok({"picks": [{"id": i, "reason": "good"} for i in ids]}))
     picks = make_recommender(settings(tmp_path, llm_server)).recommend(POOL, ranked(), 2)
     assert [p.id for p in picks] == ids[:2] and len(llm_server.requests) == 1
-    llm_server.add(ok({"picks": [{"id": ids[2], "reason": "good"}]}),
-                   ok({"picks": [{"id": ids[2], "reason": "good"},
-                                 {"id": ids[3], "reason": "also good"}]}))
-    picks = make_recommender(settings(tmp_path / "b", llm_server)).recommend(
-        POOL, ranked(), 2)
+    llm_server.add(
+        ok({"picks": [{"id": ids[2], "reason": "good"}]}),
+        ok({"picks": [{"id": ids[2], "reason": "good"}, {"id": ids[3], "reason": "also good"}]}),
+    )
+    picks = make_recommender(settings(tmp_path / "b", llm_server)).recommend(POOL, ranked(), 2)
     assert "only 1 picks, asked for 2" in user_text(llm_server.requests[2])
     assert [p.id for p in picks] == ids[2:4]
 
 
-def test_a_korean_reason_with_chinese_characters_is_repaired(tmp_path: Path,
-                                                             llm_server: LLMServer) -> None:
+def test_a_korean_reason_with_chinese_characters_is_repaired(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
     leaky = {"picks": [{"id": "2606.08103", "reason": "로봇 조작의 数据 수집을 쉽게 합니다."}]}
     clean = {"picks": [{"id": "2606.08103", "reason": "로봇 조작의 데이터 수집을 쉽게 합니다."}]}
     llm_server.add(ok(leaky), ok(clean))

@@ -109,9 +109,26 @@ def test_preview_command_serves_until_interrupted(built: Settings) -> None:
     """The real command in a subprocess: --port 0 --no-open, then an HTTP request, then Ctrl-C."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "--config", str(built.source_path), "preview",
-         "--date", DAY, "--port", "0", "--no-open", "--subscriber", "vision@example.com"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "newsletter",
+            "--config",
+            str(built.source_path),
+            "preview",
+            "--date",
+            DAY,
+            "--port",
+            "0",
+            "--no-open",
+            "--subscriber",
+            "vision@example.com",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -38,8 +38,21 @@ def test_fixture_is_reference_sized(cards: list[Card], full) -> None:  # type: i
     assert len(cards) == 10
     for c in cards:
         a = c.analysis.analysis
-        assert all([a.summary, a.core_idea, a.problem, a.method, a.key_technique, a.results,
-                    a.improvements, a.applications, a.limitations, a.tags, a.prerequisites])
+        assert all(
+            [
+                a.summary,
+                a.core_idea,
+                a.problem,
+                a.method,
+                a.key_technique,
+                a.results,
+                a.improvements,
+                a.applications,
+                a.limitations,
+                a.tags,
+                a.prerequisites,
+            ]
+        )
     assert len(visible_text(full.html).encode("utf-8")) > 47_000
 
 
@@ -55,9 +68,30 @@ def test_document_structure(full) -> None:  # type: ignore[no-untyped-def]
     assert "<link" not in html and "fonts.googleapis" not in html  # nothing remote
     # Only the elements the templates write: anything else would be markup from paper data.
     tags = {node.tag for node in tree.css("*")}
-    assert tags <= {"html", "head", "title", "meta", "style", "body", "div", "table", "tbody",
-                    "tr", "td", "h1", "h2", "h3", "p", "b", "br", "a", "ol", "ul", "li",
-                    "span"}, tags
+    assert tags <= {
+        "html",
+        "head",
+        "title",
+        "meta",
+        "style",
+        "body",
+        "div",
+        "table",
+        "tbody",
+        "tr",
+        "td",
+        "h1",
+        "h2",
+        "h3",
+        "p",
+        "b",
+        "br",
+        "a",
+        "ol",
+        "ul",
+        "li",
+        "span",
+    }, tags
     preheader = tree.body.css_first("div").text()
     assert preheader.startswith("2026-06-12 · 논문 10편: EvoArena")
 
@@ -89,18 +123,33 @@ def test_card_has_every_section_and_meta(full, cards: list[Card]) -> None:  # ty
     assert title.attributes["href"] == "https://arxiv.org/abs/2606.13392"
     assert title.text() == "2. MiniMax Sparse Attention"
     meta = card.css_first("p.m").text()
-    for part in ("arXiv: 2606.13392", "기관: MiniMax", "⬆️ 103", "⭐ 251", "📊 순위선정",
-                 "📄 HTML", "선정 이유: 오늘 업보트 2위 (103)"):
+    for part in (
+        "arXiv: 2606.13392",
+        "기관: MiniMax",
+        "⬆️ 103",
+        "⭐ 251",
+        "📊 순위선정",
+        "📄 HTML",
+        "선정 이유: 오늘 업보트 2위 (103)",
+    ):
         assert part in meta
     headings = [h.text() for h in card.css("h3")]
-    assert headings == ["💡 핵심 아이디어", "❓ 문제 정의", "🔬 방법론 상세", "🔑 핵심 기법",
-                        "📊 정량적 결과", "🚀 기존 대비 개선점", "🎯 활용 분야",
-                        "⚠️ 한계 및 주의사항"]
+    assert headings == [
+        "💡 핵심 아이디어",
+        "❓ 문제 정의",
+        "🔬 방법론 상세",
+        "🔑 핵심 기법",
+        "📊 정량적 결과",
+        "🚀 기존 대비 개선점",
+        "🎯 활용 분야",
+        "⚠️ 한계 및 주의사항",
+    ]
     assert "#sparse-attention" in text and "사전 지식: 셀프 어텐션" in text
     assert cards[1].analysis.analysis.summary in text
-    assert len(card.css("li")) == sum(len(getattr(cards[1].analysis.analysis, k)) for k in
-                                      ("method", "results", "improvements", "applications",
-                                       "limitations"))
+    assert len(card.css("li")) == sum(
+        len(getattr(cards[1].analysis.analysis, k))
+        for k in ("method", "results", "improvements", "applications", "limitations")
+    )
 
 
 def test_footer_and_per_recipient_tokens(full) -> None:  # type: ignore[no-untyped-def]
@@ -137,8 +186,9 @@ def test_hostile_paper_data_renders_as_text(cards: list[Card]) -> None:
     assert not [h for h in hrefs if not h.startswith(("https://", "#"))]
     card = tree.css_first("a[name='paper-11']").parent
     title = card.css_first("h2").text()
-    assert title == ("2. <script>window.pwned=1</script> {{ 7*7 }} <b>Bold <i>unclosed "
-                     "evil title \u200f")  # overrides dropped, a plain RLM mark kept
+    assert title == (
+        "2. <script>window.pwned=1</script> {{ 7*7 }} <b>Bold <i>unclosed evil title \u200f"
+    )  # overrides dropped, a plain RLM mark kept
     assert "\u202e" not in out.html and "\u202e" not in out.text
     assert "{{ config }}" in card.text() and "<iframe" in card.text()
     assert LONG_WORD in card.text()
@@ -155,7 +205,8 @@ def test_missing_sections_leave_no_empty_heading(cards: list[Card]) -> None:
     assert "❓ 문제 정의" not in headings and "🔑 핵심 기법" not in headings
     assert "🎯 활용 분야" not in headings
     assert [li.text() for li in card.css("ul")[0].css("li")] == [
-        '<a href="javascript:alert(1)">click</a>']
+        '<a href="javascript:alert(1)">click</a>'
+    ]
     for h in card.css("h3"):
         assert h.next is not None and h.next.text().strip(), h.text()
     assert "[❓ 문제 정의]" not in out.text and "[🎯 활용 분야]" not in out.text
@@ -178,12 +229,12 @@ def test_abstract_only_card_is_labeled(cards: list[Card]) -> None:
 
 
 def test_english_labels(cards: list[Card]) -> None:
-    out = Renderer("en", "AI Paper Digest").render("2026-06-12", cards[:2], MODEL, GENERATED,
-                                                  nonce=NONCE)
+    out = Renderer("en", "AI Paper Digest").render(
+        "2026-06-12", cards[:2], MODEL, GENERATED, nonce=NONCE
+    )
     tree = HTMLParser(out.html)
     assert tree.css_first("html").attributes["lang"] == "en"
-    assert [h.text() for h in tree.css("h3")][:3] == ["📑 Contents", "💡 Core idea",
-                                                      "❓ Problem"]
+    assert [h.text() for h in tree.css("h3")][:3] == ["📑 Contents", "💡 Core idea", "❓ Problem"]
     assert "📊 Ranked 2 · 🤖 Recommended 0" in out.html
     assert "Unsubscribe" in out.text and "[💡 Core idea]" in out.text
 
@@ -212,7 +263,8 @@ def test_degrade_levels_shorten_and_link(cards: list[Card]) -> None:
     sizes = []
     for level in (0, 1, 2, 3):
         out = Renderer("ko", "T", web_url="https://news.example/2026-06-12").render(
-            "2026-06-12", cards, MODEL, GENERATED, level=level, nonce=NONCE)
+            "2026-06-12", cards, MODEL, GENERATED, level=level, nonce=NONCE
+        )
         sizes.append(len(out.html))
         links = HTMLParser(out.html).css("p.w a")
         if level:

@@ -21,8 +21,15 @@ VISION_PAPERS = ["2606.08063", "2606.13289", "2606.06113", "2606.12575"]
 
 def html_part_bytes(html: str) -> int:
     """The HTML part of a real message as it goes on the wire (after its transfer encoding)."""
-    msg = build_message(from_="d@example.com", to="r@example.com", subject="s", html=html,
-                        text="t", msg_id="<1@example.com>", date=datetime(2026, 6, 12))
+    msg = build_message(
+        from_="d@example.com",
+        to="r@example.com",
+        subject="s",
+        html=html,
+        text="t",
+        msg_id="<1@example.com>",
+        date=datetime(2026, 6, 12),
+    )
     part = [p for p in msg.walk() if p.get_content_type() == "text/html"][0]
     body = part.as_bytes().replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
     return len(body) + body.count(b"\n")  # CRLF on the wire
@@ -34,7 +41,8 @@ def test_full_korean_edition_fits_the_budget_as_sent(tmp_path: Path) -> None:
     full = [v for v in edition.variants if len(v.paper_ids) == 10]
     assert len(full) == 1 and full[0].subscribers == ["all@example.com", "also-all@example.com"]
     html = (pipeline.Paths.of(settings, DAY).variants / f"{full[0].key}.html").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     assert full[0].html_bytes == encoded_size(html)
     assert abs(html_part_bytes(html) - full[0].html_bytes) < 200
     assert full[0].html_bytes <= 100_000
@@ -49,21 +57,22 @@ def test_each_variant_describes_what_its_reader_gets(tmp_path: Path) -> None:
     assert by_reader["agents@example.com"].paper_ids == AGENT_PAPERS
     assert by_reader["vision@example.com"].paper_ids == VISION_PAPERS
     folder = pipeline.Paths.of(settings, DAY).variants
-    agents = HTMLParser((folder / f"{by_reader['agents@example.com'].key}.html").read_text(
-        encoding="utf-8"))
+    agents = HTMLParser(
+        (folder / f"{by_reader['agents@example.com'].key}.html").read_text(encoding="utf-8")
+    )
     assert [a.attributes["href"] for a in agents.css("ol.toc a")] == ["#paper-1", "#paper-8"]
     assert len(agents.css("h2")) == 2
     assert "📊 순위 기반 1개 · 🤖 추천 1개 · 📄 전문 분석 2개 · 📝 초록 분석 0개" in agents.html
-    vision = (folder / f"{by_reader['vision@example.com'].key}.html").read_text(
-        encoding="utf-8")
+    vision = (folder / f"{by_reader['vision@example.com'].key}.html").read_text(encoding="utf-8")
     assert 'lang="en"' in vision and "📊 Ranked 2 · 🤖 Recommended 2" in vision
     assert "📝 Abstract only 1" in vision
 
 
 def test_build_command_prints_each_variant_size(tmp_path: Path) -> None:
     settings = write_edition(tmp_path, load_cards())
-    result = CliRunner().invoke(cli, ["--config", str(settings.source_path), "build",
-                                      "--date", DAY])
+    result = CliRunner().invoke(
+        cli, ["--config", str(settings.source_path), "build", "--date", DAY]
+    )
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if "KB html" in line]
     assert len(lines) == 3
@@ -72,25 +81,32 @@ def test_build_command_prints_each_variant_size(tmp_path: Path) -> None:
 
 
 def test_over_budget_fails_with_a_clear_message(tmp_path: Path) -> None:
-    settings = write_edition(tmp_path, load_cards(),
-                             settings_toml="[edition]\nsize_budget_kb = 60\n")
+    settings = write_edition(
+        tmp_path, load_cards(), settings_toml="[edition]\nsize_budget_kb = 60\n"
+    )
     with pytest.raises(RenderError) as err:
         pipeline.build(settings, DAY, progress=lambda _: None)
     message = str(err.value)
     assert "variant ko-10p-" in message and "(2 subscribers)" in message
     assert "over the 60 KB budget" in message and "Gmail clips" in message
     assert 'edition.over_budget = "shorten"' in message
-    result = CliRunner().invoke(cli, ["--config", str(settings.source_path), "build",
-                                      "--date", DAY])
+    result = CliRunner().invoke(
+        cli, ["--config", str(settings.source_path), "build", "--date", DAY]
+    )
     assert result.exit_code == 1
     assert result.output.splitlines()[-1].startswith("Error: variant ko-10p-")
     assert "Traceback" not in result.output
 
 
 def test_shorten_policy_degrades_only_the_variant_over_budget(tmp_path: Path) -> None:
-    settings = write_edition(tmp_path, load_cards(), settings_toml=(
-        '[edition]\nsize_budget_kb = 60\nover_budget = "shorten"\n'
-        'web_base_url = "https://news.example/2026-06-12"\n'))
+    settings = write_edition(
+        tmp_path,
+        load_cards(),
+        settings_toml=(
+            '[edition]\nsize_budget_kb = 60\nover_budget = "shorten"\n'
+            'web_base_url = "https://news.example/2026-06-12"\n'
+        ),
+    )
     lines: list[str] = []
     edition = pipeline.build(settings, DAY, progress=lines.append)
     full = next(v for v in edition.variants if len(v.paper_ids) == 10)
@@ -99,14 +115,18 @@ def test_shorten_policy_degrades_only_the_variant_over_budget(tmp_path: Path) ->
     assert not any(v.degraded for v in small)
     assert any("shortened to level" in line for line in lines)
     html = (pipeline.Paths.of(settings, DAY).variants / f"{full.key}.html").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     assert 'href="https://news.example/2026-06-12#paper-1"' in html
     assert "메일 크기 제한 때문에" in html
 
 
 def test_shorten_policy_still_fails_when_nothing_fits(tmp_path: Path) -> None:
-    settings = write_edition(tmp_path, load_cards(), settings_toml=(
-        '[edition]\nsize_budget_kb = 10\nover_budget = "shorten"\n'))
+    settings = write_edition(
+        tmp_path,
+        load_cards(),
+        settings_toml=('[edition]\nsize_budget_kb = 10\nover_budget = "shorten"\n'),
+    )
     with pytest.raises(RenderError, match="even the shortest cards are"):
         pipeline.build(settings, DAY, progress=lambda _: None)
 

@@ -31,8 +31,9 @@ def run(*args: str, code: int = 0) -> Result:
 
 
 def outbox(root: Path) -> list[str]:
-    return sorted(p.name.removesuffix(".eml") for p in (root / "data" / "outbox" / DAY).glob(
-        "*.eml"))
+    return sorted(
+        p.name.removesuffix(".eml") for p in (root / "data" / "outbox" / DAY).glob("*.eml")
+    )
 
 
 def states(root: Path) -> dict[str, str]:
@@ -69,8 +70,12 @@ def test_limit_then_resume_and_dry_run_shows_the_ledger(workdir: Path) -> None:
     assert "2 would be sent, 2 skipped, 2 already handled" in plan
     rest = run("send", "--date", DAY).output
     assert "sent 2, skipped 2, failed 0, unknown 0, already sent before 2" in rest
-    assert outbox(workdir) == ["reader0000@example.com", "reader0001@example.com",
-                               "reader0004@example.com", "reader0005@example.com"]
+    assert outbox(workdir) == [
+        "reader0000@example.com",
+        "reader0001@example.com",
+        "reader0004@example.com",
+        "reader0005@example.com",
+    ]
     status = run("status", "--date", DAY).output
     assert "deliver  pending 0, sending 0, sent 4, failed 0, skipped 2, unknown 0" in status
 
@@ -116,8 +121,7 @@ def test_test_message_options(workdir: Path) -> None:
 
 def test_progress_bar_shows_rate_and_eta(workdir: Path) -> None:
     make_site(workdir, subscriber_rows(5, [""]))
-    result = CliRunner().invoke(cli, ["send", "--date", DAY, "--progress"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["send", "--date", DAY, "--progress"], catch_exceptions=False)
     assert result.exit_code == 0
     bar = result.stderr if hasattr(result, "stderr") else result.output
     assert "send: 100%" in bar and "5/5" in bar and "msg/s" in bar and "<00:00" in bar
@@ -135,8 +139,9 @@ def endpoint(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = make_server("127.0.0.1", 0, make_app(settings, pipeline.open_store(settings)),
-                         handler_class=Quiet)
+    server = make_server(
+        "127.0.0.1", 0, make_app(settings, pipeline.open_store(settings)), handler_class=Quiet
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/"
@@ -166,7 +171,8 @@ def test_unsubscribe_link_round_trip(workdir: Path, endpoint: str) -> None:
         urllib.request.urlopen(fake)
     assert err.value.code == 400
     assert Store(workdir / "data" / "newsletter.db").status_of("reader0001@example.com") == (
-        "unsubscribed")
+        "unsubscribed"
+    )
 
 
 def test_unsubscribe_by_token_command(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -69,14 +69,16 @@ class Gate:
 def send_env(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env.update(AWS_ENV)
-    env.update({
-        "NEWSLETTER_DELIVERY__TRANSPORT": "ses",
-        "NEWSLETTER_DELIVERY__SES__ENDPOINT_URL": url,
-        "NEWSLETTER_DELIVERY__RATE_PER_S": "100",
-        "NEWSLETTER_DELIVERY__CONCURRENCY": str(CONCURRENCY),
-        # Throttling answers (SIGTERM test) back off briefly, so the stop is seen at once.
-        "NEWSLETTER_DELIVERY__RETRY_BACKOFF_S": "0.01",
-    })
+    env.update(
+        {
+            "NEWSLETTER_DELIVERY__TRANSPORT": "ses",
+            "NEWSLETTER_DELIVERY__SES__ENDPOINT_URL": url,
+            "NEWSLETTER_DELIVERY__RATE_PER_S": "100",
+            "NEWSLETTER_DELIVERY__CONCURRENCY": str(CONCURRENCY),
+            # Throttling answers (SIGTERM test) back off briefly, so the stop is seen at once.
+            "NEWSLETTER_DELIVERY__RETRY_BACKOFF_S": "0.01",
+        }
+    )
     return env
 
 
@@ -84,15 +86,26 @@ def ledger_counts(db: Path) -> Counter[str]:
     """The ledger's states; empty while the file or its table is still being created."""
     try:
         with sqlite3.connect(db, timeout=30) as conn:
-            return Counter(dict(conn.execute(
-                "SELECT state, COUNT(*) FROM deliveries WHERE date=? GROUP BY state", (DAY,))))
+            return Counter(
+                dict(
+                    conn.execute(
+                        "SELECT state, COUNT(*) FROM deliveries WHERE date=? GROUP BY state", (DAY,)
+                    )
+                )
+            )
     except sqlite3.OperationalError:  # "no such table", "database is locked"
         return Counter()
 
 
 def newsletter(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "newsletter", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "newsletter", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def wait_answered(server: ScriptedSes, count: int) -> None:
@@ -111,9 +124,13 @@ def test_sigkill_mid_run_then_rerun(workdir: Path) -> None:
         make_site(workdir, rows)
         env = send_env(server.url)
         db = workdir / "data" / "newsletter.db"
-        proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", "--date", DAY],
-                                cwd=workdir, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "send", "--date", DAY],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             gate.wait_all_held(proc)
             proc.send_signal(signal.SIGKILL)
@@ -134,16 +151,18 @@ def test_sigkill_mid_run_then_rerun(workdir: Path) -> None:
         rerun = newsletter("send", "--date", DAY, cwd=workdir, env=env)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
         status = newsletter("status", "--date", DAY, cwd=workdir, env=env)
-        unknown = {line.split("never confirmed): ", 1)[1].split()[0]
-                   for line in status.stdout.splitlines() if "never confirmed" in line}
+        unknown = {
+            line.split("never confirmed): ", 1)[1].split()[0]
+            for line in status.stdout.splitlines()
+            if "never confirmed" in line
+        }
         assert len(unknown) == CONCURRENCY, status.stdout
         assert f"unknown {CONCURRENCY}" in status.stdout
         assert f"{CONCURRENCY} deliveries have an unknown outcome" in rerun.stdout
 
         got = Counter(a["to"] for a in server.accepted)
         with sqlite3.connect(db) as conn:
-            states = dict(conn.execute("SELECT email, state FROM deliveries WHERE date=?",
-                                       (DAY,)))
+            states = dict(conn.execute("SELECT email, state FROM deliveries WHERE date=?", (DAY,)))
         assert len(states) == SUBSCRIBERS  # no one silently dropped
         for row in rows:
             email = row["email"]
@@ -154,9 +173,9 @@ def test_sigkill_mid_run_then_rerun(workdir: Path) -> None:
                 assert states[email] == "sending" and got[email] == 1, email
             else:
                 assert states[email] == "sent" and got[email] == 1, email
-        assert Counter(states.values()) == Counter({"sent": planned - CONCURRENCY,
-                                                    "sending": CONCURRENCY,
-                                                    "skipped": at_kill["skipped"]})
+        assert Counter(states.values()) == Counter(
+            {"sent": planned - CONCURRENCY, "sending": CONCURRENCY, "skipped": at_kill["skipped"]}
+        )
 
         # The explicit policy: resend the unknown ones (here each then arrives twice).
         retry = newsletter("send", "--date", DAY, "--retry-unknown", cwd=workdir, env=env)
@@ -169,8 +188,7 @@ def test_sigkill_mid_run_then_rerun(workdir: Path) -> None:
         server.stop()
 
 
-def test_sigterm_finishes_in_flight_messages_and_leaves_nothing_unknown(
-        workdir: Path) -> None:
+def test_sigterm_finishes_in_flight_messages_and_leaves_nothing_unknown(workdir: Path) -> None:
     # After the held requests, SES throttles: however late the signal is handled, no
     # further message is accepted, so the outcome is exact.
     gate = Gate(first=30, then=429)
@@ -179,9 +197,14 @@ def test_sigterm_finishes_in_flight_messages_and_leaves_nothing_unknown(
         rows = subscriber_rows(200, [""])
         make_site(workdir, rows)
         db = workdir / "data" / "newsletter.db"
-        proc = subprocess.Popen([sys.executable, "-m", "newsletter", "send", "--date", DAY],
-                                cwd=workdir, env=send_env(server.url),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "send", "--date", DAY],
+            cwd=workdir,
+            env=send_env(server.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             gate.wait_all_held(proc)
             proc.send_signal(signal.SIGTERM)

@@ -48,10 +48,15 @@ def arxiv_answer(request: Request) -> Response:
     entries = "".join(
         f"<entry><id>http://arxiv.org/abs/{pid}v3</id><title>T {pid}</title>"
         f'<category term="cs.CL"/><category term="cs.LG"/><arxiv:primary_category term="cs.CL"/>'
-        "</entry>" for pid in request.args["id_list"].split(",") if pid != "2606.00467")
-    return Response('<feed xmlns="http://www.w3.org/2005/Atom" '
-                    f'xmlns:arxiv="http://arxiv.org/schemas/atom">{entries}</feed>',
-                    content_type="application/atom+xml")
+        "</entry>"
+        for pid in request.args["id_list"].split(",")
+        if pid != "2606.00467"
+    )
+    return Response(
+        '<feed xmlns="http://www.w3.org/2005/Atom" '
+        f'xmlns:arxiv="http://arxiv.org/schemas/atom">{entries}</feed>',
+        content_type="application/atom+xml",
+    )
 
 
 def test_collect_a_real_day(workdir: Path, local_urls: HTTPServer) -> None:
@@ -75,8 +80,11 @@ def test_collect_a_real_day(workdir: Path, local_urls: HTTPServer) -> None:
         org = item["paper"].get("organization") or item.get("organization")
         assert got["organization"] == (org["fullname"] if org else None)
         if item["paper"]["id"] != "2606.00467":
-            assert (got["categories"], got["primary_category"], got["version"]) == \
-                (["cs.CL", "cs.LG"], "cs.CL", "v3")
+            assert (got["categories"], got["primary_category"], got["version"]) == (
+                ["cs.CL", "cs.LG"],
+                "cs.CL",
+                "v3",
+            )
     assert by_id[target["paper"]["id"]]["github_stars"] == 77
     lagging = by_id["2606.00467"]
     assert lagging["categories"] == [] and lagging["abstract"]
@@ -87,7 +95,8 @@ def test_empty_day_collect_and_send_say_so(workdir: Path, local_urls: HTTPServer
     result = run("collect", "--date", "2026-06-13")
     assert result.stdout.strip().splitlines() == [
         "No papers for 2026-06-13 (weekend, holiday or not yet published); collect again "
-        "later, or 'send --allow-empty' for a short edition."]
+        "later, or 'send --allow-empty' for a short edition."
+    ]
     result = run("send", "--date", "2026-06-13")
     assert "No papers for 2026-06-13" in result.stdout and "nothing sent" in result.stdout
     assert not (workdir / "data" / "outbox").exists()
@@ -95,16 +104,17 @@ def test_empty_day_collect_and_send_say_so(workdir: Path, local_urls: HTTPServer
 
 def test_empty_day_is_collected_again_later(workdir: Path, local_urls: HTTPServer) -> None:
     local_urls.expect_ordered_request("/api/daily_papers").respond_with_json(
-        {"error": "No daily papers found for this date"})
+        {"error": "No daily papers found for this date"}
+    )
     local_urls.expect_ordered_request("/api/daily_papers").respond_with_json(
-        [{"paper": {"id": "2606.00001", "title": "Published late", "upvotes": 2}}])
+        [{"paper": {"id": "2606.00001", "title": "Published late", "upvotes": 2}}]
+    )
     local_urls.expect_request("/api/query").respond_with_handler(arxiv_answer)
     assert "No papers" in run("collect", "--date", DAY).stdout
     assert "1 candidates" in run("collect", "--date", DAY).stdout
 
 
-def test_send_allow_empty_sends_the_short_edition(workdir: Path,
-                                                   local_urls: HTTPServer) -> None:
+def test_send_allow_empty_sends_the_short_edition(workdir: Path, local_urls: HTTPServer) -> None:
     local_urls.expect_request("/api/daily_papers").respond_with_json([])
     run("send", "--date", "2026-06-13", "--allow-empty")
     sent = sorted((workdir / "data" / "outbox" / "2026-06-13").glob("*.eml"))
@@ -119,7 +129,8 @@ def test_send_allow_empty_sends_the_short_edition(workdir: Path,
 
 def test_daily_papers_failing_is_one_clear_error(workdir: Path, local_urls: HTTPServer) -> None:
     local_urls.expect_request("/api/daily_papers").respond_with_data(
-        "<!DOCTYPE html><html><body>Service unavailable</body></html>")
+        "<!DOCTYPE html><html><body>Service unavailable</body></html>"
+    )
     result = run("collect", "--date", DAY, code=1)
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("Error: huggingface: expected JSON, got HTML")
@@ -130,11 +141,14 @@ def test_daily_papers_failing_is_one_clear_error(workdir: Path, local_urls: HTTP
 def test_bad_optional_sources_are_warnings(workdir: Path, local_urls: HTTPServer) -> None:
     (workdir / "newsletter.toml").write_text(
         '[sources.arxiv]\ncategories = ["cs.XX"]\n'
-        f'[[sources.feeds]]\nname = "lab"\nurl = "{local_urls.url_for("/lab.xml")}"\n')
+        f'[[sources.feeds]]\nname = "lab"\nurl = "{local_urls.url_for("/lab.xml")}"\n'
+    )
     local_urls.expect_request("/api/daily_papers").respond_with_json(
-        [{"paper": {"id": "2606.00001", "title": "Only one", "upvotes": 1}}])
+        [{"paper": {"id": "2606.00001", "title": "Only one", "upvotes": 1}}]
+    )
     local_urls.expect_request("/rss/cs.XX").respond_with_data(
-        '<feed xmlns="http://www.w3.org/2005/Atom"><title>Feed error for query</title></feed>')
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>Feed error for query</title></feed>'
+    )
     local_urls.expect_request("/lab.xml").respond_with_data("not xml at all")
     local_urls.expect_request("/api/query").respond_with_data("", status=503)
     result = run("collect", "--date", DAY)
@@ -146,8 +160,9 @@ def test_bad_optional_sources_are_warnings(workdir: Path, local_urls: HTTPServer
     assert len(saved["warnings"]) >= 3 and saved["papers"][0]["upvotes"] == 1
 
 
-def test_arxiv_timeout_is_a_warning_and_the_day_goes_on(workdir: Path, local_urls: HTTPServer,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_arxiv_timeout_is_a_warning_and_the_day_goes_on(
+    workdir: Path, local_urls: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # One timeout bounds every request, and the Hugging Face one must get through: generous.
     monkeypatch.setenv("NEWSLETTER_HTTP__TIMEOUT_S", "1.5")
     monkeypatch.setenv("NEWSLETTER_HTTP__RETRIES", "0")
@@ -158,7 +173,8 @@ def test_arxiv_timeout_is_a_warning_and_the_day_goes_on(workdir: Path, local_url
         return Response("<feed/>")
 
     local_urls.expect_request("/api/daily_papers").respond_with_json(
-        [{"paper": {"id": "2606.00001", "title": "Kept", "upvotes": 5}}])
+        [{"paper": {"id": "2606.00001", "title": "Kept", "upvotes": 5}}]
+    )
     # Its own server: the slow answer finishes after the test and must not land in the
     # shared server's log of the next test.
     arxiv_server = HTTPServer(threaded=True)

@@ -25,14 +25,14 @@ def test_wal_mode(store: Store) -> None:
 
 
 def test_plan_claim_mark(store: Store) -> None:
-    assert store.plan(DAY, [("a@example.com", "v1", "pending"),
-                            ("b@example.com", "", "skipped")]) == 2
+    assert (
+        store.plan(DAY, [("a@example.com", "v1", "pending"), ("b@example.com", "", "skipped")]) == 2
+    )
     assert store.plan(DAY, [("a@example.com", "v1", "pending")]) == 0
     assert store.claim(DAY, "a@example.com")
     assert not store.claim(DAY, "a@example.com")  # already claimed
     assert not store.claim(DAY, "b@example.com")  # skipped rows are never claimed
-    assert store.counts(DAY) == {"pending": 0, "sending": 1, "sent": 0, "failed": 0,
-                                 "skipped": 1}
+    assert store.counts(DAY) == {"pending": 0, "sending": 1, "sent": 0, "failed": 0, "skipped": 1}
     store.mark(DAY, "a@example.com", "sent", message_id="<m@example.com>")
     row = store.rows(DAY, "sent")[0]
     assert (row.email, row.message_id, row.attempts) == ("a@example.com", "<m@example.com>", 1)
@@ -41,16 +41,31 @@ def test_plan_claim_mark(store: Store) -> None:
 
 
 def test_plan_follows_changes_only_for_rows_not_yet_sent(store: Store) -> None:
-    store.plan(DAY, [("a@example.com", "v1", "pending"), ("b@example.com", "v1", "pending"),
-                     ("c@example.com", "", "skipped")])
+    store.plan(
+        DAY,
+        [
+            ("a@example.com", "v1", "pending"),
+            ("b@example.com", "v1", "pending"),
+            ("c@example.com", "", "skipped"),
+        ],
+    )
     store.claim(DAY, "a@example.com")
     store.mark(DAY, "a@example.com", "sent", message_id="m1")
     # Topics changed: everyone now maps to v2, c has papers now.
-    store.plan(DAY, [("a@example.com", "v2", "pending"), ("b@example.com", "v2", "pending"),
-                     ("c@example.com", "v2", "pending")])
+    store.plan(
+        DAY,
+        [
+            ("a@example.com", "v2", "pending"),
+            ("b@example.com", "v2", "pending"),
+            ("c@example.com", "v2", "pending"),
+        ],
+    )
     rows = {r.email: (r.variant, r.state) for r in store.rows(DAY)}
-    assert rows == {"a@example.com": ("v1", "sent"), "b@example.com": ("v2", "pending"),
-                    "c@example.com": ("v2", "pending")}
+    assert rows == {
+        "a@example.com": ("v1", "sent"),
+        "b@example.com": ("v2", "pending"),
+        "c@example.com": ("v2", "pending"),
+    }
 
 
 def test_unknown_rows_are_released_only_on_request(store: Store) -> None:
@@ -116,11 +131,15 @@ def test_mark_moves_only_a_claimed_row(store: Store) -> None:
     assert store.mark(DAY, "a@example.com", "sent", message_id="<m1@example.com>")
     # A late or stray outcome for the same row must not rewrite history.
     for late in ("failed", "pending", "sending", "sent"):
-        assert not store.mark(DAY, "a@example.com", late, message_id="<m2@example.com>",
-                              error="late")
+        assert not store.mark(
+            DAY, "a@example.com", late, message_id="<m2@example.com>", error="late"
+        )
     row = store.rows(DAY, "sent")[0]
-    assert (row.email, row.message_id, row.last_error) == ("a@example.com",
-                                                           "<m1@example.com>", None)
+    assert (row.email, row.message_id, row.last_error) == (
+        "a@example.com",
+        "<m1@example.com>",
+        None,
+    )
     # Never claimed: a mark cannot send or fail it.
     assert not store.mark(DAY, "b@example.com", "sent")
     assert store.rows(DAY, "pending")[0].email == "b@example.com"
@@ -185,4 +204,5 @@ def test_cli_names_a_damaged_ledger_in_one_line(workdir: Path) -> None:
     assert result.exit_code == 1, result.output
     assert result.output.strip().splitlines() == [
         "Error: data/newsletter.db: cannot open the delivery ledger (file is not a "
-        "database); check storage.data_dir / --data-dir"]
+        "database); check storage.data_dir / --data-dir"
+    ]

@@ -31,7 +31,10 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 def test_yaml_and_csv_read_with_every_problem_located(tmp_path: Path) -> None:
     folder = tmp_path / "subscribers"
-    write(folder, "a.yaml", """\
+    write(
+        folder,
+        "a.yaml",
+        """\
 - email: Ok.One@Example.COM
   name: One
   topics: [llm, agents]
@@ -46,17 +49,29 @@ def test_yaml_and_csv_read_with_every_problem_located(tmp_path: Path) -> None:
   language: fr
 - email: five@example.com
   name: "Evil\\r\\nBcc: x@example.com"
-""")
-    write(folder, "b.csv", "email,name,topics,exclude,language\n"
-          "six@example.com,Six,\"vision;video\",,\n"
-          "ok.one@example.com,Dup,,,\n"
-          "seven@example.com,,,robotics,ko\n")
+""",
+    )
+    write(
+        folder,
+        "b.csv",
+        "email,name,topics,exclude,language\n"
+        'six@example.com,Six,"vision;video",,\n'
+        "ok.one@example.com,Dup,,,\n"
+        "seven@example.com,,,robotics,ko\n",
+    )
     found, problems = check(folder, TOPICS)
-    assert [s.email for s in found] == ["Ok.One@example.com", "six@example.com",
-                                        "seven@example.com"]
+    assert [s.email for s in found] == [
+        "Ok.One@example.com",
+        "six@example.com",
+        "seven@example.com",
+    ]
     one = found[0]
-    assert (one.name, one.topics, one.exclude, one.language) == ("One", ["llm", "agents"],
-                                                                   ["safety"], "en")
+    assert (one.name, one.topics, one.exclude, one.language) == (
+        "One",
+        ["llm", "agents"],
+        ["safety"],
+        "en",
+    )
     assert found[1].topics == ["vision", "video"]
     text = [str(p) for p in problems]
     a, b = folder / "a.yaml", folder / "b.csv"
@@ -69,45 +84,68 @@ def test_yaml_and_csv_read_with_every_problem_located(tmp_path: Path) -> None:
     assert len(problems) == 6
 
 
-def test_load_skips_bad_records_refuses_broken_files_drops_those_who_left(
-        tmp_path: Path) -> None:
+def test_load_skips_bad_records_refuses_broken_files_drops_those_who_left(tmp_path: Path) -> None:
     from newsletter.errors import ConfigError
 
     folder = tmp_path / "s"
     write(folder, "a.yaml", "- email: a@example.com\n- email: b@example.com\n")
     assert [s.email for s in load(folder, TOPICS, {"b@example.com": "unsubscribed"})] == [
-        "a@example.com"]
+        "a@example.com"
+    ]
     write(folder, "b.yaml", "- email: bad\n- email: c@example.com\n")
     assert [s.email for s in load(folder, TOPICS)] == [
-        "a@example.com", "b@example.com", "c@example.com"]
+        "a@example.com",
+        "b@example.com",
+        "c@example.com",
+    ]
     write(folder, "b.yaml", "- email: c@example.com\n  topics: [llm\n")
     with pytest.raises(ConfigError, match=r"b\.yaml:3: invalid YAML"):
         load(folder, TOPICS)
 
 
-@pytest.mark.parametrize(("topics", "exclude", "paper", "expected"), [
-    ([], [], ["vision"], True),  # no topics: everything
-    ([], [], [], True),
-    (["llm"], [], ["llm", "safety"], True),
-    (["llm"], [], ["vision"], False),
-    (["llm"], ["safety"], ["llm", "safety"], False),  # excluded wins
-    ([], ["safety"], ["safety"], False),
-    (["llm", "agents"], [], ["agents"], True),
-])
+@pytest.mark.parametrize(
+    ("topics", "exclude", "paper", "expected"),
+    [
+        ([], [], ["vision"], True),  # no topics: everything
+        ([], [], [], True),
+        (["llm"], [], ["llm", "safety"], True),
+        (["llm"], [], ["vision"], False),
+        (["llm"], ["safety"], ["llm", "safety"], False),  # excluded wins
+        ([], ["safety"], ["safety"], False),
+        (["llm", "agents"], [], ["agents"], True),
+    ],
+)
 def test_wants(topics: list[str], exclude: list[str], paper: list[str], expected: bool) -> None:
     sub = Subscriber(email="a@example.com", topics=topics, exclude=exclude)
     assert wants(sub, paper) is expected
 
 
 def test_add_remove_list_cli(workdir: Path) -> None:
-    write(workdir / "subscribers", "subscribers.yaml",
-          "# our readers\n- email: a@example.com\n  name: A\n  # likes everything\n"
-          "- email: b@example.com\n  topics: [llm]\n")
-    run("subscribers", "add", "C@Example.com", "--name", "Cee", "--topics", "llm,agents",
-        "--exclude", "safety", "--language", "en")
+    write(
+        workdir / "subscribers",
+        "subscribers.yaml",
+        "# our readers\n- email: a@example.com\n  name: A\n  # likes everything\n"
+        "- email: b@example.com\n  topics: [llm]\n",
+    )
+    run(
+        "subscribers",
+        "add",
+        "C@Example.com",
+        "--name",
+        "Cee",
+        "--topics",
+        "llm,agents",
+        "--exclude",
+        "safety",
+        "--language",
+        "en",
+    )
     out = run("subscribers", "list").output.splitlines()
-    assert out == ["a@example.com\tA\t*", "b@example.com\t\tllm",
-                   "C@example.com\tCee\tllm,agents\t-safety\ten"]
+    assert out == [
+        "a@example.com\tA\t*",
+        "b@example.com\t\tllm",
+        "C@example.com\tCee\tllm,agents\t-safety\ten",
+    ]
     dup = run("subscribers", "add", "c@example.com", code=1)
     assert "already subscribed" in dup.output and "subscribers.yaml:7" in dup.output
     bad = run("subscribers", "add", "d@example.com", "--topics", "cooking", code=1)
@@ -117,30 +155,48 @@ def test_add_remove_list_cli(workdir: Path) -> None:
     assert text.startswith("# our readers\n- email: b@example.com\n")
     assert "A\n" not in text and "likes everything" not in text
     assert [line.split("\t")[0] for line in run("subscribers", "list").output.splitlines()] == [
-        "b@example.com", "C@example.com"]
+        "b@example.com",
+        "C@example.com",
+    ]
     assert "not in any list" in run("subscribers", "remove", "zz@example.com", code=1).output
     run("subscribers", "check")
 
 
 def test_add_to_csv_keeps_its_columns(workdir: Path) -> None:
     path = write(workdir / "subscribers", "team.csv", "name,email,topics\nA,a@example.com,llm\n")
-    run("subscribers", "add", "b@example.com", "--name", "B, Jr.", "--topics", "vision,video",
-        "--file", "team.csv")
+    run(
+        "subscribers",
+        "add",
+        "b@example.com",
+        "--name",
+        "B, Jr.",
+        "--topics",
+        "vision,video",
+        "--file",
+        "team.csv",
+    )
     assert path.read_text(encoding="utf-8").splitlines()[-1] == (
-        '"B, Jr.",b@example.com,"vision,video"')
-    err = run("subscribers", "add", "c@example.com", "--exclude", "llm", "--file", "team.csv",
-              code=1)
+        '"B, Jr.",b@example.com,"vision,video"'
+    )
+    err = run(
+        "subscribers", "add", "c@example.com", "--exclude", "llm", "--file", "team.csv", code=1
+    )
     assert "no column exclude" in err.output
     run("subscribers", "remove", "a@example.com")
     assert path.read_text(encoding="utf-8") == (
-        'name,email,topics\n"B, Jr.",b@example.com,"vision,video"\n')
+        'name,email,topics\n"B, Jr.",b@example.com,"vision,video"\n'
+    )
 
 
 def test_import_skips_listed_and_departed_and_is_all_or_nothing(workdir: Path) -> None:
     write(workdir / "subscribers", "subscribers.yaml", "- email: a@example.com\n")
     Store(workdir / "data" / "newsletter.db").set_status("gone@example.com", "bounced")
-    source = write(workdir, "new.csv", "email,topics\na@example.com,\nn1@example.com,llm\n"
-                   "gone@example.com,\nbad-address,\nn2@example.com,\n")
+    source = write(
+        workdir,
+        "new.csv",
+        "email,topics\na@example.com,\nn1@example.com,llm\n"
+        "gone@example.com,\nbad-address,\nn2@example.com,\n",
+    )
     err = run("subscribers", "import", str(source), code=1)
     assert "new.csv:5: invalid address" in err.output and "nothing imported" in err.output
     assert len(run("subscribers", "list").output.splitlines()) == 1
@@ -153,8 +209,11 @@ def test_import_skips_listed_and_departed_and_is_all_or_nothing(workdir: Path) -
 
 
 def test_unsubscribe_wins_over_the_files_until_resubscribed(workdir: Path) -> None:
-    write(workdir / "subscribers", "subscribers.yaml",
-          "- email: a@example.com\n- email: b@example.com\n")
+    write(
+        workdir / "subscribers",
+        "subscribers.yaml",
+        "- email: a@example.com\n- email: b@example.com\n",
+    )
     run("subscribers", "unsubscribe", "B@example.com")
     assert run("subscribers", "list").output.split() == ["a@example.com", "*"]
     everyone = run("subscribers", "list", "--all").output
@@ -177,18 +236,20 @@ def test_check_cli_reports_and_fails(workdir: Path) -> None:
 BROKEN_YAML = "- email: a@example.com\n  topics: [llm\n- email: b@example.com\n"
 
 
-@pytest.mark.parametrize("command", [["add", "c@example.com"], ["remove", "a@example.com"],
-                                     ["import", "new.csv"]])
+@pytest.mark.parametrize(
+    "command", [["add", "c@example.com"], ["remove", "a@example.com"], ["import", "new.csv"]]
+)
 def test_editing_a_broken_yaml_list_is_one_line_naming_file_and_line(
-        workdir: Path, command: list[str]) -> None:
+    workdir: Path, command: list[str]
+) -> None:
     path = write(workdir / "subscribers", "subscribers.yaml", BROKEN_YAML)
     write(workdir, "new.csv", "email\nc@example.com\n")
     result = CliRunner().invoke(cli, ["subscribers", *command])
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)  # not a traceback
     assert result.output.splitlines() == [
-        "Error: subscribers/subscribers.yaml:3: invalid YAML: expected ',' or ']', "
-        "but got ':'"]
+        "Error: subscribers/subscribers.yaml:3: invalid YAML: expected ',' or ']', but got ':'"
+    ]
     assert path.read_text(encoding="utf-8") == BROKEN_YAML  # untouched
 
 
@@ -202,8 +263,9 @@ def test_check_and_list_read_the_bundled_list_like_send(workdir: Path) -> None:
 
 
 def test_check_of_a_configured_folder_that_is_missing_fails(workdir: Path) -> None:
-    (workdir / "newsletter.toml").write_text('[storage]\nsubscribers_dir = "lists"\n',
-                                             encoding="utf-8")
+    (workdir / "newsletter.toml").write_text(
+        '[storage]\nsubscribers_dir = "lists"\n', encoding="utf-8"
+    )
     result = run("subscribers", "check", code=1)
     assert "storage.subscribers_dir" in result.output and "lists is not a folder" in result.output
 
@@ -214,8 +276,12 @@ def test_list_into_a_closed_pipe_exits_quietly(workdir: Path) -> None:
 
     rows = "".join(f"- email: reader{i}@example.com\n" for i in range(50))
     write(workdir / "subscribers", "subscribers.yaml", rows)
-    proc = subprocess.Popen([sys.executable, "-m", "newsletter", "subscribers", "list"],
-                            cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "subscribers", "list"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # the reader is gone before the first line, like `| head -0`
     err = proc.stderr.read().decode()

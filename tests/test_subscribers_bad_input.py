@@ -44,8 +44,12 @@ def states(root: Path) -> dict[str, str]:
 
 
 def test_non_ascii_local_part_is_refused_with_file_and_line(workdir: Path) -> None:
-    write(workdir, "list.yaml", "- email: 민지@example.com\n  name: 민지\n"
-          "- email: 수진@example.com\n- email: ok@example.com\n  name: 오케이\n")
+    write(
+        workdir,
+        "list.yaml",
+        "- email: 민지@example.com\n  name: 민지\n"
+        "- email: 수진@example.com\n- email: ok@example.com\n  name: 오케이\n",
+    )
     checked = run("subscribers", "check", code=1).output
     assert "list.yaml:1: invalid address '민지@example.com'" in checked
     assert "list.yaml:3: invalid address '수진@example.com'" in checked
@@ -53,8 +57,9 @@ def test_non_ascii_local_part_is_refused_with_file_and_line(workdir: Path) -> No
     for _attempt in range(2):  # a rerun neither crashes nor resends
         result = send(code=1)
         assert "Traceback" not in result.output
-        assert "warning: subscribers/list.yaml:1: invalid address '민지@example.com'" \
-            in result.output
+        assert (
+            "warning: subscribers/list.yaml:1: invalid address '민지@example.com'" in result.output
+        )
         assert "2 subscriber list problems" in result.output
         assert "are not supported: '민', '지'; skipped" in result.output
     assert outbox(workdir) == ["ok@example.com.eml"]
@@ -77,8 +82,16 @@ def test_internationalized_domain_is_sent_in_its_ascii_form(workdir: Path) -> No
 
 
 def test_outbox_file_names_never_collide(tmp_path: Path) -> None:
-    names = ["a@example.com", "a_b@example.com", "a/b@example.com", "a?b@example.com",
-             "민지@example.com", "수진@example.com", "..@example.com", "x" * 300 + "@e.com"]
+    names = [
+        "a@example.com",
+        "a_b@example.com",
+        "a/b@example.com",
+        "a?b@example.com",
+        "민지@example.com",
+        "수진@example.com",
+        "..@example.com",
+        "x" * 300 + "@e.com",
+    ]
     files = [outbox_name(n) for n in names]
     assert files[0] == "a@example.com" and files[1] == "a_b@example.com"
     assert len(set(files)) == len(names)
@@ -94,8 +107,12 @@ def test_files_that_are_not_utf8_stop_with_one_line(workdir: Path) -> None:
     write(workdir, "list.yaml", "- email: a@example.com\n  name: Jos\xe9\n".encode("latin-1"))
     offset = len(b"- email: a@example.com\n  name: Jos")
     line = f"subscribers/list.yaml: not UTF-8 (byte 0xe9 at offset {offset})"
-    for args in (["subscribers", "check"], ["subscribers", "list"],
-                 ["build", "--date", DAY], ["send", "--date", DAY, "--replay", "sample"]):
+    for args in (
+        ["subscribers", "check"],
+        ["subscribers", "list"],
+        ["build", "--date", DAY],
+        ["send", "--date", DAY, "--replay", "sample"],
+    ):
         out = run(*args, code=1).output
         assert line in out and "Traceback" not in out, args
     assert not (workdir / "data" / "outbox").exists()
@@ -110,18 +127,25 @@ def test_files_that_are_not_utf8_stop_with_one_line(workdir: Path) -> None:
 
 
 def test_bad_rows_are_skipped_with_warnings_and_send_exits_1(workdir: Path) -> None:
-    write(workdir, "list.yaml", "- email: good@example.com\n- email: not-an-address\n"
-          "- email: cook@example.com\n  topics: [cooking]\n- email: good@example.com\n"
-          "- email: crlf@example.com\n  name: \"Eve\\r\\nBcc: x@evil.example\"\n")
+    write(
+        workdir,
+        "list.yaml",
+        "- email: good@example.com\n- email: not-an-address\n"
+        "- email: cook@example.com\n  topics: [cooking]\n- email: good@example.com\n"
+        '- email: crlf@example.com\n  name: "Eve\\r\\nBcc: x@evil.example"\n',
+    )
     write(workdir, "more.csv", "email,name\nalso@example.com,Also\n")
     checked = run("subscribers", "check", code=1).output
     assert "2 valid subscribers, 4 problems" in checked
     built = run("build", "--date", DAY, code=1)  # nothing selected yet: build says so
     assert "selection.json is missing" in built.output
     result = send(code=1)
-    for where in ("list.yaml:2: invalid address", "list.yaml:3: unknown topic(s) cooking",
-                  "list.yaml:5: duplicate of good@example.com",
-                  "list.yaml:6: name of crlf@example.com contains a line break"):
+    for where in (
+        "list.yaml:2: invalid address",
+        "list.yaml:3: unknown topic(s) cooking",
+        "list.yaml:5: duplicate of good@example.com",
+        "list.yaml:6: name of crlf@example.com contains a line break",
+    ):
         assert f"warning: subscribers/{where}" in result.output
     assert "sent 2," in result.output
     assert "4 subscriber list problems" in result.output
@@ -133,8 +157,11 @@ def test_bad_rows_are_skipped_with_warnings_and_send_exits_1(workdir: Path) -> N
     write(workdir, "list.yaml", "- email: good@example.com\n- email: cook@example.com\n")
     fixed = send()
     assert "warning" not in fixed.output and "sent 1," in fixed.output
-    assert states(workdir) == {"good@example.com": "sent", "also@example.com": "sent",
-                               "cook@example.com": "sent"}
+    assert states(workdir) == {
+        "good@example.com": "sent",
+        "also@example.com": "sent",
+        "cook@example.com": "sent",
+    }
 
 
 def test_unparseable_yaml_still_stops_everything(workdir: Path) -> None:
@@ -169,8 +196,10 @@ def test_outbox_date_that_is_a_file_leaves_rows_pending(workdir: Path) -> None:
     assert f"data/outbox/{DAY}: not a folder" in result.output
     assert "File exists" not in result.output
     assert set(states(workdir).values()) == {"pending"}
-    assert "pending 2, sending 0, sent 0, failed 0, skipped 0, unknown 0" in run(
-        "status", "--date", DAY).output
+    assert (
+        "pending 2, sending 0, sent 0, failed 0, skipped 0, unknown 0"
+        in run("status", "--date", DAY).output
+    )
     blocker.unlink()
     assert "sent 2," in send().output
     assert states(workdir) == {"a@example.com": "sent", "b@example.com": "sent"}

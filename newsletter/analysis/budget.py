@@ -15,20 +15,33 @@ CUT_MARK = "[…]"
 
 # (kind, priority, heading pattern); the first match wins, lower priority is kept first.
 _KINDS: tuple[tuple[str, int, re.Pattern[str]], ...] = tuple(
-    (kind, prio, re.compile(pattern, re.IGNORECASE)) for kind, prio, pattern in (
+    (kind, prio, re.compile(pattern, re.IGNORECASE))
+    for kind, prio, pattern in (
         ("references", 9, r"\b(references|bibliography|works cited)\b"),
         ("appendix", 8, r"\b(appendix|appendices|supplementary|supplemental)\b"),
         ("acknowledgments", 8, r"\backnowledge?ments?\b"),
         ("abstract", 0, r"\babstract\b"),
         ("introduction", 1, r"\b(introduction|motivation|overview)\b"),
         ("related", 6, r"\b(related work|prior work|background|literature)\b"),
-        ("conclusion", 4, r"\b(conclusions?|concluding|discussion|limitations?|future work|"
-                          r"summary)\b"),
-        ("experiments", 3, r"\b(experiments?|experimental|evaluations?|results?|ablations?|"
-                           r"analysis|benchmarks?|empirical|findings)\b"),
-        ("method", 2, r"\b(method|methods|methodology|approach|model|framework|architecture|"
-                      r"design|algorithm|preliminar\w*|formulation|training|system|pipeline|"
-                      r"dataset|data)\b"),
+        (
+            "conclusion",
+            4,
+            r"\b(conclusions?|concluding|discussion|limitations?|future work|"
+            r"summary)\b",
+        ),
+        (
+            "experiments",
+            3,
+            r"\b(experiments?|experimental|evaluations?|results?|ablations?|"
+            r"analysis|benchmarks?|empirical|findings)\b",
+        ),
+        (
+            "method",
+            2,
+            r"\b(method|methods|methodology|approach|model|framework|architecture|"
+            r"design|algorithm|preliminar\w*|formulation|training|system|pipeline|"
+            r"dataset|data)\b",
+        ),
     )
 )
 _OTHER_PRIORITY = 5
@@ -161,8 +174,12 @@ def fit(text: str, budget: int) -> Budgeted:
     sections = split_sections(text)
     source_tokens = estimate_tokens(text)
     if source_tokens <= budget:
-        return Budgeted(text=text, tokens=source_tokens, source_tokens=source_tokens,
-                        kept=[s.heading[3:] for s in sections if s.heading])
+        return Budgeted(
+            text=text,
+            tokens=source_tokens,
+            source_tokens=source_tokens,
+            kept=[s.heading[3:] for s in sections if s.heading],
+        )
     out: dict[int, str] = {}
     remaining = budget
     result = Budgeted(text="", tokens=0, source_tokens=source_tokens)

@@ -22,24 +22,94 @@ from .schema import LIST_FIELDS, TEXT_FIELDS
 
 # Scripts a card in each language must not contain, by Unicode name prefix of the character.
 _FOREIGN = {
-    "ko": ("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH", "HIRAGANA", "KATAKANA",
-           "CYRILLIC", "ARABIC", "HEBREW", "THAI", "DEVANAGARI", "BENGALI", "TAMIL", "TELUGU",
-           "GUJARATI", "GURMUKHI", "KANNADA", "MALAYALAM", "ARMENIAN", "GEORGIAN"),
-    "en": ("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH", "HIRAGANA", "KATAKANA",
-           "HANGUL", "CYRILLIC", "ARABIC", "HEBREW", "THAI", "DEVANAGARI", "BENGALI", "TAMIL",
-           "TELUGU", "GUJARATI", "GURMUKHI", "KANNADA", "MALAYALAM", "ARMENIAN", "GEORGIAN"),
+    "ko": (
+        "CJK UNIFIED IDEOGRAPH",
+        "CJK COMPATIBILITY IDEOGRAPH",
+        "HIRAGANA",
+        "KATAKANA",
+        "CYRILLIC",
+        "ARABIC",
+        "HEBREW",
+        "THAI",
+        "DEVANAGARI",
+        "BENGALI",
+        "TAMIL",
+        "TELUGU",
+        "GUJARATI",
+        "GURMUKHI",
+        "KANNADA",
+        "MALAYALAM",
+        "ARMENIAN",
+        "GEORGIAN",
+    ),
+    "en": (
+        "CJK UNIFIED IDEOGRAPH",
+        "CJK COMPATIBILITY IDEOGRAPH",
+        "HIRAGANA",
+        "KATAKANA",
+        "HANGUL",
+        "CYRILLIC",
+        "ARABIC",
+        "HEBREW",
+        "THAI",
+        "DEVANAGARI",
+        "BENGALI",
+        "TAMIL",
+        "TELUGU",
+        "GUJARATI",
+        "GURMUKHI",
+        "KANNADA",
+        "MALAYALAM",
+        "ARMENIAN",
+        "GEORGIAN",
+    ),
 }
 _QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']+)'|‘([^’]+)’|「([^」]+)」|『([^』]+)』")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9.])[-+−]?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\d])")
 _SCALED = re.compile(r"(\d+(?:\.\d+)?)\s*([kKmMbB])\b")
 _WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "thousand": 1000,
-    "twice": 2, "double": 2, "doubles": 2, "doubling": 2, "triple": 3, "triples": 3,
-    "half": 0.5, "quarter": 0.25, "first": 1, "second": 2, "third": 3, "fourth": 4,
-    "fifth": 5, "single": 1, "dozen": 12, "thirds": 3, "halves": 2,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "thousand": 1000,
+    "twice": 2,
+    "double": 2,
+    "doubles": 2,
+    "doubling": 2,
+    "triple": 3,
+    "triples": 3,
+    "half": 0.5,
+    "quarter": 0.25,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "single": 1,
+    "dozen": 12,
+    "thirds": 3,
+    "halves": 2,
 }
 _SCALE = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 _MIN_REPEAT_CHARS = 20
@@ -49,9 +119,11 @@ _SIMILAR = 0.85  # difflib ratio from which two texts count as the same
 
 def _strip_quoted_terms(text: str, source: str) -> str:
     """Text without quoted spans that occur in the source (original terms may be quoted)."""
+
     def keep(match: re.Match[str]) -> str:
         inner = next(g for g in match.groups() if g is not None)
         return " " if inner.strip() and inner.strip() in source else match.group(0)
+
     return _QUOTED.sub(keep, text)
 
 
@@ -130,11 +202,13 @@ _KO_SCALE = {"억": Decimal(100_000_000), "만": Decimal(10_000), "천": Decimal
 
 def _korean_units(text: str) -> str:
     """'4만 7천' -> '47000', '4.7만' -> '47000' (so they compare with '47K' in the paper)."""
+
     def value(m: re.Match[str]) -> str:
         total = Decimal(m.group(1)) * _KO_SCALE[m.group(2)]
         if m.group(3):
             total += Decimal(m.group(3)) * _KO_SCALE[m.group(4)]
         return format(total.normalize(), "f")
+
     return _KO_UNITS.sub(value, text)
 
 
@@ -161,12 +235,13 @@ def repeated_fields(analysis: Analysis) -> list[tuple[str, str]]:
     for name in LIST_FIELDS:
         if name not in ("tags", "topics"):
             pieces[name] = list(getattr(analysis, name))
-    normed = {k: [_norm(t) for t in v if len(_norm(t)) >= _MIN_REPEAT_CHARS]
-              for k, v in pieces.items()}
+    normed = {
+        k: [_norm(t) for t in v if len(_norm(t)) >= _MIN_REPEAT_CHARS] for k, v in pieces.items()
+    }
     pairs: list[tuple[str, str]] = []
     names = list(normed)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             if _repeats(normed[a], normed[b]) or _repeats(normed[b], normed[a]):
                 pairs.append((b, a))
     return pairs
@@ -181,8 +256,11 @@ def _repeats(items: list[str], others: list[str]) -> bool:
                 return True
             matcher = SequenceMatcher(None, x, y, autojunk=False)
             # The cheap upper bounds rule out almost every pair before the real ratio.
-            if (matcher.real_quick_ratio() >= _SIMILAR and matcher.quick_ratio() >= _SIMILAR
-                    and matcher.ratio() >= _SIMILAR):
+            if (
+                matcher.real_quick_ratio() >= _SIMILAR
+                and matcher.quick_ratio() >= _SIMILAR
+                and matcher.ratio() >= _SIMILAR
+            ):
                 return True
     return False
 
@@ -208,17 +286,25 @@ def check(analysis: Analysis, *, language: str, source: str, taxonomy: list[str]
         bad = foreign_script(text, language, source)
         if bad:
             runs = ", ".join(f"'{r}'" for r in _runs(text, bad)[:6])
-            problems.append(f"field '{name}' contains characters that are not {lang_name} "
-                            f"({runs}); write them in {lang_name}, or as the English term")
+            problems.append(
+                f"field '{name}' contains characters that are not {lang_name} "
+                f"({runs}); write them in {lang_name}, or as the English term"
+            )
     invented = invented_numbers(analysis.results, source)
     if invented:
-        problems.append("field 'results' has numbers that are not in the paper: "
-                        + ", ".join(invented) + "; quote only the paper's own figures")
+        problems.append(
+            "field 'results' has numbers that are not in the paper: "
+            + ", ".join(invented)
+            + "; quote only the paper's own figures"
+        )
     for field, other in repeated_fields(analysis):
-        problems.append(f"field '{field}' repeats field '{other}'; say something different "
-                        f"in '{field}'")
+        problems.append(
+            f"field '{field}' repeats field '{other}'; say something different in '{field}'"
+        )
     unknown = [t for t in analysis.topics if t not in taxonomy]
     if unknown:
-        problems.append(f"field 'topics' has topics outside the taxonomy: {', '.join(unknown)}"
-                        f"; choose only from: {', '.join(taxonomy)}")
+        problems.append(
+            f"field 'topics' has topics outside the taxonomy: {', '.join(unknown)}"
+            f"; choose only from: {', '.join(taxonomy)}"
+        )
     return problems

@@ -79,15 +79,19 @@ class Usage:
 
 def cost(settings: LLMSettings, prompt_tokens: int, completion_tokens: int) -> float:
     """US dollars at the configured prices per million tokens."""
-    return (prompt_tokens * settings.price_input_per_mtok
-            + completion_tokens * settings.price_output_per_mtok) / 1_000_000
+    return (
+        prompt_tokens * settings.price_input_per_mtok
+        + completion_tokens * settings.price_output_per_mtok
+    ) / 1_000_000
 
 
 def usage_summary(usage: Usage, model: str, price: float, what: str) -> str:
     """'LLM (model): 3 calls, 12,345 in + 2,345 out tokens, $0.0123; 7 from cache'."""
     calls = f"{usage.calls} call{'' if usage.calls == 1 else 's'}"
-    line = (f"LLM {what} ({model}): {calls}, {usage.prompt_tokens:,} input + "
-            f"{usage.completion_tokens:,} output tokens, ${price:.4f}")
+    line = (
+        f"LLM {what} ({model}): {calls}, {usage.prompt_tokens:,} input + "
+        f"{usage.completion_tokens:,} output tokens, ${price:.4f}"
+    )
     if usage.cache_hits:
         line += f"; {usage.cache_hits} from cache (0 tokens)"
     if usage.failures:
@@ -98,8 +102,10 @@ def usage_summary(usage: Usage, model: str, price: float, what: str) -> str:
 def response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
     """The ``response_format`` request field for a structured-output mode."""
     if mode == "json_schema":
-        return {"type": "json_schema",
-                "json_schema": {"name": name, "schema": schema, "strict": True}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": True},
+        }
     if mode == "json_object":
         return {"type": "json_object"}
     return None
@@ -108,25 +114,38 @@ def response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, A
 class LLMClient:
     """Chat completions against ``settings.base_url`` with the model ``settings.model``."""
 
-    def __init__(self, settings: LLMSettings, *, call_log: Path | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: LLMSettings,
+        *,
+        call_log: Path | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if not settings.base_url.startswith(("http://", "https://")):
-            raise LLMError(f"llm.base_url {settings.base_url!r} is not an http(s) URL "
-                           "(e.g. http://localhost:11434/v1)")
+            raise LLMError(
+                f"llm.base_url {settings.base_url!r} is not an http(s) URL "
+                "(e.g. http://localhost:11434/v1)"
+            )
         if not settings.model:
-            raise LLMError("llm.model is empty: name the model to use with llm.base_url "
-                           f"{settings.base_url}")
+            raise LLMError(
+                f"llm.model is empty: name the model to use with llm.base_url {settings.base_url}"
+            )
         self.settings = settings
         self.model = settings.model
         key = os.environ.get(settings.api_key_env, "")
         # Local servers (vLLM, Ollama) accept any key; the package insists on one.
-        self._openai = openai.OpenAI(base_url=settings.base_url, api_key=key or "no-key",
-                                     timeout=settings.timeout_s, max_retries=0)
+        self._openai = openai.OpenAI(
+            base_url=settings.base_url,
+            api_key=key or "no-key",
+            timeout=settings.timeout_s,
+            max_retries=0,
+        )
         self._has_key = bool(key)
         self._slots = threading.BoundedSemaphore(settings.max_concurrency)
         self._lock = threading.Lock()
-        self._mode: str = ("json_schema" if settings.response_format == "auto"
-                           else settings.response_format)
+        self._mode: str = (
+            "json_schema" if settings.response_format == "auto" else settings.response_format
+        )
         self._call_log = call_log
         self._completion_tokens = False  # send max_completion_tokens instead of max_tokens
         self._temperature = True
@@ -144,15 +163,23 @@ class LLMClient:
         """The structured-output mode in use (``auto`` settles on the first that works)."""
         return self._mode
 
-    def chat(self, messages: list[dict[str, str]], *, schema_name: str,
-             schema: dict[str, Any], purpose: str, subject: str = "") -> Reply:
+    def chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema_name: str,
+        schema: dict[str, Any],
+        purpose: str,
+        subject: str = "",
+    ) -> Reply:
         """One completion; raises EndpointUnavailable or EndpointRefused."""
         with self._slots:
             while True:
                 mode = self._mode
                 try:
-                    reply = self._with_retries(messages, mode, schema_name, schema,
-                                               purpose, subject)
+                    reply = self._with_retries(
+                        messages, mode, schema_name, schema, purpose, subject
+                    )
                 except openai.APIStatusError as exc:
                     if exc.status_code not in (400, 413, 422):
                         raise self._refused(exc, subject) from None
@@ -162,7 +189,8 @@ class LLMClient:
                     where = f" for {subject}" if subject else ""
                     raise RequestRejected(
                         f"llm: {self.settings.base_url} rejected the request{where} "
-                        f"(HTTP {exc.status_code}: {_message(exc)})") from None
+                        f"(HTTP {exc.status_code}: {_message(exc)})"
+                    ) from None
                 self.usage.add(reply)
                 return reply
 
@@ -176,15 +204,15 @@ class LLMClient:
                 self._temperature = False
             else:
                 return False
-        log.warning("llm: %s: %s; adjusting the request", self.settings.base_url,
-                    _message(exc))
+        log.warning("llm: %s: %s; adjusting the request", self.settings.base_url, _message(exc))
         return True
 
     def _downgrade(self, mode: str, exc: openai.APIStatusError) -> bool:
         """In auto mode, a 400/422 to a structured-output request tries the next mode."""
         text = _message(exc).lower()
-        about_format = any(w in text for w in ("response_format", "json", "schema", "format",
-                                               "structured"))
+        about_format = any(
+            w in text for w in ("response_format", "json", "schema", "format", "structured")
+        )
         about_else = any(w in text for w in ("context", "token", "length", "too long"))
         if self.settings.response_format != "auto" or (about_else and not about_format):
             return False
@@ -195,53 +223,85 @@ class LLMClient:
             if position + 1 >= len(_MODES):
                 return False
             self._mode = _MODES[position + 1]
-        log.warning("llm: %s refused response_format %s (HTTP %s: %s); using %s",
-                    self.settings.base_url, mode, exc.status_code, _message(exc), self._mode)
+        log.warning(
+            "llm: %s refused response_format %s (HTTP %s: %s); using %s",
+            self.settings.base_url,
+            mode,
+            exc.status_code,
+            _message(exc),
+            self._mode,
+        )
         return True
 
     def _refused(self, exc: openai.APIStatusError, subject: str) -> EndpointRefused:
         hint = ""
         if exc.status_code in (401, 403):
-            hint = (f"; check the key in ${self.settings.api_key_env}" if self._has_key
-                    else f"; ${self.settings.api_key_env} is not set")
+            hint = (
+                f"; check the key in ${self.settings.api_key_env}"
+                if self._has_key
+                else f"; ${self.settings.api_key_env} is not set"
+            )
         elif exc.status_code == 404:
             hint = f"; is llm.model '{self.model}' served at llm.base_url?"
         where = f" for {subject}" if subject else ""
-        return EndpointRefused(f"llm: {self.settings.base_url} answered HTTP {exc.status_code}"
-                               f"{where}: {_message(exc)}{hint}")
+        return EndpointRefused(
+            f"llm: {self.settings.base_url} answered HTTP {exc.status_code}"
+            f"{where}: {_message(exc)}{hint}"
+        )
 
-    def _with_retries(self, messages: list[dict[str, str]], mode: str, schema_name: str,
-                      schema: dict[str, Any], purpose: str, subject: str) -> Reply:
+    def _with_retries(
+        self,
+        messages: list[dict[str, str]],
+        mode: str,
+        schema_name: str,
+        schema: dict[str, Any],
+        purpose: str,
+        subject: str,
+    ) -> Reply:
         s = self.settings
         attempt = 0
         while True:
             started = time.monotonic()
             try:
                 reply = self._once(messages, mode, schema_name, schema)
-            except (openai.RateLimitError, openai.InternalServerError,
-                    openai.APIConnectionError) as exc:
+            except (
+                openai.RateLimitError,
+                openai.InternalServerError,
+                openai.APIConnectionError,
+            ) as exc:
                 status = getattr(exc, "status_code", None)
-                problem = (f"HTTP {status}" if status else
-                           "timed out" if isinstance(exc, openai.APITimeoutError)
-                           else f"connection failed ({exc})")
+                problem = (
+                    f"HTTP {status}"
+                    if status
+                    else "timed out"
+                    if isinstance(exc, openai.APITimeoutError)
+                    else f"connection failed ({exc})"
+                )
                 self._log_call(purpose, subject, None, time.monotonic() - started, problem)
                 if attempt >= s.max_retries:
                     self.usage.count("failures")
                     raise EndpointUnavailable(
                         f"llm: {s.base_url} {problem} for {subject or purpose} after "
-                        f"{attempt + 1} attempt(s) (timeout {s.timeout_s:g}s)") from None
-                wait = _retry_after(exc) or s.retry_backoff_s * 2 ** attempt
+                        f"{attempt + 1} attempt(s) (timeout {s.timeout_s:g}s)"
+                    ) from None
+                wait = _retry_after(exc) or s.retry_backoff_s * 2**attempt
                 wait = min(wait, MAX_RETRY_AFTER_S) * random.uniform(1.0, 1.2)
-                log.info("llm: %s for %s; retry %d in %.1fs", problem, subject or purpose,
-                         attempt + 1, wait)
+                log.info(
+                    "llm: %s for %s; retry %d in %.1fs",
+                    problem,
+                    subject or purpose,
+                    attempt + 1,
+                    wait,
+                )
                 self._sleep(wait)
                 attempt += 1
                 continue
             self._log_call(purpose, subject, reply, time.monotonic() - started, "ok")
             return reply
 
-    def _once(self, messages: list[dict[str, str]], mode: str, schema_name: str,
-              schema: dict[str, Any]) -> Reply:
+    def _once(
+        self, messages: list[dict[str, str]], mode: str, schema_name: str, schema: dict[str, Any]
+    ) -> Reply:
         s = self.settings
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
         if self._temperature:
@@ -266,16 +326,22 @@ class LLMClient:
             completion_tokens = estimate_tokens(content)
         return Reply(content, prompt_tokens, completion_tokens, choice.finish_reason)
 
-    def _log_call(self, purpose: str, subject: str, reply: Reply | None, seconds: float,
-                  outcome: str) -> None:
+    def _log_call(
+        self, purpose: str, subject: str, reply: Reply | None, seconds: float, outcome: str
+    ) -> None:
         """One JSON line per request in ``DATA/cache/llm/calls.jsonl``."""
         if self._call_log is None:
             return
-        row = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "model": self.model,
-               "purpose": purpose, "subject": subject, "outcome": outcome,
-               "seconds": round(seconds, 3),
-               "prompt_tokens": reply.prompt_tokens if reply else 0,
-               "completion_tokens": reply.completion_tokens if reply else 0}
+        row = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "model": self.model,
+            "purpose": purpose,
+            "subject": subject,
+            "outcome": outcome,
+            "seconds": round(seconds, 3),
+            "prompt_tokens": reply.prompt_tokens if reply else 0,
+            "completion_tokens": reply.completion_tokens if reply else 0,
+        }
         with self._lock:
             self._call_log.parent.mkdir(parents=True, exist_ok=True)
             with self._call_log.open("a", encoding="utf-8") as fh:
@@ -284,8 +350,9 @@ class LLMClient:
 
 def _retry_after(exc: Exception) -> float | None:
     response = getattr(exc, "response", None)
-    return retry_after_seconds(response.headers.get("retry-after")) if response is not None \
-        else None
+    return (
+        retry_after_seconds(response.headers.get("retry-after")) if response is not None else None
+    )
 
 
 def _message(exc: openai.APIStatusError) -> str:

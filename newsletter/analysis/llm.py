@@ -43,9 +43,13 @@ def make_client(settings: Settings) -> LLMClient:
     return LLMClient(settings.llm, call_log=settings.data_dir / "cache" / "llm" / "calls.jsonl")
 
 
-def make_analyzer(settings: Settings, http: Http | None, *,
-                  progress: Progress | None = None,
-                  client: LLMClient | None = None) -> Analyzer:
+def make_analyzer(
+    settings: Settings,
+    http: Http | None,
+    *,
+    progress: Progress | None = None,
+    client: LLMClient | None = None,
+) -> Analyzer:
     """The analyzer for the configured LLM (``http`` fetches full texts; None = abstracts)."""
     return Analyzer(settings, http, client or make_client(settings), progress=progress)
 
@@ -53,7 +57,6 @@ def make_analyzer(settings: Settings, http: Http | None, *,
 def make_recommender(settings: Settings, *, client: LLMClient | None = None) -> LLMRecommender:
     """The recommender for the configured LLM."""
     return LLMRecommender(settings, client or make_client(settings))
-
 
 
 def _unreadable(problems: list[str]) -> bool:
@@ -64,11 +67,18 @@ def _unreadable(problems: list[str]) -> bool:
         return True  # the card's first line, also shown in the table of contents' preview
     return len(foreign) * 2 > len(TEXT_FIELDS) + len(LIST_FIELDS) - 1  # topics: not checked
 
+
 class Analyzer:
     """Analyses papers with the LLM; one instance per run, safe across threads."""
 
-    def __init__(self, settings: Settings, http: Http | None, client: LLMClient, *,
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http: Http | None,
+        client: LLMClient,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
         self.settings = settings
         self.http = http
         self.client = client
@@ -88,9 +98,12 @@ class Analyzer:
         """Tokens and cost of this run's analysis calls."""
         return self.client.usage_line("analysis")
 
-    def analyze_many(self, papers: list[Paper], progress: Progress | None = None,
-                     on_result: Callable[[PaperAnalysis], None] | None = None
-                     ) -> list[PaperAnalysis]:
+    def analyze_many(
+        self,
+        papers: list[Paper],
+        progress: Progress | None = None,
+        on_result: Callable[[PaperAnalysis], None] | None = None,
+    ) -> list[PaperAnalysis]:
         """Analyse ``papers`` with at most ``llm.max_concurrency`` in flight, in input order.
 
         ``on_result`` gets each analysis as soon as it is collected, so a run stopped halfway
@@ -114,9 +127,13 @@ class Analyzer:
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
-                how = ("from cache" if result.usage.get("from_cache")
-                       else f"abstract card: {result.fallback}" if result.fallback
-                       else f"{result.fulltext.source}, {len(result.warnings)} warnings")
+                how = (
+                    "from cache"
+                    if result.usage.get("from_cache")
+                    else f"abstract card: {result.fallback}"
+                    if result.fallback
+                    else f"{result.fulltext.source}, {len(result.warnings)} warnings"
+                )
                 say(f"analyze: [{i}/{len(papers)}] {paper.id} ({how})")
         return results
 
@@ -126,30 +143,48 @@ class Analyzer:
             return fetch_fulltext(self.http, self.settings, paper)
         text = abstract_text(paper)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        return FullText(source="abstract", url=paper.abs_url(self.settings.sources.arxiv.abs_url),
-                        chars=len(text), sha256=digest, note="no HTTP client: abstract"), text
+        return FullText(
+            source="abstract",
+            url=paper.abs_url(self.settings.sources.arxiv.abs_url),
+            chars=len(text),
+            sha256=digest,
+            note="no HTTP client: abstract",
+        ), text
 
-    def messages(self, paper: Paper, fulltext: FullText, budgeted: Budgeted
-                 ) -> list[dict[str, str]]:
+    def messages(
+        self, paper: Paper, fulltext: FullText, budgeted: Budgeted
+    ) -> list[dict[str, str]]:
         """The system and user messages for one paper."""
         kinds = _SOURCE_KIND.get(self.language, _SOURCE_KIND["en"])
         values = {
-            "paper_id": paper.versioned_id, "title": paper.title,
-            "authors": ", ".join(paper.authors[:12]) + (" et al." if len(paper.authors) > 12
-                                                         else "") or "-",
+            "paper_id": paper.versioned_id,
+            "title": paper.title,
+            "authors": ", ".join(paper.authors[:12])
+            + (" et al." if len(paper.authors) > 12 else "")
+            or "-",
             "organization": paper.organization or "-",
-            "source_kind": kinds[fulltext.source], "topics": ", ".join(self.taxonomy),
+            "source_kind": kinds[fulltext.source],
+            "topics": ", ".join(self.taxonomy),
             "fulltext": budgeted.text.strip(),
         }
-        return [{"role": "system", "content": self.prompt.render("system", **values)},
-                {"role": "user", "content": self.prompt.render("user", **values)}]
+        return [
+            {"role": "system", "content": self.prompt.render("system", **values)},
+            {"role": "user", "content": self.prompt.render("user", **values)},
+        ]
 
     def key(self, paper: Paper, fulltext: FullText) -> str:
-        return cache_key(paper=paper.id, version=paper.version, fulltext=fulltext.sha256,
-                         model=self.model, prompt=self.prompt.version,
-                         template=self.prompt.digest, language=self.language,
-                         budget=self.settings.llm.token_budget, topics=self.taxonomy,
-                         title=paper.title)
+        return cache_key(
+            paper=paper.id,
+            version=paper.version,
+            fulltext=fulltext.sha256,
+            model=self.model,
+            prompt=self.prompt.version,
+            template=self.prompt.digest,
+            language=self.language,
+            budget=self.settings.llm.token_budget,
+            topics=self.taxonomy,
+            title=paper.title,
+        )
 
     def analyze(self, paper: Paper) -> PaperAnalysis:
         """One paper's card (never raises for a bad answer; EndpointRefused stops the run)."""
@@ -167,8 +202,11 @@ class Analyzer:
                 return cached
         budgeted = fit(text, self.settings.llm.token_budget)
         if budgeted.cut or budgeted.dropped:
-            fulltext = fulltext.model_copy(update={"note": "; ".join(
-                n for n in (fulltext.note, f"budget: {budgeted.note()}") if n)})
+            fulltext = fulltext.model_copy(
+                update={
+                    "note": "; ".join(n for n in (fulltext.note, f"budget: {budgeted.note()}") if n)
+                }
+            )
         messages = self.messages(paper, fulltext, budgeted)
         spent: list[Reply] = []
         try:
@@ -180,8 +218,14 @@ class Analyzer:
         self.cache.put("analysis", key, result.model_dump(mode="json"))
         return result
 
-    def _ask(self, paper: Paper, fulltext: FullText, source: str,
-             messages: list[dict[str, str]], spent: list[Reply]) -> PaperAnalysis:
+    def _ask(
+        self,
+        paper: Paper,
+        fulltext: FullText,
+        source: str,
+        messages: list[dict[str, str]],
+        spent: list[Reply],
+    ) -> PaperAnalysis:
         first = self._chat(messages, paper, "analyze", spent)
         card, problems = self._judge(first, source)
         if card is not None and not problems:
@@ -192,21 +236,27 @@ class Analyzer:
         except EndpointUnavailable as exc:
             if card is None:
                 raise
-            return self._accept(paper, fulltext, card, [*problems, f"repair failed: {exc}"],
-                                spent)
+            return self._accept(paper, fulltext, card, [*problems, f"repair failed: {exc}"], spent)
         card2, problems2 = self._judge(second, source)
         if card2 is not None and (card is None or len(problems2) <= len(problems)):
             card, problems = card2, problems2
         if card is not None and not _unreadable(problems):
             return self._accept(paper, fulltext, card, problems, spent)
-        reason = ("the LLM's answer was unusable after one repair: "
-                  + "; ".join(problems if card is not None else problems2))
+        reason = "the LLM's answer was unusable after one repair: " + "; ".join(
+            problems if card is not None else problems2
+        )
         return self._fallback(paper, reason, spent)
 
-    def _chat(self, messages: list[dict[str, str]], paper: Paper, purpose: str,
-              spent: list[Reply]) -> Reply:
-        reply = self.client.chat(messages, schema_name="paper_analysis", schema=self.schema,
-                                 purpose=purpose, subject=paper.id)
+    def _chat(
+        self, messages: list[dict[str, str]], paper: Paper, purpose: str, spent: list[Reply]
+    ) -> Reply:
+        reply = self.client.chat(
+            messages,
+            schema_name="paper_analysis",
+            schema=self.schema,
+            purpose=purpose,
+            subject=paper.id,
+        )
         spent.append(reply)
         return reply
 
@@ -215,11 +265,12 @@ class Analyzer:
             card = parse_analysis(reply.content)
         except AnswerError as exc:
             if reply.finish_reason == "length":
-                return None, [*exc.problems, "the answer was cut off at the output token "
-                              "limit; write shorter fields"]
+                return None, [
+                    *exc.problems,
+                    "the answer was cut off at the output token limit; write shorter fields",
+                ]
             return None, exc.problems
-        return card, check(card, language=self.language, source=source,
-                           taxonomy=self.taxonomy)
+        return card, check(card, language=self.language, source=source, taxonomy=self.taxonomy)
 
     def _usage(self, spent: list[Reply]) -> tuple[dict[str, int], float]:
         p = sum(r.prompt_tokens for r in spent)
@@ -227,8 +278,14 @@ class Analyzer:
         usage = {"calls": len(spent), "prompt_tokens": p, "completion_tokens": c}
         return usage, round(cost(self.settings.llm, p, c), 6)
 
-    def _accept(self, paper: Paper, fulltext: FullText, card: Analysis, problems: list[str],
-                spent: list[Reply]) -> PaperAnalysis:
+    def _accept(
+        self,
+        paper: Paper,
+        fulltext: FullText,
+        card: Analysis,
+        problems: list[str],
+        spent: list[Reply],
+    ) -> PaperAnalysis:
         warnings = [p for p in problems if not p.startswith("field 'topics' has topics")]
         unknown = [t for t in card.topics if t not in self.taxonomy]
         topics = [t for t in dict.fromkeys(card.topics) if t in self.taxonomy]
@@ -236,25 +293,39 @@ class Analyzer:
             warnings.append(f"topics outside the taxonomy dropped: {', '.join(unknown)}")
         if not topics:
             topics = rule_topics(paper, self.settings.topics)
-            warnings.append("no topic from the taxonomy; topics from the rules: "
-                            + (", ".join(topics) or "none"))
+            warnings.append(
+                "no topic from the taxonomy; topics from the rules: "
+                + (", ".join(topics) or "none")
+            )
         usage, price = self._usage(spent)
         return PaperAnalysis(
-            id=paper.id, fulltext=fulltext,
-            analysis=card.model_copy(update={"topics": topics,
-                                             "summary": " ".join(card.summary.split())}),
-            analyzer="llm", model=self.model, prompt_version=self.prompt.version,
-            language=self.language, abstract_only=fulltext.source == "abstract",
-            warnings=warnings, usage=usage, cost_usd=price)
+            id=paper.id,
+            fulltext=fulltext,
+            analysis=card.model_copy(
+                update={"topics": topics, "summary": " ".join(card.summary.split())}
+            ),
+            analyzer="llm",
+            model=self.model,
+            prompt_version=self.prompt.version,
+            language=self.language,
+            abstract_only=fulltext.source == "abstract",
+            warnings=warnings,
+            usage=usage,
+            cost_usd=price,
+        )
 
     def _fallback(self, paper: Paper, reason: str, spent: list[Reply]) -> PaperAnalysis:
         log.warning("analyze: %s: abstract card instead: %s", paper.id, reason)
         card = analyze_offline(paper, self.settings.topics, self.language)
         usage, price = self._usage(spent)
         # model stays None: the edition must not name a model for a card it did not write.
-        return card.model_copy(update={
-            "fulltext": card.fulltext.model_copy(update={"note": f"LLM card failed: {reason}"}),
-            "prompt_version": self.prompt.version, "fallback": reason,
-            "warnings": [f"abstract card ({self.model} failed): {reason}"], "usage": usage,
-            "cost_usd": price})
-
+        return card.model_copy(
+            update={
+                "fulltext": card.fulltext.model_copy(update={"note": f"LLM card failed: {reason}"}),
+                "prompt_version": self.prompt.version,
+                "fallback": reason,
+                "warnings": [f"abstract card ({self.model} failed): {reason}"],
+                "usage": usage,
+                "cost_usd": price,
+            }
+        )

@@ -10,23 +10,37 @@ from ..topics import rule_topics
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 # Abbreviations after which a full stop does not end the sentence.
-_ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "fig.", "figs.", "eq.",
-                  "sec.", "no.", "approx.", "resp.")
+_ABBREVIATIONS = (
+    "e.g.",
+    "i.e.",
+    "et al.",
+    "etc.",
+    "vs.",
+    "cf.",
+    "fig.",
+    "figs.",
+    "eq.",
+    "sec.",
+    "no.",
+    "approx.",
+    "resp.",
+)
 
 
 def first_sentence(text: str) -> str:
     """The text up to its first sentence end (not after 'e.g.' or inside parentheses)."""
     text = " ".join(text.split())
     for match in _SENTENCE_END.finditer(text):
-        head = text[:match.start()]
+        head = text[: match.start()]
         if head.count("(") > head.count(")") or head.lower().endswith(_ABBREVIATIONS):
             continue
         return head
     return text
 
 
-def analyze_offline(paper: Paper, taxonomy: dict[str, TopicSettings],
-                    language: str) -> PaperAnalysis:
+def analyze_offline(
+    paper: Paper, taxonomy: dict[str, TopicSettings], language: str
+) -> PaperAnalysis:
     """One-line summary from ``ai_summary`` or the abstract's first sentence; abstract as body."""
     tags = paper.ai_keywords[:8] or paper.categories[:8]
     analysis = Analysis(
@@ -45,8 +59,9 @@ def analyze_offline(paper: Paper, taxonomy: dict[str, TopicSettings],
     )
     return PaperAnalysis(
         id=paper.id,
-        fulltext=FullText(source="abstract", chars=len(paper.abstract),
-                          note="no LLM configured: abstract only"),
+        fulltext=FullText(
+            source="abstract", chars=len(paper.abstract), note="no LLM configured: abstract only"
+        ),
         analysis=analysis,
         analyzer="offline",
         language=language,

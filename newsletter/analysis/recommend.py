@@ -34,10 +34,18 @@ def _popularity(p: Paper) -> tuple[int, int, int]:
 
 # Reasons are shown to readers on each card, so they are written in the edition's language.
 _REASONS = {
-    "ko": {"ranked": "추천수 {n}위", "new_topics": "아직 다루지 않은 주제: {topics}",
-           "next": "나머지 중 추천수 순", "heuristic": " (규칙 기반)"},
-    "en": {"ranked": "#{n} by upvotes", "new_topics": "adds topics not yet covered: {topics}",
-           "next": "next by upvotes among the rest", "heuristic": " (heuristic)"},
+    "ko": {
+        "ranked": "추천수 {n}위",
+        "new_topics": "아직 다루지 않은 주제: {topics}",
+        "next": "나머지 중 추천수 순",
+        "heuristic": " (규칙 기반)",
+    },
+    "en": {
+        "ranked": "#{n} by upvotes",
+        "new_topics": "adds topics not yet covered: {topics}",
+        "next": "next by upvotes among the rest",
+        "heuristic": " (heuristic)",
+    },
 }
 
 
@@ -50,14 +58,20 @@ def ranked(papers: list[Paper], n: int, language: str = "en") -> list[Selected]:
     with_votes = [p for p in papers if p.upvotes is not None]
     order = sorted(with_votes, key=lambda p: (tuple(-x for x in _popularity(p)), p.id))
     return [
-        Selected(id=p.id, kind="ranked", rank=i + 1,
-                 reason=reason_text(language, "ranked", n=i + 1))
+        Selected(
+            id=p.id, kind="ranked", rank=i + 1, reason=reason_text(language, "ranked", n=i + 1)
+        )
         for i, p in enumerate(order[:n])
     ]
 
 
-def heuristic(papers: list[Paper], taken: list[Selected], m: int,
-              taxonomy: dict[str, TopicSettings], language: str = "en") -> list[Selected]:
+def heuristic(
+    papers: list[Paper],
+    taken: list[Selected],
+    m: int,
+    taxonomy: dict[str, TopicSettings],
+    language: str = "en",
+) -> list[Selected]:
     """M more by greedy topic coverage (see the module docstring)."""
     chosen_ids = {s.id for s in taken}
     by_id = {p.id: p for p in papers}
@@ -68,13 +82,20 @@ def heuristic(papers: list[Paper], taken: list[Selected], m: int,
     topics = {p.id: set(rule_topics(p, taxonomy)) for p in pool}
     picks: list[Selected] = []
     while pool and len(picks) < m:
-        best = min(pool, key=lambda p: (-len(topics[p.id] - covered),
-                                        *(-x for x in _popularity(p)), p.id))
+        best = min(
+            pool, key=lambda p: (-len(topics[p.id] - covered), *(-x for x in _popularity(p)), p.id)
+        )
         new = sorted(topics[best.id] - covered)
-        reason = (reason_text(language, "new_topics", topics=", ".join(new)) if new
-                  else reason_text(language, "next"))
-        picks.append(Selected(id=best.id, kind="recommended", reason=reason,
-                              rank=len(taken) + len(picks) + 1))
+        reason = (
+            reason_text(language, "new_topics", topics=", ".join(new))
+            if new
+            else reason_text(language, "next")
+        )
+        picks.append(
+            Selected(
+                id=best.id, kind="recommended", reason=reason, rank=len(taken) + len(picks) + 1
+            )
+        )
         covered |= topics[best.id]
         pool.remove(best)
     return picks
@@ -87,14 +108,17 @@ def _candidate_line(p: Paper) -> str:
     head = " ".join(p.abstract.split())
     if len(head) > _ABSTRACT_HEAD:
         head = head[:_ABSTRACT_HEAD].rsplit(" ", 1)[0] + " …"
-    facts = [f"upvotes {p.upvotes}" if p.upvotes is not None else "no upvotes",
-             f"org {p.organization}" if p.organization else "",
-             f"stars {p.github_stars}" if p.github_stars is not None else ""]
+    facts = [
+        f"upvotes {p.upvotes}" if p.upvotes is not None else "no upvotes",
+        f"org {p.organization}" if p.organization else "",
+        f"stars {p.github_stars}" if p.github_stars is not None else "",
+    ]
     return f"- id {p.id} | {p.title} | {', '.join(f for f in facts if f)}\n  {head}"
 
 
-def validate_picks(picks: list[Pick], pool_ids: set[str], ranked_ids: set[str],
-                   m: int) -> tuple[list[Pick], list[str]]:
+def validate_picks(
+    picks: list[Pick], pool_ids: set[str], ranked_ids: set[str], m: int
+) -> tuple[list[Pick], list[str]]:
     """The usable picks (in order) and one sentence per problem with the others."""
     good: list[Pick] = []
     problems: list[str] = []
@@ -141,12 +165,17 @@ class LLMRecommender:
     def usage_record(self) -> tuple[dict[str, int], float]:
         """(calls and tokens, cost) of this run's recommendation, for ``selection.json``."""
         u = self.client.usage
-        usage = {"calls": u.calls, "prompt_tokens": u.prompt_tokens,
-                 "completion_tokens": u.completion_tokens, "from_cache": u.cache_hits}
+        usage = {
+            "calls": u.calls,
+            "prompt_tokens": u.prompt_tokens,
+            "completion_tokens": u.completion_tokens,
+            "from_cache": u.cache_hits,
+        }
         return usage, round(cost(self.settings.llm, u.prompt_tokens, u.completion_tokens), 6)
 
-    def messages(self, candidates: list[Paper], ranked_papers: list[Paper], m: int
-                 ) -> list[dict[str, str]]:
+    def messages(
+        self, candidates: list[Paper], ranked_papers: list[Paper], m: int
+    ) -> list[dict[str, str]]:
         """The system and user messages: ranked papers, interests, candidates, M."""
         values = {
             "m": m,
@@ -154,11 +183,12 @@ class LLMRecommender:
             "ranked": "\n".join(f"- {p.id} | {p.title}" for p in ranked_papers) or "-",
             "candidates": "\n".join(_candidate_line(p) for p in candidates),
         }
-        return [{"role": "system", "content": self.prompt.render("system", **values)},
-                {"role": "user", "content": self.prompt.render("user", **values)}]
+        return [
+            {"role": "system", "content": self.prompt.render("system", **values)},
+            {"role": "user", "content": self.prompt.render("user", **values)},
+        ]
 
-    def recommend(self, pool: list[Paper], ranked_sel: list[Selected], m: int
-                  ) -> list[Selected]:
+    def recommend(self, pool: list[Paper], ranked_sel: list[Selected], m: int) -> list[Selected]:
         """M recommended papers; ids checked, gaps filled by the heuristic, reasons kept."""
         ranked_ids = {s.id for s in ranked_sel}
         candidates = [p for p in pool if p.id not in ranked_ids]
@@ -167,10 +197,14 @@ class LLMRecommender:
             return []
         by_id = {p.id: p for p in pool}
         # Ranked papers in their order: the messages are the cache key, so they must be stable.
-        messages = self.messages(candidates, [by_id[s.id] for s in ranked_sel if s.id in by_id],
-                                 m)
-        key = cache_key(kind="recommend", model=self.model, prompt=self.prompt.version,
-                        template=self.prompt.digest, messages=messages)
+        messages = self.messages(candidates, [by_id[s.id] for s in ranked_sel if s.id in by_id], m)
+        key = cache_key(
+            kind="recommend",
+            model=self.model,
+            prompt=self.prompt.version,
+            template=self.prompt.digest,
+            messages=messages,
+        )
         stored = self.cache.get("recommend", key)
         if stored is not None:
             self.client.usage.count("cache_hits")
@@ -185,35 +219,42 @@ class LLMRecommender:
                 picks = []
             else:
                 self.cache.put("recommend", key, [p.model_dump() for p in picks])
-        chosen = [Selected(id=p.id, kind="recommended", reason=p.reason,
-                           rank=len(ranked_sel) + i + 1) for i, p in enumerate(picks)]
+        chosen = [
+            Selected(id=p.id, kind="recommended", reason=p.reason, rank=len(ranked_sel) + i + 1)
+            for i, p in enumerate(picks)
+        ]
         if len(chosen) < m:
-            more = heuristic(pool, ranked_sel + chosen, m - len(chosen), self.settings.topics,
-                             self.language)
+            more = heuristic(
+                pool, ranked_sel + chosen, m - len(chosen), self.settings.topics, self.language
+            )
             mark = reason_text(self.language, "heuristic")
             chosen += [s.model_copy(update={"reason": s.reason + mark}) for s in more]
         return chosen
 
-    def _ask(self, messages: list[dict[str, str]], pool_ids: set[str], ranked_ids: set[str],
-             m: int) -> list[Pick]:
+    def _ask(
+        self, messages: list[dict[str, str]], pool_ids: set[str], ranked_ids: set[str], m: int
+    ) -> list[Pick]:
         schema = recommendation_schema()
-        reply = self.client.chat(messages, schema_name="recommendation", schema=schema,
-                                 purpose="recommend")
+        reply = self.client.chat(
+            messages, schema_name="recommendation", schema=schema, purpose="recommend"
+        )
         good, problems = self._judge(reply.content, pool_ids, ranked_ids, m)
         if not problems:
             return good
         repair = self.prompt.repair_messages(messages, reply.content, problems)
         try:
-            reply2 = self.client.chat(repair, schema_name="recommendation", schema=schema,
-                                      purpose="recommend-repair")
+            reply2 = self.client.chat(
+                repair, schema_name="recommendation", schema=schema, purpose="recommend-repair"
+            )
         except EndpointUnavailable:
             return good
         good2, problems2 = self._judge(reply2.content, pool_ids, ranked_ids, m)
         self.warnings += [f"recommendation: {p}" for p in problems2]
         return good2 if len(good2) >= len(good) else good
 
-    def _judge(self, content: str, pool_ids: set[str], ranked_ids: set[str], m: int
-               ) -> tuple[list[Pick], list[str]]:
+    def _judge(
+        self, content: str, pool_ids: set[str], ranked_ids: set[str], m: int
+    ) -> tuple[list[Pick], list[str]]:
         try:
             answer = parse_recommendation(content)
         except AnswerError as exc:
@@ -223,7 +264,9 @@ class LLMRecommender:
             bad = foreign_script(pick.reason, self.language)
             if bad:
                 # Kept meanwhile: a reason with a stray script beats a missing pick.
-                problems.append(f"the reason for {pick.id} has characters that are not "
-                                f"{'Korean' if self.language == 'ko' else 'English'} "
-                                f"({''.join(bad)})")
+                problems.append(
+                    f"the reason for {pick.id} has characters that are not "
+                    f"{'Korean' if self.language == 'ko' else 'English'} "
+                    f"({''.join(bad)})"
+                )
         return good, problems

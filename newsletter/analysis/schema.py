@@ -12,8 +12,16 @@ from ..models import Analysis
 
 # Field order is the order the prompt explains them and the card shows them.
 TEXT_FIELDS = ("summary", "core_idea", "problem", "key_technique")
-LIST_FIELDS = ("method", "results", "improvements", "applications", "limitations", "tags",
-               "topics", "prerequisites")
+LIST_FIELDS = (
+    "method",
+    "results",
+    "improvements",
+    "applications",
+    "limitations",
+    "tags",
+    "topics",
+    "prerequisites",
+)
 FIELDS = tuple(Analysis.model_fields)
 
 
@@ -87,14 +95,18 @@ def parse_json(content: str | None) -> Any:
         text = text.rsplit("```", 1)[0]
     if not text.startswith("{") and "{" in text and "}" in text:
         # Some models add a sentence before the object despite the instructions.
-        text = text[text.index("{"): text.rindex("}") + 1]
+        text = text[text.index("{") : text.rindex("}") + 1]
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         head = (content or "").strip()[:60]
         # exc.msg may end in "at" already ("Unterminated string starting at").
-        raise AnswerError([f"the answer is not JSON ({exc.msg}: line {exc.lineno} column "
-                           f"{exc.colno}; it starts {head!r})"]) from None
+        raise AnswerError(
+            [
+                f"the answer is not JSON ({exc.msg}: line {exc.lineno} column "
+                f"{exc.colno}; it starts {head!r})"
+            ]
+        ) from None
 
 
 def _describe(exc: ValidationError) -> list[str]:
@@ -111,8 +123,7 @@ def _describe(exc: ValidationError) -> list[str]:
 
 
 def _bullets(text: str) -> list[str]:
-    lines = [re.sub(r"^\s*(?:[-*•·]|\d+[.)])\s*", "", line).strip()
-             for line in text.splitlines()]
+    lines = [re.sub(r"^\s*(?:[-*•·]|\d+[.)])\s*", "", line).strip() for line in text.splitlines()]
     return [line for line in lines if line]
 
 
@@ -127,10 +138,16 @@ def _normalize(data: dict[str, Any]) -> dict[str, Any]:
         if name not in FIELDS:
             continue  # an extra key is ignored, a missing one is reported
         if name in LIST_FIELDS and isinstance(value, str):
-            value = _bullets(value) if name not in ("tags", "topics") else [
-                v.strip() for v in re.split(r"[,\n]", value) if v.strip()]
-        elif name in TEXT_FIELDS and isinstance(value, list) and all(
-                isinstance(v, str) for v in value):
+            value = (
+                _bullets(value)
+                if name not in ("tags", "topics")
+                else [v.strip() for v in re.split(r"[,\n]", value) if v.strip()]
+            )
+        elif (
+            name in TEXT_FIELDS
+            and isinstance(value, list)
+            and all(isinstance(v, str) for v in value)
+        ):
             value = " ".join(v.strip() for v in value)
         if name in LIST_FIELDS and isinstance(value, list):
             value = [v.strip() if isinstance(v, str) else v for v in value]

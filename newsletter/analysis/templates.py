@@ -33,18 +33,23 @@ class Prompt:
         """The part with its placeholders filled; a missing value is a settings error."""
         try:
             return string.Template(self.parts[part]).substitute(
-                {k: str(v) for k, v in values.items()})
+                {k: str(v) for k, v in values.items()}
+            )
         except (KeyError, ValueError) as exc:
-            raise ConfigError(f"{self.path}: the '{part}' part uses an unknown or malformed "
-                              f"placeholder ({exc})") from None
+            raise ConfigError(
+                f"{self.path}: the '{part}' part uses an unknown or malformed placeholder ({exc})"
+            ) from None
 
-    def repair_messages(self, messages: list[dict[str, str]], answer: str,
-                        problems: list[str]) -> list[dict[str, str]]:
+    def repair_messages(
+        self, messages: list[dict[str, str]], answer: str, problems: list[str]
+    ) -> list[dict[str, str]]:
         """The conversation so far, the answer, and one repair request naming its problems."""
         return messages + [
             {"role": "assistant", "content": answer},
-            {"role": "user", "content": self.render(
-                "repair", problems="\n".join(f"- {p}" for p in problems))},
+            {
+                "role": "user",
+                "content": self.render("repair", problems="\n".join(f"- {p}" for p in problems)),
+            },
         ]
 
 
@@ -57,8 +62,10 @@ def parse(text: str, where: str) -> Prompt:
     parts = {pieces[i]: pieces[i + 1].strip() for i in range(1, len(pieces) - 1, 2)}
     missing = [p for p in ("system", "user", "repair") if p not in parts]
     if missing:
-        raise ConfigError(f"{where}: missing part(s) {', '.join(missing)} "
-                          "(each starts with a line '=== NAME ===')")
+        raise ConfigError(
+            f"{where}: missing part(s) {', '.join(missing)} "
+            "(each starts with a line '=== NAME ===')"
+        )
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     return Prompt(where, first.split(":", 1)[1].strip(), parts, digest)
 

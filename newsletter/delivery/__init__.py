@@ -60,9 +60,13 @@ class DeliveryStopped(DeliveryError):
 class RateLimiter:
     """Token bucket: at most ``rate`` acquisitions per second on average, bursts of ``burst``."""
 
-    def __init__(self, rate: float, burst: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
@@ -137,9 +141,11 @@ class Summary:
         """The one-line summary the CLI prints."""
         extra = f", already sent before {self.already}" if self.already else ""
         left = f", still pending {self.pending}" if self.pending else ""
-        return (f"sent {self.sent}, skipped {self.skipped}, failed {self.failed}, "
-                f"unknown {self.unknown}{extra}{left} in {self.elapsed_s:.1f}s "
-                f"({self.rate:.1f}/s; {self.throttled} throttled, {self.retried} retried)")
+        return (
+            f"sent {self.sent}, skipped {self.skipped}, failed {self.failed}, "
+            f"unknown {self.unknown}{extra}{left} in {self.elapsed_s:.1f}s "
+            f"({self.rate:.1f}/s; {self.throttled} throttled, {self.retried} retried)"
+        )
 
 
 @dataclass
@@ -154,10 +160,14 @@ class Personalizer:
     def __post_init__(self) -> None:
         d = self.settings.delivery
         # Settings that end up in every header: a bad one is a config error, not N failures.
-        for name, value in (("delivery.from", d.from_), ("delivery.reply_to", d.reply_to),
-                            ("delivery.list_id", d.list_id), ("edition.title", self.subject),
-                            ("delivery.unsubscribe_url", d.unsubscribe_url),
-                            ("delivery.unsubscribe_mailto", d.unsubscribe_mailto)):
+        for name, value in (
+            ("delivery.from", d.from_),
+            ("delivery.reply_to", d.reply_to),
+            ("delivery.list_id", d.list_id),
+            ("edition.title", self.subject),
+            ("delivery.unsubscribe_url", d.unsubscribe_url),
+            ("delivery.unsubscribe_mailto", d.unsubscribe_mailto),
+        ):
             try:
                 safe_header(value, name)
             except HeaderInjection as exc:
@@ -165,14 +175,20 @@ class Personalizer:
         self.domain = sender_domain(d.from_)
         self.secret = secret_from_env(d.unsubscribe_secret_env)
         if d.unsubscribe_url and not self.secret:
-            raise ConfigError(f"delivery.unsubscribe_url is set but ${d.unsubscribe_secret_env}"
-                              " (the key that signs unsubscribe links) is empty")
+            raise ConfigError(
+                f"delivery.unsubscribe_url is set but ${d.unsubscribe_secret_env}"
+                " (the key that signs unsubscribe links) is empty"
+            )
         if len(d.unsubscribe_url) > 400:
-            raise ConfigError("delivery.unsubscribe_url is over 400 characters; the signed "
-                              "link must fit in one List-Unsubscribe header line")
+            raise ConfigError(
+                "delivery.unsubscribe_url is over 400 characters; the signed "
+                "link must fit in one List-Unsubscribe header line"
+            )
         if d.unsubscribe_url and not d.unsubscribe_url.startswith("https://"):
-            raise ConfigError(f"delivery.unsubscribe_url: {d.unsubscribe_url!r} must be an "
-                              "https:// link (mail providers ignore others for one-click)")
+            raise ConfigError(
+                f"delivery.unsubscribe_url: {d.unsubscribe_url!r} must be an "
+                "https:// link (mail providers ignore others for one-click)"
+            )
         self._templates: dict[str, BodyTemplate] = {}
         sender = d.from_.rsplit("<", 1)[-1].rstrip(">").strip()
         self.mailto = d.unsubscribe_mailto or f"mailto:{sender}?subject=unsubscribe"
@@ -186,16 +202,19 @@ class Personalizer:
             return url, url
         return self.mailto, ""
 
-    def message(self, variant: VariantMessage, sub: Subscriber, *, test: bool = False
-                ) -> tuple[bytes, str]:
+    def message(
+        self, variant: VariantMessage, sub: Subscriber, *, test: bool = False
+    ) -> tuple[bytes, str]:
         """(raw message, Message-ID) for one recipient; a test message gets a fresh id."""
         link, https = self.links(sub.email)
         topics = ", ".join(sub.topics) if sub.topics else self.all_topics_label
         if sub.exclude:
             topics += " (−" + ", ".join(sub.exclude) + ")"
         text_values = {variant.unsubscribe_token: link, variant.topics_token: topics}
-        html_values = {variant.unsubscribe_token: html_lib.escape(link, quote=True),
-                       variant.topics_token: html_lib.escape(topics)}
+        html_values = {
+            variant.unsubscribe_token: html_lib.escape(link, quote=True),
+            variant.topics_token: html_lib.escape(topics),
+        }
         d = self.settings.delivery
         subject = variant.subject or self.subject
         if test:
@@ -203,14 +222,22 @@ class Personalizer:
         else:
             msg_id = message_id(self.edition_date, sub.email, self.domain)
         headers: dict[str, Any] = dict(
-            from_=d.from_, to=sub.email, to_name=sub.name, subject=subject, msg_id=msg_id,
-            date=datetime.now(UTC), list_id=d.list_id, unsubscribe_url=https,
+            from_=d.from_,
+            to=sub.email,
+            to_name=sub.name,
+            subject=subject,
+            msg_id=msg_id,
+            date=datetime.now(UTC),
+            list_id=d.list_id,
+            unsubscribe_url=https,
             unsubscribe_mailto=quote(self.mailto, safe=":@?=&/.+-_") if self.mailto else "",
-            reply_to=d.reply_to)
+            reply_to=d.reply_to,
+        )
         template = self._templates.get(variant.key)
         if template is None:
-            template = self._templates.setdefault(variant.key,
-                                                  BodyTemplate(variant.text, variant.html))
+            template = self._templates.setdefault(
+                variant.key, BodyTemplate(variant.text, variant.html)
+            )
         raw = template.render(build_headers(**headers), text_values, html_values)
         if raw is None:
             text, html = variant.text, variant.html
@@ -224,8 +251,10 @@ class Personalizer:
 
 def plan(store: Store, edition_date: str, assignments: dict[str, str | None]) -> int:
     """Ledger rows for every subscriber: pending with a variant, or skipped (no papers)."""
-    rows = [(email, key or "", "pending" if key else "skipped")
-            for email, key in sorted(assignments.items())]
+    rows = [
+        (email, key or "", "pending" if key else "skipped")
+        for email, key in sorted(assignments.items())
+    ]
     return store.plan(edition_date, rows)
 
 
@@ -246,8 +275,10 @@ def run_lock(folder: Path, edition_date: str) -> Iterator[None]:
         except BlockingIOError:
             fh.seek(0)
             holder = fh.read().strip() or "?"
-            raise DeliveryError(f"another 'newsletter send' for {edition_date} is running "
-                                f"(pid {holder}; lock {path})") from None
+            raise DeliveryError(
+                f"another 'newsletter send' for {edition_date} is running "
+                f"(pid {holder}; lock {path})"
+            ) from None
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))
@@ -270,8 +301,12 @@ def delivery_rate(configured: float, transport: Transport) -> float:
     own = probe() if callable(probe) else None
     if own and (not configured or own < configured):
         if configured:
-            log.warning("delivery.rate_per_s %.1f is above the account's MaxSendRate %.1f; "
-                        "holding %.1f/s", configured, own, own)
+            log.warning(
+                "delivery.rate_per_s %.1f is above the account's MaxSendRate %.1f; holding %.1f/s",
+                configured,
+                own,
+                own,
+            )
         return float(own)
     return configured or DEFAULT_RATE_PER_S
 
@@ -318,8 +353,9 @@ def run(
             preflight(len(pending))
         except Fatal as exc:
             summary.pending = len(pending)
-            raise DeliveryStopped(f"delivery not started: {exc}; {len(pending)} still "
-                                  "pending", summary) from None
+            raise DeliveryStopped(
+                f"delivery not started: {exc}; {len(pending)} still pending", summary
+            ) from None
     if on_start:
         on_start(summary)
     # No burst: SES counts per second, and a start-up burst of `concurrency` messages on top
@@ -354,9 +390,11 @@ def run(
         email = row.email
         variant = variants.get(row.variant)
         if variant is None:
-            raise DeliveryError(f"ledger row {edition_date} {email} wants variant "
-                                f"{row.variant!r}, which the built edition lacks: run "
-                                "'newsletter build --force'")
+            raise DeliveryError(
+                f"ledger row {edition_date} {email} wants variant "
+                f"{row.variant!r}, which the built edition lacks: run "
+                "'newsletter build --force'"
+            )
         try:
             raw, msg_id = personalizer.message(variant, subscribers[email])
         except HeaderInjection as exc:
@@ -374,8 +412,9 @@ def run(
                 store.mark(edition_date, email, "pending", error="run stopped before sending")
                 return
             try:
-                mid = transport.send(raw, sender, email,
-                                     {"date": edition_date, "variant": row.variant})
+                mid = transport.send(
+                    raw, sender, email, {"date": edition_date, "variant": row.variant}
+                )
             except Throttled as exc:
                 # Not a failure: everyone slows down, this message waits its turn again.
                 throttles += 1
@@ -386,8 +425,9 @@ def run(
                 if now - throttled_since > retry.max_throttled_s:
                     store.mark(edition_date, email, "pending", error=str(exc))
                     with lock:
-                        summary.stopped = (f"still throttled after {retry.max_throttled_s:.0f}s:"
-                                           f" {exc}")
+                        summary.stopped = (
+                            f"still throttled after {retry.max_throttled_s:.0f}s: {exc}"
+                        )
                     stop.set()
                     return
                 log.info("throttled sending to %s: %s", email, exc)
@@ -415,8 +455,10 @@ def run(
                     if giveups[0] >= retry.breaker:
                         # The service is down, not this recipient: stop before every row
                         # fails; the rest stay pending for the next run.
-                        summary.stopped = (f"{giveups[0]} messages in a row failed after "
-                                           f"{retry.max_attempts} attempts (last: {exc})")
+                        summary.stopped = (
+                            f"{giveups[0]} messages in a row failed after "
+                            f"{retry.max_attempts} attempts (last: {exc})"
+                        )
                         outage.set()
                         stop.set()
                 return
@@ -436,8 +478,11 @@ def run(
                 stop.set()
                 return
             if not store.mark(edition_date, email, "sent", message_id=mid or msg_id):
-                log.warning("%s was sent but its ledger row is no longer 'sending' (changed "
-                            "by another process); left as it is", email)
+                log.warning(
+                    "%s was sent but its ledger row is no longer 'sending' (changed "
+                    "by another process); left as it is",
+                    email,
+                )
             with lock:
                 giveups[0] = 0
             record("sent")
@@ -480,8 +525,13 @@ def run(
         rerun = "rerun 'newsletter send' once it is fixed"
         if outage.is_set() and summary.failed:
             # A plain rerun sends only pending rows; the ones the outage failed stay failed.
-            rerun = (f"once it is fixed, rerun 'newsletter send --retry-failed' (a plain rerun "
-                     f"leaves the {summary.failed} failed rows unsent)")
-        raise DeliveryStopped(f"delivery stopped: {summary.stopped}; {summary.sent} sent, "
-                              f"{summary.pending} still pending: {rerun}", summary)
+            rerun = (
+                f"once it is fixed, rerun 'newsletter send --retry-failed' (a plain rerun "
+                f"leaves the {summary.failed} failed rows unsent)"
+            )
+        raise DeliveryStopped(
+            f"delivery stopped: {summary.stopped}; {summary.sent} sent, "
+            f"{summary.pending} still pending: {rerun}",
+            summary,
+        )
     return summary

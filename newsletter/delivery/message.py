@@ -75,7 +75,7 @@ def reflow(html: str, limit: int = FLOW_LINE_BYTES) -> str | None:
             if cut <= 0:
                 return None
             out.append(line[:cut])
-            line = line[cut + 1:]
+            line = line[cut + 1 :]
         out.append(line)
     return b"\n".join(out).decode("utf-8")
 
@@ -145,8 +145,11 @@ def build_headers(
     """The top-level headers of one message, every value checked by ``safe_header``."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = safe_header(from_, "From")
-    msg["To"] = Address(display_name=safe_header(to_name, "name"),
-                        addr_spec=safe_header(to, "To")) if to_name else safe_header(to, "To")
+    msg["To"] = (
+        Address(display_name=safe_header(to_name, "name"), addr_spec=safe_header(to, "To"))
+        if to_name
+        else safe_header(to, "To")
+    )
     if reply_to:
         msg["Reply-To"] = safe_header(reply_to, "Reply-To")
     msg["Subject"] = safe_header(subject, "Subject")
@@ -182,8 +185,7 @@ def build_message(*, html: str, text: str, **headers: Any) -> EmailMessage:
     return msg
 
 
-_PART_HEAD = ("Content-Type: text/{sub}; charset=\"utf-8\"\r\n"
-              "Content-Transfer-Encoding: 8bit\r\n\r\n")
+_PART_HEAD = 'Content-Type: text/{sub}; charset="utf-8"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'
 
 
 class BodyTemplate:
@@ -205,8 +207,9 @@ class BodyTemplate:
         while self.boundary in self.text or self.boundary in self.html:
             self.boundary = "===============" + secrets.token_hex(16)
 
-    def render(self, headers: EmailMessage, text_values: dict[str, str],
-               html_values: dict[str, str]) -> bytes | None:
+    def render(
+        self, headers: EmailMessage, text_values: dict[str, str], html_values: dict[str, str]
+    ) -> bytes | None:
         """The whole message, or None if a filled-in line would pass MAX_LINE_BYTES."""
         if not self.usable:
             return None
@@ -222,11 +225,14 @@ class BodyTemplate:
                 return None
             # The CRLF before each delimiter belongs to the delimiter (RFC 2046), so the
             # body's own last line break stays part of the body, as the email package does.
-            parts.append(f"--{self.boundary}\r\n{_PART_HEAD.format(sub=sub)}".encode()
-                         + raw.replace(b"\n", b"\r\n"))
+            parts.append(
+                f"--{self.boundary}\r\n{_PART_HEAD.format(sub=sub)}".encode()
+                + raw.replace(b"\n", b"\r\n")
+            )
         headers["Content-Type"] = f'multipart/alternative; boundary="{self.boundary}"'
         # The headers exactly as the generator writes them (it would also write an empty
         # multipart body, since this message object has none).
-        head = b"".join(headers.policy.fold_binary(name, value)
-                        for name, value in headers.raw_items())
+        head = b"".join(
+            headers.policy.fold_binary(name, value) for name, value in headers.raw_items()
+        )
         return head + b"\r\n" + b"\r\n".join(parts) + f"\r\n--{self.boundary}--\r\n".encode()

@@ -30,8 +30,7 @@ def note_key(language: str) -> str:
     return f"{NOTE_PREFIX}{language}"
 
 
-def note_variant(language: str, edition_date: str, title: str, paper_count: int
-                 ) -> VariantMessage:
+def note_variant(language: str, edition_date: str, title: str, paper_count: int) -> VariantMessage:
     """A tiny variant with the same per-recipient tokens as a rendered edition."""
     t = _TEXT.get(language, _TEXT["en"])
     nonce = secrets.token_hex(6)

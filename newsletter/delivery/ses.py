@@ -12,14 +12,30 @@ from .transports import Fatal, Permanent, Throttled, Transient, Transport, Unkno
 
 log = logging.getLogger(__name__)
 
-_THROTTLE = {"TooManyRequestsException", "Throttling", "ThrottlingException",
-             "LimitExceededException"}
-_PERMANENT = {"MessageRejected", "BadRequestException", "InvalidParameterValue",
-              "MailFromDomainNotVerifiedException", "NotFoundException"}
-_FATAL = {"SendingPausedException", "AccountSuspendedException", "AccessDeniedException",
-          "UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch",
-          "ExpiredTokenException", "AccountSendingPausedException",
-          "ConfigurationSetSendingPausedException"}
+_THROTTLE = {
+    "TooManyRequestsException",
+    "Throttling",
+    "ThrottlingException",
+    "LimitExceededException",
+}
+_PERMANENT = {
+    "MessageRejected",
+    "BadRequestException",
+    "InvalidParameterValue",
+    "MailFromDomainNotVerifiedException",
+    "NotFoundException",
+}
+_FATAL = {
+    "SendingPausedException",
+    "AccountSuspendedException",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredTokenException",
+    "AccountSendingPausedException",
+    "ConfigurationSetSendingPausedException",
+}
 _TAG_VALUE = re.compile(r"[^A-Za-z0-9_.@-]")
 
 
@@ -37,8 +53,10 @@ def _setup_problem(exc: Exception) -> str | None:
     from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
 
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return (f"SES: AWS credentials missing or incomplete ({exc}); set AWS_PROFILE or "
-                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or attach a role")
+        return (
+            f"SES: AWS credentials missing or incomplete ({exc}); set AWS_PROFILE or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or attach a role"
+        )
     if isinstance(exc, NoRegionError):
         return f"SES: no AWS region ({exc}); set delivery.ses.region"
     return None
@@ -134,16 +152,21 @@ class SesTransport:
         if not account:
             return
         if account.get("SendingEnabled") is False:
-            raise Fatal("SES: sending is disabled for this account (GetAccount "
-                        "SendingEnabled=false)")
+            raise Fatal(
+                "SES: sending is disabled for this account (GetAccount SendingEnabled=false)"
+            )
         quota = account.get("SendQuota") or {}
         cap, used = quota.get("Max24HourSend"), quota.get("SentLast24Hours")
         if cap is not None and used is not None and float(cap) >= 0:
             left = max(0, int(float(cap) - float(used)))
             if todo > left:
-                log.warning("SES daily quota: %d of %d left, %d to send; the run stops when "
-                            "it is reached and a later run sends the rest", left,
-                            int(float(cap)), todo)
+                log.warning(
+                    "SES daily quota: %d of %d left, %d to send; the run stops when "
+                    "it is reached and a later run sends the rest",
+                    left,
+                    int(float(cap)),
+                    todo,
+                )
 
     def close(self) -> None:
         """Nothing to release: boto3 clients pool their own connections."""
@@ -165,13 +188,18 @@ def make_ses_client(settings: Settings) -> Any:
             endpoint_url=ses.endpoint_url or None,
             # Our own loop retries throttling and 5xx with the ledger in view; botocore must
             # not (its 'max_attempts' counts retries: 1 would still resend a timed-out request).
-            config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                          connect_timeout=10, read_timeout=30,
-                          max_pool_connections=max(10, settings.delivery.concurrency * 2)),
+            config=Config(
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                connect_timeout=10,
+                read_timeout=30,
+                max_pool_connections=max(10, settings.delivery.concurrency * 2),
+            ),
         )
     except NoRegionError:
-        raise ConfigError("delivery.ses.region is empty and no AWS region is configured "
-                          "(AWS_DEFAULT_REGION): set delivery.ses.region") from None
+        raise ConfigError(
+            "delivery.ses.region is empty and no AWS region is configured "
+            "(AWS_DEFAULT_REGION): set delivery.ses.region"
+        ) from None
     except PartialCredentialsError as exc:
         # boto3 resolves credentials when it makes the client; only a half-set pair fails here.
         raise ConfigError(str(_setup_problem(exc))) from None

@@ -25,9 +25,16 @@ class SmtpTransport:
 
     name = "smtp"
 
-    def __init__(self, host: str, port: int, starttls: bool = True, username: str = "",
-                 password: str = "", timeout_s: float = 30.0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        starttls: bool = True,
+        username: str = "",
+        password: str = "",
+        timeout_s: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.host, self.port, self.starttls = host, port, starttls
         self.username, self.password = username, password
         self.timeout_s = timeout_s
@@ -76,8 +83,11 @@ class SmtpTransport:
                 raise (Transient if 400 <= code < 500 else Permanent)(f"{code} {text!r}")
         except smtplib.SMTPResponseException as exc:
             self._drop()
-            raise smtp_error(exc.smtp_code, exc.smtp_error,
-                             sender_refused=isinstance(exc, smtplib.SMTPSenderRefused)) from None
+            raise smtp_error(
+                exc.smtp_code,
+                exc.smtp_error,
+                sender_refused=isinstance(exc, smtplib.SMTPSenderRefused),
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             # A reused connection the server closed while idle ends up here: nothing sent.
             self._drop()
@@ -90,9 +100,10 @@ class SmtpTransport:
             raise smtp_error(exc.smtp_code, exc.smtp_error) from None
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
-            raise Unknown(f"SMTP: no answer to DATA from {self.host}:{self.port} "
-                          f"({type(exc).__name__}: {exc}); the message may have arrived"
-                          ) from None
+            raise Unknown(
+                f"SMTP: no answer to DATA from {self.host}:{self.port} "
+                f"({type(exc).__name__}: {exc}); the message may have arrived"
+            ) from None
         return ""
 
     def _drop(self) -> None:
@@ -128,5 +139,6 @@ def smtp_error(code: int, text: bytes | str, sender_refused: bool = False) -> Ex
 @register("smtp")
 def _smtp(settings: Settings, edition_date: str) -> Transport:
     cfg = settings.delivery.smtp
-    return SmtpTransport(cfg.host, cfg.port, cfg.starttls, cfg.username,
-                         os.environ.get(cfg.password_env, ""))
+    return SmtpTransport(
+        cfg.host, cfg.port, cfg.starttls, cfg.username, os.environ.get(cfg.password_env, "")
+    )

@@ -87,11 +87,13 @@ class OutboxTransport:
             self.folder.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             # Nothing was written: Fatal puts the row back to pending for the next run.
-            raise Fatal(f"{self.folder}: not a folder (a file is in the way); move it and "
-                        "send again") from None
+            raise Fatal(
+                f"{self.folder}: not a folder (a file is in the way); move it and send again"
+            ) from None
         except OSError as exc:
-            raise Fatal(f"{self.folder}: cannot create the outbox ({exc.strerror or exc})"
-                        ) from None
+            raise Fatal(
+                f"{self.folder}: cannot create the outbox ({exc.strerror or exc})"
+            ) from None
         try:
             write_atomic(path, raw)
         except OSError as exc:
@@ -108,9 +110,11 @@ REGISTRY: dict[str, TransportFactory] = {}
 
 def register(name: str) -> Callable[[TransportFactory], TransportFactory]:
     """Decorator: make a transport factory available under ``delivery.transport = name``."""
+
     def deco(factory: TransportFactory) -> TransportFactory:
         REGISTRY[name] = factory
         return factory
+
     return deco
 
 
@@ -125,8 +129,9 @@ def make_transport(settings: Settings, edition_date: str) -> Transport:
 
     name = settings.delivery.transport
     if name not in REGISTRY:
-        raise ConfigError(f"delivery.transport: unknown transport {name!r} "
-                          f"(known: {', '.join(sorted(REGISTRY))})")
+        raise ConfigError(
+            f"delivery.transport: unknown transport {name!r} (known: {', '.join(sorted(REGISTRY))})"
+        )
     return REGISTRY[name](settings, edition_date)
 
 

@@ -32,8 +32,10 @@ def verify_token(settings: Settings, token: str) -> str:
     """The address a token was signed for; ConfigError when forged or malformed."""
     email = verify_unsubscribe_token(token, signing_secret(settings))
     if email is None:
-        raise ConfigError(f"unsubscribe token {token[:40]!r} is not valid (forged, truncated "
-                          "or signed with another key)")
+        raise ConfigError(
+            f"unsubscribe token {token[:40]!r} is not valid (forged, truncated "
+            "or signed with another key)"
+        )
     return email
 
 
@@ -44,23 +46,28 @@ def unsubscribe_by_token(settings: Settings, store: Store, token: str) -> str:
     return email
 
 
-_PAGE = ("<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-         "content=\"width=device-width, initial-scale=1\"><title>Unsubscribe</title></head>"
-         "<body style=\"font-family: sans-serif; max-width: 32em; margin: 2em auto;\">"
-         "{body}</body></html>")
+_PAGE = (
+    '<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" '
+    'content="width=device-width, initial-scale=1"><title>Unsubscribe</title></head>'
+    '<body style="font-family: sans-serif; max-width: 32em; margin: 2em auto;">'
+    "{body}</body></html>"
+)
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
-def make_app(settings: Settings, store: Store
-             ) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+def make_app(
+    settings: Settings, store: Store
+) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     """A WSGI app: GET ?token= shows a confirm button; POST ?token= unsubscribes."""
     secret = signing_secret(settings)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         def reply(status: str, body: str) -> list[bytes]:
-            start_response(status, [("Content-Type", "text/html; charset=utf-8"),
-                                    ("Cache-Control", "no-store")])
+            start_response(
+                status,
+                [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
+            )
             return [_PAGE.format(body=body).encode("utf-8")]
 
         method = environ.get("REQUEST_METHOD", "GET")
@@ -75,9 +82,12 @@ def make_app(settings: Settings, store: Store
             return reply("200 OK", f"<p>{html.escape(email)} is unsubscribed.</p>")
         if method in ("GET", "HEAD"):
             # Never unsubscribe on GET: mail scanners fetch links.
-            return reply("200 OK", f"<p>Unsubscribe {html.escape(email)}?</p>"
-                         "<form method=\"post\"><button type=\"submit\">Unsubscribe</button>"
-                         "</form>")
+            return reply(
+                "200 OK",
+                f"<p>Unsubscribe {html.escape(email)}?</p>"
+                '<form method="post"><button type="submit">Unsubscribe</button>'
+                "</form>",
+            )
         return reply("405 Method Not Allowed", "<p>Method not allowed.</p>")
 
     return app

@@ -24,8 +24,10 @@ from ..errors import ConfigError, RenderError
 from ..models import Card
 from .labels import labels_for
 
-FONT_STACK = ("-apple-system,BlinkMacSystemFont,'Apple SD Gothic Neo','Malgun Gothic',"
-              "'Noto Sans KR','Segoe UI',Roboto,Helvetica,Arial,sans-serif")
+FONT_STACK = (
+    "-apple-system,BlinkMacSystemFont,'Apple SD Gothic Neo','Malgun Gothic',"
+    "'Noto Sans KR','Segoe UI',Roboto,Helvetica,Arial,sans-serif"
+)
 _TEMPLATES = resources.files("newsletter") / "templates"
 
 # Embedding/override/isolate controls would reorder the rest of a block; LRM/RLM marks are
@@ -38,10 +40,23 @@ DEGRADE_LEVELS = (0, 1, 2, 3)
 _LEVEL_SECTIONS: dict[int, dict[str, int | None]] = {
     0: {},
     1: {"method": 2, "results": 2, "improvements": 2, "applications": 2, "limitations": 2},
-    2: {"method": 0, "key_technique": 0, "results": 2, "improvements": 0, "applications": 0,
-        "limitations": 1},
-    3: {"problem": 0, "method": 0, "key_technique": 0, "results": 0, "improvements": 0,
-        "applications": 0, "limitations": 0},
+    2: {
+        "method": 0,
+        "key_technique": 0,
+        "results": 2,
+        "improvements": 0,
+        "applications": 0,
+        "limitations": 1,
+    },
+    3: {
+        "problem": 0,
+        "method": 0,
+        "key_technique": 0,
+        "results": 0,
+        "improvements": 0,
+        "applications": 0,
+        "limitations": 0,
+    },
 }
 
 
@@ -110,9 +125,12 @@ def make_env(templates_dir: Path | None = None) -> jinja2.Environment:
     loaders.append(jinja2.FileSystemLoader(str(_TEMPLATES)))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2", "html"),
-                                            disabled_extensions=("txt.j2",),
-                                            default_for_string=True, default=True),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("mjml.j2", "html.j2", "html"),
+            disabled_extensions=("txt.j2",),
+            default_for_string=True,
+            default=True,
+        ),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         finalize=_finalize,
@@ -126,8 +144,13 @@ def _inliner() -> css_inline.CSSInliner:
     css = (_TEMPLATES / "partials" / "inline.css").read_text(encoding="utf-8")
     # MJML's own head styles stay as <style> blocks (inline_style_tags=False): inlining their
     # `table, td {...}` rules onto every cell would only add bytes. Our rules come as extra_css.
-    return css_inline.CSSInliner(inline_style_tags=False, keep_style_tags=True,
-                                 load_remote_stylesheets=False, extra_css=css, minify_css=True)
+    return css_inline.CSSInliner(
+        inline_style_tags=False,
+        keep_style_tags=True,
+        load_remote_stylesheets=False,
+        extra_css=css,
+        minify_css=True,
+    )
 
 
 def truncate(title: str, width: int) -> str:
@@ -155,11 +178,14 @@ def sections(card: Card, level: int = 0) -> dict[str, Any]:
     for key in ("method", "results", "improvements", "applications", "limitations"):
         out[key] = _items(getattr(a, key), limits.get(key))
     full = sum(bool(_text(getattr(a, k))) for k in ("problem", "key_technique"))
-    full += sum(len(_items(getattr(a, k), None)) for k in
-                ("method", "results", "improvements", "applications", "limitations"))
+    full += sum(
+        len(_items(getattr(a, k), None))
+        for k in ("method", "results", "improvements", "applications", "limitations")
+    )
     shown = sum(bool(out[k]) for k in ("problem", "key_technique"))
-    shown += sum(len(out[k]) for k in
-                 ("method", "results", "improvements", "applications", "limitations"))
+    shown += sum(
+        len(out[k]) for k in ("method", "results", "improvements", "applications", "limitations")
+    )
     out["shortened"] = shown < full
     out["tags"] = ["-".join(t.split()) for t in _items(a.tags, None)]  # one #hashtag each
     out["prerequisites"] = _items(a.prerequisites, None)
@@ -178,9 +204,15 @@ class Rendered:
 class Renderer:
     """Renders variants of one edition; construct once, render many."""
 
-    def __init__(self, language: str, title: str, toc_width: int = 45,
-                 templates_dir: Path | None = None, abs_url: str = "https://arxiv.org/abs",
-                 web_url: str = "") -> None:
+    def __init__(
+        self,
+        language: str,
+        title: str,
+        toc_width: int = 45,
+        templates_dir: Path | None = None,
+        abs_url: str = "https://arxiv.org/abs",
+        web_url: str = "",
+    ) -> None:
         self.env = make_env(templates_dir)
         self.language = language
         self.title = title
@@ -199,17 +231,30 @@ class Renderer:
         url = f"{self.abs_url}/{p.id}"
         full_link = f"{self.web_url.rstrip('/')}#{card.anchor}" if self.web_url else url
         return {
-            "paper": p, "selected": card.selected, "analysis": card.analysis,
-            "anchor": card.anchor, "number": number, "url": url,
+            "paper": p,
+            "selected": card.selected,
+            "analysis": card.analysis,
+            "anchor": card.anchor,
+            "number": number,
+            "url": url,
             "fulltext_url": safe_url(card.analysis.fulltext.url),
-            "github_url": safe_url(p.github_repo), "project_url": safe_url(p.project_page),
-            "kind_badge": L[f"badge_{card.selected.kind}"], "source_badge": L[f"src_{source}"],
-            "s": sections(card, level), "full_link": full_link,
+            "github_url": safe_url(p.github_repo),
+            "project_url": safe_url(p.project_page),
+            "kind_badge": L[f"badge_{card.selected.kind}"],
+            "source_badge": L[f"src_{source}"],
+            "s": sections(card, level),
+            "full_link": full_link,
             "warnings": [_text(w) for w in card.analysis.warnings if _text(w)],
         }
 
-    def context(self, edition_date: str, cards: list[Card], model: str | None,
-                generated: str, level: int = 0) -> dict[str, Any]:
+    def context(
+        self,
+        edition_date: str,
+        cards: list[Card],
+        model: str | None,
+        generated: str,
+        level: int = 0,
+    ) -> dict[str, Any]:
         """Everything the templates see for one variant."""
         L = self.labels
         counts = {
@@ -223,23 +268,43 @@ class Renderer:
         for card in cards:
             kind = "📊" if card.selected.kind == "ranked" else "🤖"
             src = {"html": "📄", "pdf": "📕", "abstract": "📝"}[card.analysis.fulltext.source]
-            toc.append({"anchor": card.anchor, "badges": kind + src,
-                        "title": truncate(card.paper.title, self.toc_width),
-                        "upvotes": card.paper.upvotes})
+            toc.append(
+                {
+                    "anchor": card.anchor,
+                    "badges": kind + src,
+                    "title": truncate(card.paper.title, self.toc_width),
+                    "upvotes": card.paper.upvotes,
+                }
+            )
         headline = L["headline"].format(date=edition_date, title=self.title)
         first = truncate(cards[0].paper.title, 80) if cards else L["empty"]
         return {
-            "language": self.language, "L": L, "headline": headline, "title": self.title,
+            "language": self.language,
+            "L": L,
+            "headline": headline,
+            "title": self.title,
             "date": edition_date,
             "preheader": L["preheader"].format(date=edition_date, n=len(cards), first=first),
-            "font_stack": FONT_STACK, "counts": counts, "toc": toc, "cards": views,
-            "model": model, "generated": generated, "web_url": self.web_url,
+            "font_stack": FONT_STACK,
+            "counts": counts,
+            "toc": toc,
+            "cards": views,
+            "model": model,
+            "generated": generated,
+            "web_url": self.web_url,
             "degraded": any(v["s"]["shortened"] for v in views),
         }
 
-    def render(self, edition_date: str, cards: list[Card], model: str | None = None,
-               generated: str | None = None, *, level: int = 0,
-               nonce: str | None = None) -> Rendered:
+    def render(
+        self,
+        edition_date: str,
+        cards: list[Card],
+        model: str | None = None,
+        generated: str | None = None,
+        *,
+        level: int = 0,
+        nonce: str | None = None,
+    ) -> Rendered:
         """One variant: HTML and text with per-recipient tokens left to fill at send time.
 
         ``nonce`` and ``generated`` are for reproducible output (golden files); by default the
@@ -247,8 +312,7 @@ class Renderer:
         """
         if level not in DEGRADE_LEVELS:
             raise RenderError(f"degrade level {level} is not one of {DEGRADE_LEVELS}")
-        ctx = self.context(edition_date, cards, model, generated or Date.today().isoformat(),
-                           level)
+        ctx = self.context(edition_date, cards, model, generated or Date.today().isoformat(), level)
         # Random tokens cannot collide with paper text; delivery replaces them per recipient.
         nonce = nonce or secrets.token_hex(6)
         ctx["unsubscribe_token"] = f"https://unsubscribe.invalid/{nonce}"
@@ -259,8 +323,13 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise RenderError(f"template error: {exc}") from exc
         html = self.compile(mjml)
-        return Rendered(html=html, text=text, unsubscribe_token=str(ctx["unsubscribe_token"]),
-                        topics_token=str(ctx["topics_token"]), level=level)
+        return Rendered(
+            html=html,
+            text=text,
+            unsubscribe_token=str(ctx["unsubscribe_token"]),
+            topics_token=str(ctx["topics_token"]),
+            level=level,
+        )
 
     def compile(self, mjml: str) -> str:
         """MJML to HTML, then our CSS inlined (style blocks and doctype kept)."""

@@ -18,25 +18,39 @@ OverBudget = Literal["fail", "shorten"]
 GMAIL_CLIP_KB = 102
 
 
-def render_within(renderer: Renderer, edition_date: str, cards: list[Card], *,
-                  model: str | None, generated: str, budget_bytes: int,
-                  measure: Callable[[str], int], policy: OverBudget = "fail",
-                  name: str = "variant", nonce: str | None = None) -> tuple[Rendered, int]:
+def render_within(
+    renderer: Renderer,
+    edition_date: str,
+    cards: list[Card],
+    *,
+    model: str | None,
+    generated: str,
+    budget_bytes: int,
+    measure: Callable[[str], int],
+    policy: OverBudget = "fail",
+    name: str = "variant",
+    nonce: str | None = None,
+) -> tuple[Rendered, int]:
     """The variant rendered at the first level whose HTML ``measure``s within budget."""
     levels = DEGRADE_LEVELS if policy == "shorten" else DEGRADE_LEVELS[:1]
     sizes: list[int] = []
     for level in levels:
-        rendered = renderer.render(edition_date, cards, model, generated, level=level,
-                                   nonce=nonce)
+        rendered = renderer.render(edition_date, cards, model, generated, level=level, nonce=nonce)
         size = measure(rendered.html)
         if size <= budget_bytes:
             return rendered, size
         sizes.append(size)
-    over = (f"{name} ({len(cards)} papers) is {sizes[0] / 1000:.1f} KB as sent, over the "
-            f"{budget_bytes / 1000:.0f} KB budget (Gmail clips past ~{GMAIL_CLIP_KB} KB and "
-            "hides the unsubscribe link)")
+    over = (
+        f"{name} ({len(cards)} papers) is {sizes[0] / 1000:.1f} KB as sent, over the "
+        f"{budget_bytes / 1000:.0f} KB budget (Gmail clips past ~{GMAIL_CLIP_KB} KB and "
+        "hides the unsubscribe link)"
+    )
     if policy == "shorten":
-        raise RenderError(f"{over}; even the shortest cards are {sizes[-1] / 1000:.1f} KB: "
-                          "send fewer papers (edition.ranked / edition.recommended)")
-    raise RenderError(f"{over}; set edition.over_budget = \"shorten\" to shorten the cards "
-                      "with a link to the full analysis, or shorten the analyses")
+        raise RenderError(
+            f"{over}; even the shortest cards are {sizes[-1] / 1000:.1f} KB: "
+            "send fewer papers (edition.ranked / edition.recommended)"
+        )
+    raise RenderError(
+        f'{over}; set edition.over_budget = "shorten" to shorten the cards '
+        "with a link to the full analysis, or shorten the analyses"
+    )

@@ -14,8 +14,16 @@ from . import arxiv, feeds, github, huggingface
 log = logging.getLogger(__name__)
 
 # Fields the arXiv API is the authority on; it fills them in over Daily Papers' data.
-_ARXIV_FIELDS = ("version", "categories", "primary_category", "published", "updated",
-                 "comment", "journal_ref", "doi")
+_ARXIV_FIELDS = (
+    "version",
+    "categories",
+    "primary_category",
+    "published",
+    "updated",
+    "comment",
+    "journal_ref",
+    "doi",
+)
 
 
 def merge(into: Paper, other: Paper) -> None:
@@ -33,7 +41,10 @@ def merge(into: Paper, other: Paper) -> None:
 
 
 def collect_papers(
-    settings: Settings, http: Http, date: str, progress: Callable[[str], None] = log.info,
+    settings: Settings,
+    http: Http,
+    date: str,
+    progress: Callable[[str], None] = log.info,
 ) -> tuple[list[Paper], list[str]]:
     """Every candidate of ``date`` from every enabled source, merged by arXiv id.
 
@@ -56,15 +67,21 @@ def collect_papers(
         log.info("%s", message)
 
     if src.huggingface.enabled:
-        found = huggingface.fetch_daily(http, src.huggingface.url, date, src.huggingface.limit,
-                                        warnings)
+        found = huggingface.fetch_daily(
+            http, src.huggingface.url, date, src.huggingface.limit, warnings
+        )
         progress(f"huggingface: {len(found)} papers")
         add(found)
     if src.arxiv.enabled and src.arxiv.categories:
         try:
-            found = arxiv.fetch_rss(http, src.arxiv.rss_url, src.arxiv.categories,
-                                    list(src.arxiv.announce_types), warnings=warnings,
-                                    interval_s=src.arxiv.request_interval_s)
+            found = arxiv.fetch_rss(
+                http,
+                src.arxiv.rss_url,
+                src.arxiv.categories,
+                list(src.arxiv.announce_types),
+                warnings=warnings,
+                interval_s=src.arxiv.request_interval_s,
+            )
         except SourceError as exc:
             warn(str(exc))
         else:
@@ -80,8 +97,14 @@ def collect_papers(
         add(found)
     if src.arxiv.enabled and papers:
         ids = sorted(papers)
-        meta = arxiv.fetch_metadata(http, src.arxiv.api_url, ids, src.arxiv.batch_size,
-                                    src.arxiv.request_interval_s, warnings)
+        meta = arxiv.fetch_metadata(
+            http,
+            src.arxiv.api_url,
+            ids,
+            src.arxiv.batch_size,
+            src.arxiv.request_interval_s,
+            warnings,
+        )
         for pid, paper in meta.items():
             merge(papers[pid], paper)
         missing = [pid for pid in ids if pid not in meta]
@@ -89,13 +112,21 @@ def collect_papers(
         if missing:
             # A whole failed batch can be hundreds of ids: name a few, count the rest.
             named = ", ".join(missing[:10]) + (
-                f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-            warn(f"arxiv api: no metadata for {named} (its index may lag the "
-                 "announcement); kept what the other sources said")
+                f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            )
+            warn(
+                f"arxiv api: no metadata for {named} (its index may lag the "
+                "announcement); kept what the other sources said"
+            )
     if src.github.enabled:
         before = sum(p.github_stars is None and bool(p.github_repo) for p in papers.values())
-        warnings += github.fill_stars(http, src.github.api_url, list(papers.values()),
-                                      src.github.token_env, src.github.max_concurrency)
+        warnings += github.fill_stars(
+            http,
+            src.github.api_url,
+            list(papers.values()),
+            src.github.token_env,
+            src.github.max_concurrency,
+        )
         after = sum(p.github_stars is None and bool(p.github_repo) for p in papers.values())
         if before:
             progress(f"github: stars for {before - after} of {before} repositories")

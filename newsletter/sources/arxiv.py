@@ -26,8 +26,7 @@ def _parse_feed(body: bytes, source: str, url: str) -> Any:
         raise SourceError(source, url, "empty body where a feed was expected")
     feed = feedparser.parse(body)
     # feedparser is lenient: an HTML page parses "successfully" with no version and no entries.
-    if not feed.entries and (not feed.get("version") or
-                             (feed.bozo and not feed.feed.get("title"))):
+    if not feed.entries and (not feed.get("version") or (feed.bozo and not feed.feed.get("title"))):
         problem = getattr(feed, "bozo_exception", None) or "no RSS/Atom root element"
         head = body[:40].decode("utf-8", "replace").strip()
         raise SourceError(source, url, f"not an RSS/Atom feed ({problem}; starts {head!r})")
@@ -39,8 +38,12 @@ class FeedQueryError(SourceError):
 
 
 def fetch_metadata(
-    http: Http, api_url: str, ids: list[str], batch_size: int = 50,
-    interval_s: float = 3.0, warnings: list[str] | None = None,
+    http: Http,
+    api_url: str,
+    ids: list[str],
+    batch_size: int = 50,
+    interval_s: float = 3.0,
+    warnings: list[str] | None = None,
 ) -> dict[str, Paper]:
     """arXiv API metadata for ``ids`` (without versions); ids the API lacks are absent.
 
@@ -51,12 +54,13 @@ def fetch_metadata(
     http.set_interval(api_url, interval_s)
     found: dict[str, Paper] = {}
     for start in range(0, len(ids), batch_size):
-        batch = ids[start:start + batch_size]
+        batch = ids[start : start + batch_size]
         try:
             found.update(_fetch_batch(http, api_url, batch))
         except SourceError as exc:
-            warnings.append(f"{exc}: no arXiv metadata for {len(batch)} papers "
-                            f"({batch[0]} .. {batch[-1]})")
+            warnings.append(
+                f"{exc}: no arXiv metadata for {len(batch)} papers ({batch[0]} .. {batch[-1]})"
+            )
     return found
 
 
@@ -98,8 +102,14 @@ def parse_api_entry(entry: Any) -> Paper | None:
     categories = [t["term"] for t in entry.get("tags", []) if t.get("term")]
     primary = (entry.get("arxiv_primary_category") or {}).get("term")
     links = entry.get("links", [])
-    pdf = next((link.get("href") for link in links if link.get("title") == "pdf"
-                or link.get("type") == "application/pdf"), None)
+    pdf = next(
+        (
+            link.get("href")
+            for link in links
+            if link.get("title") == "pdf" or link.get("type") == "application/pdf"
+        ),
+        None,
+    )
     html = next((link.get("href") for link in links if "/html/" in link.get("href", "")), None)
     return _paper(
         id=pid,
@@ -121,8 +131,13 @@ def parse_api_entry(entry: Any) -> Paper | None:
 
 
 def fetch_rss(
-    http: Http, rss_url: str, categories: list[str], keep: list[str], source: str = "arxiv-rss",
-    warnings: list[str] | None = None, interval_s: float = 3.0,
+    http: Http,
+    rss_url: str,
+    categories: list[str],
+    keep: list[str],
+    source: str = "arxiv-rss",
+    warnings: list[str] | None = None,
+    interval_s: float = 3.0,
 ) -> list[Paper]:
     """Today's announcements for ``categories`` (joined with '+'), keeping the announce types.
 
@@ -145,8 +160,9 @@ def fetch_rss(
     return papers
 
 
-def _fetch_rss(http: Http, rss_url: str, categories: list[str], keep: list[str], source: str
-               ) -> list[Paper]:
+def _fetch_rss(
+    http: Http, rss_url: str, categories: list[str], keep: list[str], source: str
+) -> list[Paper]:
     query = "+".join(categories)
     url = f"{rss_url.rstrip('/')}/{query}"
     response = http.get(url, source=source)
@@ -155,13 +171,15 @@ def _fetch_rss(http: Http, rss_url: str, categories: list[str], keep: list[str],
     feed = _parse_feed(response.content, source, url)
     if "feed error for query" in str(feed.feed.get("title", "")).lower():
         what = f"category {query}" if len(categories) == 1 else f"categories {query}"
-        raise FeedQueryError(source, url, f"arXiv has no feed for {what} "
-                             "(check sources.arxiv.categories)")
+        raise FeedQueryError(
+            source, url, f"arXiv has no feed for {what} (check sources.arxiv.categories)"
+        )
     papers = []
     for entry in feed.entries:
         text = str(entry.get("summary") or entry.get("description") or "")
         announce = entry.get("arxiv_announce_type") or (
-            m.group("type") if (m := _ANNOUNCE.search(text)) else "new")
+            m.group("type") if (m := _ANNOUNCE.search(text)) else "new"
+        )
         if announce not in keep:
             continue
         paper = parse_feed_entry(entry, source)

@@ -39,17 +39,24 @@ def abstract_text(paper: Paper) -> str:
 
 def _result(source: str, url: str, text: str, note: str | None) -> tuple[FullText, str]:
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return FullText(source=source, url=url, chars=len(text), sha256=digest,  # type: ignore[arg-type]
-                    note=note), text
+    return FullText(
+        source=source,
+        url=url,
+        chars=len(text),
+        sha256=digest,  # type: ignore[arg-type]
+        note=note,
+    ), text
 
 
-def _get(http: Http, url: str, source: str, paper: Paper, accept: str,
-         valid: Callable[[bytes], bool]) -> bytes:
+def _get(
+    http: Http, url: str, source: str, paper: Paper, accept: str, valid: Callable[[bytes], bool]
+) -> bytes:
     try:
         # A versioned full text never changes, but only a real one is worth keeping: arXiv
         # can answer 200 with a "too many requests" page.
-        response = http.get(url, source=source, accept=accept, immutable=bool(paper.version),
-                            cache_if=valid)
+        response = http.get(
+            url, source=source, accept=accept, immutable=bool(paper.version), cache_if=valid
+        )
     except SourceError as exc:
         raise FullTextUnusable(exc.problem) from None
     if response.status_code == 404:
@@ -63,8 +70,14 @@ def _get(http: Http, url: str, source: str, paper: Paper, accept: str,
 
 def html_fulltext(http: Http, url: str, paper: Paper) -> str:
     """The LaTeXML page at ``url`` as sectioned text, or FullTextUnusable."""
-    body = _get(http, url, HTML_SOURCE, paper, "text/html",
-                lambda b: is_latexml(b[:200_000].decode("utf-8", "replace")))
+    body = _get(
+        http,
+        url,
+        HTML_SOURCE,
+        paper,
+        "text/html",
+        lambda b: is_latexml(b[:200_000].decode("utf-8", "replace")),
+    )
     html = body.decode("utf-8", "replace")
     if not is_latexml(html):
         head = html[:40].strip()
@@ -107,8 +120,10 @@ def fetch_fulltext(http: Http, settings: Settings, paper: Paper) -> tuple[FullTe
     http.set_interval(arxiv.pdf_url, arxiv.fulltext_interval_s)
     vid = paper.versioned_id
     notes: list[str] = []
-    attempts = ((HTML_SOURCE, "html", f"{arxiv.html_url.rstrip('/')}/{vid}", html_fulltext),
-                (PDF_SOURCE, "pdf", f"{arxiv.pdf_url.rstrip('/')}/{vid}", pdf_fulltext))
+    attempts = (
+        (HTML_SOURCE, "html", f"{arxiv.html_url.rstrip('/')}/{vid}", html_fulltext),
+        (PDF_SOURCE, "pdf", f"{arxiv.pdf_url.rstrip('/')}/{vid}", pdf_fulltext),
+    )
     for name, kind, url, fetch in attempts:
         try:
             text = fetch(http, url, paper)
@@ -119,10 +134,19 @@ def fetch_fulltext(http: Http, settings: Settings, paper: Paper) -> tuple[FullTe
         except Exception as exc:  # noqa: BLE001 - a parser bug on one paper must not stop the day
             notes.append(f"{kind}: {type(exc).__name__}: {exc}")
             # A bug to find, not bad input: -vv shows its traceback.
-            log.warning("%s: %s failed for %s: %s: %s (%s)", name, kind, paper.id,
-                        type(exc).__name__, exc, url, exc_info=log.isEnabledFor(logging.DEBUG))
+            log.warning(
+                "%s: %s failed for %s: %s: %s (%s)",
+                name,
+                kind,
+                paper.id,
+                type(exc).__name__,
+                exc,
+                url,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             continue
         return _result(kind, url, text, "; ".join(notes) or None)
     log.warning("fulltext: using the abstract of %s (%s)", paper.id, "; ".join(notes))
-    return _result("abstract", paper.abs_url(arxiv.abs_url), abstract_text(paper),
-                   "; ".join(notes) or None)
+    return _result(
+        "abstract", paper.abs_url(arxiv.abs_url), abstract_text(paper), "; ".join(notes) or None
+    )

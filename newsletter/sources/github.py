@@ -26,15 +26,21 @@ def repo_slug(url: str) -> str | None:
     return f"{match['owner']}/{repo}" if repo else None
 
 
-def fill_stars(http: Http, api_url: str, papers: list[Paper], token_env: str = "GITHUB_TOKEN",
-               max_concurrency: int = 4) -> list[str]:
+def fill_stars(
+    http: Http,
+    api_url: str,
+    papers: list[Paper],
+    token_env: str = "GITHUB_TOKEN",
+    max_concurrency: int = 4,
+) -> list[str]:
     """Set ``github_stars`` where unknown; failures leave it unknown. Returns warnings.
 
     Never raises: stars are decoration, and a failing GitHub must not fail the day. Once GitHub
     says the rate limit is spent, the remaining repositories are not asked.
     """
-    todo = [p for p in papers if p.github_repo and p.github_stars is None
-            and repo_slug(p.github_repo)]
+    todo = [
+        p for p in papers if p.github_repo and p.github_stars is None and repo_slug(p.github_repo)
+    ]
     token = os.environ.get(token_env, "") if token_env else ""
     auth = {"Authorization": f"Bearer {token}"} if token else {}
     headers = {**auth, "X-GitHub-Api-Version": "2022-11-28"}
@@ -46,13 +52,20 @@ def fill_stars(http: Http, api_url: str, papers: list[Paper], token_env: str = "
             return
         url = f"{api_url.rstrip('/')}/repos/{repo_slug(paper.github_repo or '')}"
         try:
-            response = http.get(url, source=NAME, accept="application/vnd.github+json",
-                                headers=headers)
-            if response.status_code in (403, 429) and \
-                    response.headers.get("x-ratelimit-remaining") == "0":
+            response = http.get(
+                url, source=NAME, accept="application/vnd.github+json", headers=headers
+            )
+            if (
+                response.status_code in (403, 429)
+                and response.headers.get("x-ratelimit-remaining") == "0"
+            ):
                 spent.set()
-                raise SourceError(NAME, url, f"HTTP {response.status_code}: rate limit "
-                                  f"spent (set ${token_env} for a higher limit)")
+                raise SourceError(
+                    NAME,
+                    url,
+                    f"HTTP {response.status_code}: rate limit "
+                    f"spent (set ${token_env} for a higher limit)",
+                )
             if response.status_code != 200:
                 raise SourceError(NAME, url, f"HTTP {response.status_code}")
             body = json_body(response, NAME)

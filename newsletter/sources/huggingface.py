@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 20
 
 
-def fetch_daily(http: Http, url: str, date: str, limit: int = 100,
-                warnings: list[str] | None = None) -> list[Paper]:
+def fetch_daily(
+    http: Http, url: str, date: str, limit: int = 100, warnings: list[str] | None = None
+) -> list[Paper]:
     """All papers put on Daily Papers on ``date``, following pages while they come full.
 
     The first page failing is an error; a later page failing, or one malformed item, becomes a
@@ -58,14 +59,17 @@ def fetch_daily(http: Http, url: str, date: str, limit: int = 100,
             return papers
         page += 1
         if page >= MAX_PAGES:
-            warnings.append(f"{NAME}: the list did not end after {MAX_PAGES} full pages "
-                            f"({len(papers):,} papers); kept those, read no further ({url})")
+            warnings.append(
+                f"{NAME}: the list did not end after {MAX_PAGES} full pages "
+                f"({len(papers):,} papers); kept those, read no further ({url})"
+            )
             log.info("%s", warnings[-1])
             return papers
 
 
-def _page(http: Http, url: str, params: dict[str, str | int], date: str
-          ) -> tuple[list[Any], str] | None:
+def _page(
+    http: Http, url: str, params: dict[str, str | int], date: str
+) -> tuple[list[Any], str] | None:
     """One page's items and URL; None when the API says the day has no list."""
     response = http.get(url, source=NAME, params=params, accept="application/json")
     full_url = str(response.request.url)
@@ -107,8 +111,11 @@ def parse_item(item: Any, date: str, where: str) -> Paper:
         id=pid,
         version=version,
         title=_clean(str(title)),
-        authors=[str(a["name"]) for a in _list(inner.get("authors"))
-                 if isinstance(a, dict) and a.get("name")],
+        authors=[
+            str(a["name"])
+            for a in _list(inner.get("authors"))
+            if isinstance(a, dict) and a.get("name")
+        ],
         organization=org,
         abstract=_clean(str(inner.get("summary") or item.get("summary") or "")),
         published=_str(inner.get("publishedAt")),
@@ -148,8 +155,13 @@ def _count(value: Any, field: str, pid: str, where: str) -> int | None:
     number is unknown (None), logged with the field and paper."""
     count = _int(value)
     if count is not None and not 0 <= count <= _MAX_VOTES:
-        log.warning("huggingface: paper %s: %s %r is not a plausible count; treated as unknown "
-                    "(%s)", pid, field, count, where)
+        log.warning(
+            "huggingface: paper %s: %s %r is not a plausible count; treated as unknown (%s)",
+            pid,
+            field,
+            count,
+            where,
+        )
         return None
     return count
 

@@ -18,24 +18,86 @@ from typing import Any, Protocol
 
 _SPACE = re.compile(r"\s+")
 # Elements that never carry paper text.
-_SKIP_TAGS = frozenset({
-    "script", "style", "button", "form", "nav", "header", "footer", "img", "svg", "noscript",
-    "input", "textarea", "select", "annotation", "annotation-xml", "iframe", "template",
-})
+_SKIP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "button",
+        "form",
+        "nav",
+        "header",
+        "footer",
+        "img",
+        "svg",
+        "noscript",
+        "input",
+        "textarea",
+        "select",
+        "annotation",
+        "annotation-xml",
+        "iframe",
+        "template",
+    }
+)
 # LaTeXML and arXiv classes whose content is chrome, notes or references, not the paper's text.
-_SKIP_CLASSES = frozenset({
-    "ltx_bibliography", "ltx_ERROR", "ltx_authors", "ltx_dates", "ltx_note", "ltx_TOC",
-    "ltx_page_navbar", "ltx_page_header", "ltx_page_footer", "ltx_pagination", "package-alerts",
-    "html-header-message", "html-header-logo", "sr-only", "ar5iv-footer", "ltx_rdf",
-    "ltx_tag_equation", "ltx_eqn_eqno", "ltx_flex_break",
-})
-_BLOCK_TAGS = frozenset({
-    "p", "div", "section", "article", "figure", "figcaption", "table", "ul", "ol", "li", "dl",
-    "dt", "dd", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "main", "aside",
-})
+_SKIP_CLASSES = frozenset(
+    {
+        "ltx_bibliography",
+        "ltx_ERROR",
+        "ltx_authors",
+        "ltx_dates",
+        "ltx_note",
+        "ltx_TOC",
+        "ltx_page_navbar",
+        "ltx_page_header",
+        "ltx_page_footer",
+        "ltx_pagination",
+        "package-alerts",
+        "html-header-message",
+        "html-header-logo",
+        "sr-only",
+        "ar5iv-footer",
+        "ltx_rdf",
+        "ltx_tag_equation",
+        "ltx_eqn_eqno",
+        "ltx_flex_break",
+    }
+)
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "figure",
+        "figcaption",
+        "table",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "blockquote",
+        "pre",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "main",
+        "aside",
+    }
+)
 _SECTION_LEVELS = {
-    "ltx_chapter": 2, "ltx_section": 2, "ltx_appendix": 2, "ltx_subsection": 3,
-    "ltx_subsubsection": 4, "ltx_paragraph": 4, "ltx_subparagraph": 4,
+    "ltx_chapter": 2,
+    "ltx_section": 2,
+    "ltx_appendix": 2,
+    "ltx_subsection": 3,
+    "ltx_subsubsection": 4,
+    "ltx_paragraph": 4,
+    "ltx_subparagraph": 4,
 }
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _BULLETS = frozenset({"•", "∙", "◦", "▪", "–", "-", "*", "·", "‣"})
@@ -57,8 +119,11 @@ class SelectolaxBackend:
         from selectolax.lexbor import LexborHTMLParser
 
         tree = LexborHTMLParser(html)
-        return (tree.css_first("article.ltx_document") or tree.css_first(".ltx_page_content")
-                or tree.body)
+        return (
+            tree.css_first("article.ltx_document")
+            or tree.css_first(".ltx_page_content")
+            or tree.body
+        )
 
     def children(self, node: Any) -> Iterator[Any]:
         for child in node.iter(include_text=True):
@@ -89,10 +154,10 @@ class LxmlBackend:
         if not html.strip():
             return None
         root = lxml.html.document_fromstring(html)
-        found = root.xpath("//article[contains(concat(' ', normalize-space(@class), ' '),"
-                           " ' ltx_document ')]")
-        return found[0] if found else root.find("body") if root.find("body") is not None \
-            else root
+        found = root.xpath(
+            "//article[contains(concat(' ', normalize-space(@class), ' '), ' ltx_document ')]"
+        )
+        return found[0] if found else root.find("body") if root.find("body") is not None else root
 
     def children(self, node: Any) -> Iterator[Any]:
         if node.text:
@@ -141,8 +206,7 @@ class _Walker:
     # -- inline ----------------------------------------------------------------------------
 
     def skipped(self, node: Any) -> bool:
-        return self.b.tag(node) in _SKIP_TAGS or not self.b.classes(node).isdisjoint(
-            _SKIP_CLASSES)
+        return self.b.tag(node) in _SKIP_TAGS or not self.b.classes(node).isdisjoint(_SKIP_CLASSES)
 
     def inline(self, node: Any, out: list[str]) -> None:
         """Append the inline text of ``node`` (math as its alttext) to ``out``."""
@@ -173,13 +237,15 @@ class _Walker:
 
     def is_block(self, node: Any) -> bool:
         tag = self.b.tag(node)
-        return tag in _INLINE_BLOCK_TAGS or not self.b.classes(node).isdisjoint(
-            _BLOCKISH_CLASSES)
+        return tag in _INLINE_BLOCK_TAGS or not self.b.classes(node).isdisjoint(_BLOCKISH_CLASSES)
 
     def plain(self, node: Any) -> str:
         """All text under ``node`` as is (for MathML without an alttext)."""
-        return "".join(c if isinstance(c, str) else self.plain(c) for c in self.b.children(node)
-                       if isinstance(c, str) or not self.skipped(c))
+        return "".join(
+            c if isinstance(c, str) else self.plain(c)
+            for c in self.b.children(node)
+            if isinstance(c, str) or not self.skipped(c)
+        )
 
     def text_of(self, node: Any) -> str:
         parts: list[str] = []
@@ -276,9 +342,13 @@ class _Walker:
     def table(self, node: Any) -> str:
         rows = []
         for row in self.rows(node):
-            cells = [self.text_of(cell) for cell in self.b.children(row)
-                     if not isinstance(cell, str) and not self.skipped(cell)
-                     and (self.b.tag(cell) in ("td", "th") or "ltx_td" in self.b.classes(cell))]
+            cells = [
+                self.text_of(cell)
+                for cell in self.b.children(row)
+                if not isinstance(cell, str)
+                and not self.skipped(cell)
+                and (self.b.tag(cell) in ("td", "th") or "ltx_td" in self.b.classes(cell))
+            ]
             if any(cells):
                 rows.append(" | ".join(cells))
         return "\n".join(rows)
@@ -294,8 +364,9 @@ class _Walker:
 
     def equations(self, node: Any) -> None:
         maths = [m for m in self.descendants(node, None, "math")]
-        formulas = [_SPACE.sub(" ", self.b.attr(m, "alttext") or self.plain(m)).strip()
-                    for m in maths]
+        formulas = [
+            _SPACE.sub(" ", self.b.attr(m, "alttext") or self.plain(m)).strip() for m in maths
+        ]
         self.emit("\n".join(f"$${f}$$" for f in formulas if f))
 
     def descendants(self, node: Any, cls: str | None, tag: str | None = None) -> Iterator[Any]:
@@ -311,8 +382,18 @@ class _Walker:
 # Block tags that can turn up inside inline markup and must still be blocks there.
 _INLINE_BLOCK_TAGS = frozenset({"table", "figure", "ul", "ol", "p", "div", "section"})
 # Non-block tags that LaTeXML uses as blocks (e.g. <span class="ltx_tabular"> inside a figure).
-_BLOCKISH_CLASSES = frozenset({"ltx_tabular", "ltx_listing", "ltx_equation", "ltx_equationgroup",
-                               "ltx_eqn_table", "ltx_para", "ltx_theorem", "ltx_proof"})
+_BLOCKISH_CLASSES = frozenset(
+    {
+        "ltx_tabular",
+        "ltx_listing",
+        "ltx_equation",
+        "ltx_equationgroup",
+        "ltx_eqn_table",
+        "ltx_para",
+        "ltx_theorem",
+        "ltx_proof",
+    }
+)
 
 
 class _Without:
@@ -347,7 +428,8 @@ class _ViewBackend:
 
 
 BACKENDS: dict[str, SelectolaxBackend | LxmlBackend] = {
-    "selectolax": SelectolaxBackend(), "lxml": LxmlBackend(),
+    "selectolax": SelectolaxBackend(),
+    "lxml": LxmlBackend(),
 }
 
 

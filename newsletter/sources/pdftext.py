@@ -16,10 +16,21 @@ from statistics import median
 # pdfium keeps global state and is not thread-safe; every call into it holds this lock.
 _PDFIUM_LOCK = threading.Lock()
 
-_HEADING = re.compile(r"^(?P<num>(?:\d{1,2}|[A-H])(?:\.\d{1,2}){0,3})\.?\s+"
-                      r"(?P<title>[A-Z][^\n]{1,70})$")
-_PLAIN_HEADINGS = {"abstract", "introduction", "related work", "conclusion", "conclusions",
-                   "discussion", "acknowledgments", "acknowledgements", "limitations"}
+_HEADING = re.compile(
+    r"^(?P<num>(?:\d{1,2}|[A-H])(?:\.\d{1,2}){0,3})\.?\s+"
+    r"(?P<title>[A-Z][^\n]{1,70})$"
+)
+_PLAIN_HEADINGS = {
+    "abstract",
+    "introduction",
+    "related work",
+    "conclusion",
+    "conclusions",
+    "discussion",
+    "acknowledgments",
+    "acknowledgements",
+    "limitations",
+}
 _END_HEADINGS = re.compile(r"^(\d+\.?\s+)?(references|bibliography)$", re.IGNORECASE)
 _STAMP = re.compile(r"^arXiv:\d{4}\.\d{4,5}(v\d+)?\s")
 _SENTENCE_END = (".", "!", "?", ":", ".)", ".”", '."')
@@ -61,17 +72,27 @@ def pdf_pages(body: bytes) -> list[str]:
 
 def _clean_lines(pages: list[str]) -> list[list[str]]:
     """Each page's lines without page numbers, the arXiv stamp and repeated running headers."""
-    split = [[ln.strip() for ln in re.split(r"\r\n|\r|\n", page.replace("\x02", "-\n")
-                                           .replace("\ufffe", "-\n"))] for page in pages]
+    split = [
+        [
+            ln.strip()
+            for ln in re.split(r"\r\n|\r|\n", page.replace("\x02", "-\n").replace("\ufffe", "-\n"))
+        ]
+        for page in pages
+    ]
     # Running headers and footers: the same line at the top or bottom of most pages.
-    edges = [{ln for ln in (page[:2] + page[-2:]) if ln} for page in
-             ([ln for ln in p if ln] for p in split)]
+    edges = [
+        {ln for ln in (page[:2] + page[-2:]) if ln}
+        for page in ([ln for ln in p if ln] for p in split)
+    ]
     seen = Counter(line for page in edges for line in page)
     repeated = {line for line, n in seen.items() if len(pages) >= 3 and n >= len(pages) / 2}
     out = []
     for page in split:
-        lines = [ln for ln in page if ln and not ln.isdigit() and ln not in repeated
-                 and not _STAMP.match(ln)]
+        lines = [
+            ln
+            for ln in page
+            if ln and not ln.isdigit() and ln not in repeated and not _STAMP.match(ln)
+        ]
         out.append(lines)
     return out
 
@@ -85,8 +106,12 @@ def _heading(line: str, last: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | 
     """
     match = _HEADING.match(line)
     title = match["title"].strip() if match else ""
-    if match and not title.endswith((".", ",", ";")) and len(title) <= 60 \
-            and len(title.split()) <= 8:
+    if (
+        match
+        and not title.endswith((".", ",", ";"))
+        and len(title) <= 60
+        and len(title.split()) <= 8
+    ):
         number = tuple(match["num"].split("."))
         if _follows(last, number):
             return f"{'#' * min(2 + len(number) - 1, 4)} {match['num']} {title}", number
@@ -97,6 +122,7 @@ def _heading(line: str, last: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | 
 
 def _follows(last: tuple[str, ...], number: tuple[str, ...]) -> bool:
     """Whether section ``number`` can come right after section ``last``."""
+
     def succ(part: str) -> str:
         return str(int(part) + 1) if part.isdigit() else chr(ord(part) + 1)
 
@@ -107,7 +133,7 @@ def _follows(last: tuple[str, ...], number: tuple[str, ...]) -> bool:
     if len(number) == len(last) + 1:
         return number[:-1] == last and number[-1] == "1"
     if len(number) <= len(last):
-        return number[:-1] == last[:len(number) - 1] and number[-1] == succ(last[len(number) - 1])
+        return number[:-1] == last[: len(number) - 1] and number[-1] == succ(last[len(number) - 1])
     return False
 
 
@@ -151,8 +177,9 @@ def _shape(blocks: list[str], title: str, abstract: str) -> str:
     first = next((i for i, b in enumerate(blocks) if b.startswith("## ")), None)
     front, body = (blocks, []) if first is None else (blocks[:first], blocks[first:])
     if body and body[0].lower() == "## abstract":
-        next_heading = next((i for i, b in enumerate(body[1:], 1) if b.startswith("## ")),
-                            len(body))
+        next_heading = next(
+            (i for i, b in enumerate(body[1:], 1) if b.startswith("## ")), len(body)
+        )
         front, body = body[1:next_heading], body[next_heading:]
     elif body:
         front = [abstract] if abstract else front
