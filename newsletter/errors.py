@@ -1,13 +1,32 @@
-"""The exceptions the library raises; the CLI turns each into one line and a non-zero exit.
+"""Every exception the library raises, and what each means.
 
-NewsletterError
-├── ConfigError      a settings file, env variable or subscriber list is wrong
-├── SourceError      an outside source answered badly (names source, URL, what)
-├── LLMError         the LLM endpoint failed or its answer could not be used
-├── RenderError      a template or the size budget failed
-├── DeliveryError    a transport failed in a way that stops the run
-├── StageError       a stage's input file is missing or does not match its contract
-└── StoreError       the delivery ledger (data/newsletter.db) is corrupt, locked or unusable
+Errors meant for the user (the CLI prints the message as one line and exits 1)::
+
+    NewsletterError
+    ├── ConfigError          a setting, an environment variable, a subscriber list or a
+    │                        command-line value is wrong (names the file, line, key or option)
+    ├── SourceError          an outside source answered badly (names source, URL, what)
+    ├── LLMError             the LLM endpoint failed or its answer could not be used
+    │   ├── EndpointUnavailable    down, timing out or answering 5xx: fall back, go on
+    │   │   └── RequestRejected    400 for one request (e.g. a paper too long): that paper
+    │   └── EndpointRefused        401/403/404: a wrong key or model; stops the run
+    ├── RenderError          a template or the size budget failed
+    ├── StageError           a stage file is missing or does not match its contract
+    ├── StoreError           the SQLite store (data/newsletter.db) is damaged, locked or unusable
+    └── DeliveryError        delivery cannot go on
+        └── DeliveryStopped  the run stopped early; carries the run's Summary
+
+What one transport call can end in (``delivery.sender`` turns each into a ledger state;
+they never reach the user as such)::
+
+    TransportError
+    ├── Throttled    slow down and retry; never a failure (SES 429, SMTP 421/454)
+    ├── Transient    retry with backoff up to a limit (5xx, connection refused or reset)
+    ├── Permanent    this recipient cannot be sent to (MessageRejected, SMTP 5xx): failed
+    ├── Unknown      the request went out but no answer came: the outcome is unknown
+    └── Fatal        stop the whole run now (sending paused, bad credentials); nothing sent
+
+``HeaderInjection`` (a ``ValueError``) marks a value that would break out of its header line.
 """
 
 from __future__ import annotations
@@ -18,7 +37,7 @@ class NewsletterError(Exception):
 
 
 class ConfigError(NewsletterError):
-    """A setting or subscriber entry is invalid."""
+    """A setting, environment variable, subscriber entry or option value is invalid."""
 
 
 class SourceError(NewsletterError):
@@ -40,12 +59,20 @@ class LLMError(NewsletterError):
     """The LLM endpoint failed or answered with something unusable."""
 
 
+class EndpointUnavailable(LLMError):
+    """The endpoint is down, timing out or failing after retries (fall back, go on)."""
+
+
+class RequestRejected(EndpointUnavailable):
+    """The endpoint refused this one request (HTTP 400, e.g. a context too long)."""
+
+
+class EndpointRefused(LLMError):
+    """401/403/404: a wrong key, URL or model; every other request would fail alike."""
+
+
 class RenderError(NewsletterError):
     """Rendering failed, or a variant is over the size budget."""
-
-
-class DeliveryError(NewsletterError):
-    """A transport failure that stops the whole run (e.g. sending paused)."""
 
 
 class StageError(NewsletterError):
@@ -53,4 +80,40 @@ class StageError(NewsletterError):
 
 
 class StoreError(NewsletterError):
-    """The SQLite ledger cannot be read or written; the message names the db file."""
+    """The SQLite store cannot be read or written; the message names the db file."""
+
+
+class DeliveryError(NewsletterError):
+    """A failure that stops the whole delivery run."""
+
+
+class TransportError(Exception):
+    """Base of what a transport raises for one message."""
+
+
+class Throttled(TransportError):
+    """Slow down and retry; not a failure (SES 429 / TooManyRequests / Throttling)."""
+
+
+class Transient(TransportError):
+    """Retry with backoff up to a limit (5xx, connection errors)."""
+
+
+class Permanent(TransportError):
+    """This recipient cannot be sent to (MessageRejected, invalid address): record, go on."""
+
+
+class Fatal(TransportError):
+    """Stop the whole run now (sending paused, account suspended, bad credentials)."""
+
+
+class Unknown(TransportError):
+    """The request went out but no answer came (read timeout): it may have been sent.
+
+    The ledger keeps such a row in ``sending`` (unknown) rather than guess: resending risks
+    a duplicate, dropping it risks a loss, so ``send --retry-unknown`` decides.
+    """
+
+
+class HeaderInjection(ValueError):
+    """A value meant for a header carries CR, LF or another control character."""

@@ -150,7 +150,7 @@ class Card(_Model):
     anchor: str
 
 
-class VariantInfo(_Model):
+class Variant(_Model):
     """``variants/KEY.json``: one distinct set of papers and who receives it."""
 
     key: str
@@ -177,7 +177,7 @@ class Edition(_Model):
     language: str
     model: str | None = None
     cards: list[Card]
-    variants: list[VariantInfo]
+    variants: list[Variant]
     built_at: datetime
     # Digest of what the build read besides stage files (settings, templates, readers):
     # a change makes the edition stale.

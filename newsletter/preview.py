@@ -16,10 +16,10 @@ from urllib.parse import quote, unquote, urlsplit
 
 from .config import Settings
 from .errors import NewsletterError
-from .models import Edition, Subscriber, VariantInfo
-from .pipeline import load_subscribers
+from .files import read_model
+from .models import Edition, Subscriber, Variant
 from .render.labels import labels_for
-from .stagefiles import Paths, read_model
+from .subscribers import load_subscribers
 
 # Where delivery puts each reader's unsubscribe link; the preview has no reader to sign for.
 PREVIEW_UNSUBSCRIBE = "#unsubscribe-link-is-filled-in-per-reader"
@@ -53,11 +53,11 @@ class Preview:
 
     def __init__(self, settings: Settings, edition_date: str) -> None:
         self.settings = settings
-        self.paths = Paths.of(settings, edition_date)
+        self.paths = settings.layout.edition(edition_date)
         self.edition = read_model(self.paths.edition, Edition, "build")
         self.labels = labels_for(self.edition.language)
 
-    def variant_of(self, email: str) -> VariantInfo:
+    def variant_of(self, email: str) -> Variant:
         for v in self.edition.variants:
             if email.lower() in {s.lower() for s in v.subscribers}:
                 return v
@@ -72,7 +72,7 @@ class Preview:
                 return sub
         return None
 
-    def _read(self, v: VariantInfo, suffix: str) -> str:
+    def _read(self, v: Variant, suffix: str) -> str:
         path = self.paths.variants / f"{v.key}.{suffix}"
         try:
             return path.read_text(encoding="utf-8")
@@ -88,7 +88,7 @@ class Preview:
         topics = ", ".join(sub.topics) if sub.topics else self.labels["all_topics"]
         return topics + (" (−" + ", ".join(sub.exclude) + ")" if sub.exclude else "")
 
-    def body(self, v: VariantInfo, suffix: str, email: str | None = None) -> str:
+    def body(self, v: Variant, suffix: str, email: str | None = None) -> str:
         """A variant's HTML or text with the per-reader tokens filled in for the preview."""
         content = self._read(v, suffix)
         topics = self._topics(email)

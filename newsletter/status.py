@@ -6,8 +6,9 @@ from typing import Any
 
 from .config import Settings
 from .errors import StageError
+from .files import read_model
+from .layout import EditionPaths
 from .models import Candidates, Edition, PaperAnalysis, Selection
-from .stagefiles import Paths, read_model
 from .store import Store
 
 
@@ -15,7 +16,7 @@ def edition_status(
     settings: Settings, edition_date: str, store: Store | None = None
 ) -> dict[str, Any]:
     """A report per stage; a broken stage file is reported in its place, not raised."""
-    paths = Paths.of(settings, edition_date)
+    paths = settings.layout.edition(edition_date)
     out: dict[str, Any] = {"date": edition_date, "folder": str(paths.root)}
     broken: list[str] = []
     for stage, report in (
@@ -59,14 +60,14 @@ def _usage(usage: dict[str, int], cost: float) -> dict[str, Any]:
     }
 
 
-def _collect(paths: Paths) -> dict[str, Any] | None:
+def _collect(paths: EditionPaths) -> dict[str, Any] | None:
     if not paths.candidates.is_file():
         return None
     c = read_model(paths.candidates, Candidates, "collect")
     return {"papers": len(c.papers), "warnings": c.warnings}
 
 
-def _select(paths: Paths) -> dict[str, Any] | None:
+def _select(paths: EditionPaths) -> dict[str, Any] | None:
     if not paths.selection.is_file():
         return None
     s = read_model(paths.selection, Selection, "select")
@@ -81,7 +82,7 @@ def _select(paths: Paths) -> dict[str, Any] | None:
     return out
 
 
-def _analyze(paths: Paths) -> dict[str, Any] | None:
+def _analyze(paths: EditionPaths) -> dict[str, Any] | None:
     if not paths.analyses.is_dir():
         return None
     # Only the analyses of the papers selected now: a reselection leaves older files behind.
@@ -112,7 +113,7 @@ def _analyze(paths: Paths) -> dict[str, Any] | None:
     return out
 
 
-def _build(paths: Paths) -> dict[str, Any] | None:
+def _build(paths: EditionPaths) -> dict[str, Any] | None:
     if not paths.edition.is_file():
         return None
     e = read_model(paths.edition, Edition, "build")
@@ -127,3 +128,28 @@ def _build(paths: Paths) -> dict[str, Any] | None:
             for v in e.variants
         ]
     }
+
+
+def status_lines(report: dict[str, Any]) -> list[str]:
+    """The report as ``newsletter status`` prints it: one line per stage, then warnings."""
+    lines = [f"edition {report['date']} ({report['folder']})"]
+    for stage in ("collect", "select", "analyze", "build", "deliver"):
+        info = report.get(stage)
+        if info is None:
+            lines.append(f"  {stage:<8} not run")
+            continue
+        if stage == "build" and "variants" in info:
+            parts = [
+                f"{v['key']} {v['papers']}p {v['subscribers']}s {v['html_kb']}KB"
+                for v in info["variants"]
+            ]
+            lines.append(f"  {stage:<8} {len(parts)} variants: {'; '.join(parts)}")
+            continue
+        flat = {k: v for k, v in info.items() if not isinstance(v, (list, dict))}
+        lines.append(f"  {stage:<8} " + ", ".join(f"{k} {v}" for k, v in flat.items()))
+        items = info.get("warnings")
+        if isinstance(items, list):
+            lines += [f"           ! {w}" for w in items]
+        elif isinstance(items, dict):
+            lines += [f"           ! {pid}: {w}" for pid, ws in items.items() for w in ws]
+    return lines

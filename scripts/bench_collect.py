@@ -29,12 +29,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from newsletter.config import Settings
+from newsletter.fulltext import fetch_fulltext
+from newsletter.fulltext.html import BACKENDS, latexml_to_text
+from newsletter.fulltext.pdf import pdf_to_text
 from newsletter.http import make_http
 from newsletter.models import Paper
 from newsletter.sources import arxiv, collect_papers, github, huggingface
-from newsletter.sources.fulltext import fetch_fulltext
-from newsletter.sources.latexml import BACKENDS, latexml_to_text
-from newsletter.sources.pdftext import pdf_to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = "2026-06-12"

@@ -31,11 +31,11 @@ import boto3
 from botocore.config import Config
 from click.testing import CliRunner
 
-from newsletter import pipeline
 from newsletter.cli import cli
 from newsletter.config import Settings, load_settings
-from newsletter.delivery.ses import SesTransport
+from newsletter.delivery.transports.ses import SesTransport
 from newsletter.models import Subscriber
+from newsletter.stages.deliver import built_edition, deliver, make_personalizer, variants_for
 from newsletter.store import Store
 
 DAY = "2026-06-12"
@@ -129,9 +129,9 @@ def deliver_once(
         (root / "data" / name).unlink(missing_ok=True)
     settings = settings_for(root, rate, concurrency)
     endpoint.reset()
-    store = pipeline.open_store(settings)
+    store = Store(settings.layout.store)
     started = time.perf_counter()
-    summary = pipeline.deliver(
+    summary = deliver(
         settings, DAY, store=store, transport=transport(endpoint.url, concurrency), limit=limit
     )
     elapsed = time.perf_counter() - started
@@ -159,12 +159,10 @@ def ledger_cost(folder: Path, n: int, synchronous: str) -> float:
 def message_cost(root: Path, n: int) -> float:
     """Microseconds to personalize and serialize one message of the largest variant."""
     settings = settings_for(root, 10, 1)
-    edition = pipeline.read_model(
-        pipeline.Paths.of(settings, DAY).edition, pipeline.Edition, "build"
-    )
+    edition = built_edition(settings, DAY)
     key = max(edition.variants, key=lambda v: len(v.paper_ids)).key
-    variants = pipeline.delivery_variants(settings, edition, set())
-    personalizer = pipeline.make_personalizer(settings, edition)
+    variants = variants_for(settings, edition, set())
+    personalizer = make_personalizer(settings, edition)
     started = time.perf_counter()
     for i in range(n):
         personalizer.message(variants[key], Subscriber(email=f"r{i}@example.com"))

@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from llm_server import Answer, serving  # noqa: E402
 
+from newsletter.analysis import make_analyzer  # noqa: E402
 from newsletter.analysis.budget import fit  # noqa: E402
 from newsletter.analysis.checks import check  # noqa: E402
-from newsletter.analysis.llm import make_analyzer  # noqa: E402
 from newsletter.config import Settings  # noqa: E402
 from newsletter.models import Analysis, Paper  # noqa: E402
 from newsletter.sources.huggingface import parse_item  # noqa: E402

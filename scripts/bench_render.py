@@ -18,7 +18,7 @@ import yaml
 from benchlib import median_s
 from mjml import mjml2html
 
-from newsletter.delivery.message import encoded_size
+from newsletter.mail.fold import encoded_size
 from newsletter.models import Card
 from newsletter.render import Renderer
 

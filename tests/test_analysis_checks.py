@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.analysis import templates
+from newsletter.analysis import prompts as templates
 from newsletter.analysis.budget import CUT_MARK, estimate_tokens, fit, split_sections
 from newsletter.analysis.checks import check, foreign_script, invented_numbers
 from newsletter.analysis.schema import (

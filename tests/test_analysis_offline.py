@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from newsletter.analysis.heuristic import heuristic, ranked
 from newsletter.analysis.offline import analyze_offline, first_sentence
-from newsletter.analysis.recommend import heuristic, ranked
 from newsletter.config import Settings
 from newsletter.models import Paper
 

@@ -15,7 +15,7 @@ from llm_server import ok, serving
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from newsletter.analysis.llm import make_analyzer
+from newsletter.analysis import make_analyzer
 from newsletter.cli import cli
 from newsletter.config import Settings
 from newsletter.sources.huggingface import parse_item

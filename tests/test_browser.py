@@ -16,8 +16,8 @@ from playwright.sync_api import BrowserContext as Browser
 from playwright.sync_api import Page, sync_playwright
 from render_edition import DAY, GENERATED, MODEL, NONCE, hostile_card, load_cards, write_edition
 
-from newsletter import pipeline
 from newsletter.render import Renderer
+from newsletter.stages.build import build
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -51,8 +51,8 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The fixture edition's variants as built by the real build stage, plus a hostile one."""
     root = tmp_path_factory.mktemp("edition")
     settings = write_edition(root, load_cards())
-    edition = pipeline.build(settings, DAY, progress=lambda _: None)
-    folder = pipeline.Paths.of(settings, DAY).variants
+    edition = build(settings, DAY, progress=lambda _: None)
+    folder = settings.layout.edition(DAY).variants
     files = {v.key: folder / f"{v.key}.html" for v in edition.variants}
     hostile = Renderer("ko", "AI 논문 핵심 요약").render(
         DAY, [load_cards()[0], hostile_card()], MODEL, GENERATED, nonce=NONCE

@@ -361,7 +361,7 @@ def test_changed_settings_or_readers_make_the_build_stale(
     assert path.stat().st_mtime_ns == built  # nothing changed: reused
     monkeypatch.setenv("NEWSLETTER_EDITION__TITLE", "Morning Papers")
     out = run("build", "--date", DAY).output
-    assert "rebuilding (settings, templates or readers changed)" in out
+    assert "rebuilding (settings, templates or subscribers changed)" in out
     assert json.loads(path.read_text())["title"] == "Morning Papers"
     variants = len(json.loads(path.read_text())["variants"])
     run("subscribers", "unsubscribe", "jun.park@example.com")
@@ -381,7 +381,7 @@ def test_a_partly_sent_edition_is_finished_as_built(
     monkeypatch.setenv("NEWSLETTER_EDITION__TITLE", "Renamed")
     result = run("send", "--date", DAY, "--force", ok=False)
     assert (
-        "already sent to 2 readers; --force would send the others a different "
+        "already sent to 2 subscribers; --force would send the others a different "
         "edition" in result.output
     )
     run("send", "--date", DAY)

@@ -7,11 +7,16 @@ from pathlib import Path
 import pytest
 from delivery_servers import parse
 
-from newsletter.config import load_settings
-from newsletter.delivery import Personalizer, RateLimiter, VariantMessage, plan, run
-from newsletter.delivery.transports import OutboxTransport
+from newsletter.config import Settings, load_settings
+from newsletter.delivery.pacing import RateLimiter
+from newsletter.delivery.personalize import Personalizer
+from newsletter.delivery.sender import Sender
+from newsletter.delivery.transports.outbox import OutboxTransport
 from newsletter.errors import ConfigError
+from newsletter.mail.placeholders import Placeholders
 from newsletter.models import Subscriber
+from newsletter.render import RenderedVariant
+from newsletter.stages.deliver import plan
 from newsletter.store import Store
 
 DAY = "2026-06-12"
@@ -58,29 +63,29 @@ def test_pause_holds_everyone_back() -> None:
     assert clock.now == pytest.approx(2.0, abs=0.02)
 
 
-def variant() -> VariantMessage:
-    return VariantMessage(
-        "k",
+def variant() -> RenderedVariant:
+    return RenderedVariant(
         '<p>T: %%TOPICS%%</p><a href="https://u.invalid/x">u</a>',
         "T: %%TOPICS%%\nU: https://u.invalid/x\n",
-        "https://u.invalid/x",
-        "%%TOPICS%%",
-        1,
+        Placeholders("https://u.invalid/x", "%%TOPICS%%"),
+        key="k",
+        paper_count=1,
     )
 
 
-def settings(tmp_path: Path, **env: str) -> object:
+def settings(tmp_path: Path, **env: str) -> Settings:
     return load_settings(
         None, env={f"NEWSLETTER_{k}": v for k, v in env.items()}, data_dir=tmp_path / "data"
     )
 
 
-def test_personalizer_fills_topics_and_link(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", "k")
-    s = settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL="https://ex.example.com/u?list=ai")
-    p = Personalizer(s, DAY, "Subject", "all")  # type: ignore[arg-type]
+def test_personalizer_fills_topics_and_link(tmp_path: Path) -> None:
+    s = settings(
+        tmp_path,
+        UNSUBSCRIBE_SECRET="k",
+        DELIVERY__UNSUBSCRIBE_URL="https://ex.example.com/u?list=ai",
+    )
+    p = Personalizer(s, DAY, "Subject", "all")
     raw, msg_id = p.message(
         variant(), Subscriber(email="a@example.com", topics=["llm"], exclude=["safety"])
     )
@@ -96,13 +101,11 @@ def test_personalizer_fills_topics_and_link(
     assert "T: all" in everyone.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-def test_plain_http_unsubscribe_url_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", "k")
-    s = settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL="http://ex.example.com/u")
+def test_plain_http_unsubscribe_url_is_refused_when_settings_load(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="must be an https:// link"):
-        Personalizer(s, DAY, "Subject", "all")  # type: ignore[arg-type]
+        settings(
+            tmp_path, UNSUBSCRIBE_SECRET="k", DELIVERY__UNSUBSCRIBE_URL="http://ex.example.com/u"
+        )
 
 
 def test_a_bad_header_fails_one_row_and_the_run_goes_on(tmp_path: Path) -> None:
@@ -118,50 +121,44 @@ def test_a_bad_header_fails_one_row_and_the_run_goes_on(tmp_path: Path) -> None:
     }
     plan(store, DAY, dict.fromkeys(subs, "k"))
     folder = tmp_path / "outbox"
-    summary = run(
+    summary = Sender(
         store=store,
         transport=OutboxTransport(folder),
         edition_date=DAY,
         variants={"k": variant()},
         subscribers=subs,
-        personalizer=Personalizer(s, DAY, "S", "all"),  # type: ignore[arg-type]
+        personalizer=Personalizer(s, DAY, "S", "all"),
         rate_per_s=1000,
-    )
+    ).run()
     assert (summary.sent, summary.failed) == (2, 1)
     assert sorted(p.name for p in folder.iterdir()) == ["a@example.com.eml", "c@example.com.eml"]
     failed = store.rows(DAY, "failed")[0]
     assert failed.email == "b@example.com" and "bad header" in (failed.last_error or "")
 
 
-def test_a_long_link_falls_back_to_a_full_build(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", "k")
+def test_a_long_link_falls_back_to_a_full_build(tmp_path: Path) -> None:
     base = "https://ex.example.com/" + "p" * 370
-    s = settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL=base)
+    s = settings(tmp_path, UNSUBSCRIBE_SECRET="k", DELIVERY__UNSUBSCRIBE_URL=base)
     long_line = variant()
     # An unbreakable run just under the flow limit with the link in it: filled in, it would
     # pass MAX_LINE_BYTES, so the message is built from scratch (base64, as it cannot flow).
     long_line.html = '<p><a\thref="https://u.invalid/x"\ttitle="' + "x" * 540 + '">u</a></p>'
-    raw, _ = Personalizer(s, DAY, "S", "all").message(  # type: ignore[arg-type]
-        long_line, Subscriber(email="a@example.com")
-    )
+    raw, _ = Personalizer(s, DAY, "S", "all").message(long_line, Subscriber(email="a@example.com"))
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     html_part = parse(raw).get_body(("html",))
     assert html_part is not None and html_part["Content-Transfer-Encoding"] == "base64"
     assert f'href="{base}?token=' in html_part.get_content()
     with pytest.raises(ConfigError, match="over 400 characters"):
-        Personalizer(settings(tmp_path, DELIVERY__UNSUBSCRIBE_URL=base + "p" * 40), DAY, "S", "all")  # type: ignore[arg-type]
+        settings(tmp_path, UNSUBSCRIBE_SECRET="k", DELIVERY__UNSUBSCRIBE_URL=base + "p" * 40)
 
 
 def test_a_line_break_in_a_setting_is_a_config_error(tmp_path: Path) -> None:
-    s = settings(tmp_path, DELIVERY__LIST_ID="List\nBcc: x@example.com")
     with pytest.raises(ConfigError, match="delivery.list_id contains a line break"):
-        Personalizer(s, DAY, "S", "all")  # type: ignore[arg-type]
+        settings(tmp_path, DELIVERY__LIST_ID="List\nBcc: x@example.com")
     with pytest.raises(ConfigError, match="edition.title contains a line break"):
         Personalizer(
             settings(tmp_path),
             DAY,
-            "Title\r\nBcc: x@example.com",  # type: ignore[arg-type]
+            "Title\r\nBcc: x@example.com",
             "all",
         )

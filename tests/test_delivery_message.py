@@ -8,17 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from delivery_servers import parse
 
-from newsletter.delivery.message import (
-    MAX_LINE_BYTES,
-    HeaderInjection,
-    body_encoding,
-    build_message,
-    encoded_size,
-    message_id,
-    reflow,
-    unsubscribe_token,
-    verify_unsubscribe_token,
-)
+from newsletter.errors import HeaderInjection
+from newsletter.mail.fold import MAX_LINE_BYTES, body_encoding, encoded_size, reflow
+from newsletter.mail.message import build_message, message_id
+from newsletter.mail.tokens import unsubscribe_token, verify_unsubscribe_token
 
 WHEN = datetime(2026, 6, 12, 8, 30, tzinfo=UTC)
 
@@ -177,7 +170,8 @@ def _headers() -> dict[str, object]:
 
 
 def test_body_template_gives_the_same_message_as_a_full_build() -> None:
-    from newsletter.delivery.message import BodyTemplate, build_headers
+    from newsletter.mail.headers import build_headers
+    from newsletter.mail.message import BodyTemplate
 
     html = (
         "<html><body>"
@@ -224,7 +218,8 @@ def test_body_template_gives_the_same_message_as_a_full_build() -> None:
 
 
 def test_body_template_refuses_what_it_cannot_vouch_for() -> None:
-    from newsletter.delivery.message import BodyTemplate, build_headers
+    from newsletter.mail.headers import build_headers
+    from newsletter.mail.message import BodyTemplate
 
     template = BodyTemplate("t", "<p>" + " ".join(["단어"] * 90) + " TOKEN</p>")
     assert (

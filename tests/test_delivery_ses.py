@@ -11,10 +11,11 @@ from click.testing import CliRunner, Result
 from delivery_servers import AWS_ENV, DAY, MotoSes, make_site, parse, subscriber_rows
 
 from newsletter.cli import cli
-from newsletter.delivery.message import message_id, verify_unsubscribe_token
+from newsletter.mail.message import message_id
+from newsletter.mail.tokens import verify_unsubscribe_token
 from newsletter.models import Edition, Subscriber
+from newsletter.routing import wants
 from newsletter.store import Store
-from newsletter.subscribers import wants
 
 SECRET = "test-signing-key"
 

@@ -21,8 +21,8 @@ from cryptography.x509.oid import NameOID
 from delivery_servers import DAY, ScriptedSmtp, make_site, parse, subscriber_rows
 
 from newsletter.cli import cli
-from newsletter.delivery.smtp import SmtpTransport
-from newsletter.delivery.transports import Unknown
+from newsletter.delivery.transports.smtp import SmtpTransport
+from newsletter.errors import Unknown
 from newsletter.store import Store
 
 

@@ -13,13 +13,13 @@ from botocore.config import Config
 from click.testing import CliRunner, Result
 from delivery_servers import AWS_ENV, DAY, ScriptedSes, make_site, parse, subscriber_rows
 
-from newsletter import pipeline
 from newsletter.cli import cli
 from newsletter.config import load_settings
-from newsletter.delivery import DeliveryStopped, delivery_rate
-from newsletter.delivery.ses import SesTransport, make_ses_client
-from newsletter.delivery.transports import Fatal
-from newsletter.errors import ConfigError
+from newsletter.delivery.pacing import delivery_rate
+from newsletter.delivery.summary import DeliveryStopped
+from newsletter.delivery.transports.ses import SesTransport, make_ses_client
+from newsletter.errors import ConfigError, Fatal
+from newsletter.stages.deliver import deliver
 from newsletter.store import Store
 
 
@@ -203,8 +203,8 @@ def test_no_answer_leaves_the_row_unknown_not_resent(
         make_site(workdir, rows)
         # 3 s: ample for the fast sends and GetAccount, and the wait for the slow one.
         settings, transport = _settings(workdir, server.url, read_timeout=3.0)
-        store = pipeline.open_store(settings)  # type: ignore[arg-type]
-        summary = pipeline.deliver(
+        store = Store(settings.layout.store)  # type: ignore[arg-type]
+        summary = deliver(
             settings,
             DAY,
             store=store,  # type: ignore[arg-type]
@@ -214,7 +214,7 @@ def test_no_answer_leaves_the_row_unknown_not_resent(
         assert ledger(workdir)[slow] == "sending"
         status = run("status", "--date", DAY).output
         assert f"unknown outcome (claimed, never confirmed): {slow} (ReadTimeoutError" in status
-        again = pipeline.deliver(
+        again = deliver(
             settings,
             DAY,
             store=store,  # type: ignore[arg-type]
@@ -272,10 +272,10 @@ def test_stopped_run_raises_with_its_summary(workdir: Path, env: pytest.MonkeyPa
         make_site(workdir, subscriber_rows(3, [""]))
         settings, transport = _settings(workdir, server.url)
         with pytest.raises(DeliveryStopped) as info:
-            pipeline.deliver(
+            deliver(
                 settings,
                 DAY,  # type: ignore[arg-type]
-                store=pipeline.open_store(settings),  # type: ignore[arg-type]
+                store=Store(settings.layout.store),  # type: ignore[arg-type]
                 transport=transport,
             )
     finally:
@@ -336,10 +336,10 @@ def test_a_short_daily_quota_is_announced(workdir: Path, caplog: pytest.LogCaptu
         make_site(workdir, subscriber_rows(4, [""]))
         settings, transport = _settings(workdir, server.url)
         with caplog.at_level("WARNING"):
-            summary = pipeline.deliver(
+            summary = deliver(
                 settings,
                 DAY,  # type: ignore[arg-type]
-                store=pipeline.open_store(settings),  # type: ignore[arg-type]
+                store=Store(settings.layout.store),  # type: ignore[arg-type]
                 transport=transport,
             )
     finally:

@@ -15,11 +15,11 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from newsletter.config import Settings
+from newsletter.fulltext import fetch_fulltext
+from newsletter.fulltext.html import latexml_to_text
+from newsletter.fulltext.pdf import PdfError, pdf_to_text
 from newsletter.http import Http
 from newsletter.models import Paper
-from newsletter.sources.fulltext import fetch_fulltext
-from newsletter.sources.latexml import latexml_to_text
-from newsletter.sources.pdftext import PdfError, pdf_to_text
 
 PAGE = (Path(__file__).parent / "fixtures" / "latexml" / "2606.00001v2.html").read_bytes()
 ABSTRACT = (
@@ -459,7 +459,7 @@ def test_an_unexpected_error_falls_back_and_shows_its_traceback_only_with_debug(
 ) -> None:
     http, settings = setup(httpserver)
     http.close()  # a programming error (a closed client), not a failing arXiv
-    with caplog.at_level(level, logger="newsletter.sources.fulltext"):
+    with caplog.at_level(level, logger="newsletter.fulltext"):
         record, _ = fetch_fulltext(http, settings, paper())
     assert record.source == "abstract" and "html: RuntimeError" in (record.note or "")
     failed = [r for r in caplog.records if "failed for 2606.00001" in r.getMessage()]

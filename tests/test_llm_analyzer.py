@@ -15,9 +15,11 @@ import pytest
 from llm_server import Answer, LLMServer, fail, ok, serving, user_text
 from pytest_httpserver import HTTPServer
 
-from newsletter.analysis.client import EndpointRefused, LLMClient
-from newsletter.analysis.llm import make_analyzer
+from newsletter.analysis import make_analyzer
+from newsletter.analysis.client import LLMClient
 from newsletter.config import Settings
+from newsletter.config.secrets import read_secrets
+from newsletter.errors import EndpointRefused
 from newsletter.http import Http
 from newsletter.models import Paper
 from newsletter.sources.huggingface import parse_item
@@ -308,9 +310,15 @@ def test_newer_openai_parameters_are_adapted_to(tmp_path: Path, llm_server: LLMS
 def test_a_bad_key_stops_the_run_naming_the_variable(
     tmp_path: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MY_LLM_KEY", "sk-wrong")
     llm_server.add(fail(401, "invalid api key"))
     s = settings(tmp_path, llm_server, api_key_env="MY_LLM_KEY")
+    s.secrets = read_secrets(
+        {"MY_LLM_KEY": "sk-wrong"},
+        llm_api_key="MY_LLM_KEY",
+        smtp_password="",
+        unsubscribe_key="",
+        github_token="",
+    )
     with pytest.raises(EndpointRefused, match=r"HTTP 401.*invalid api key.*\$MY_LLM_KEY"):
         make_analyzer(s, None).analyze_many([paper(TRACE)])
     assert llm_server.headers[0]["authorization"] == "Bearer sk-wrong"

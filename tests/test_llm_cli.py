@@ -129,10 +129,13 @@ def test_an_llm_misconfiguration_is_one_clear_line(
 ) -> None:
     for key, value in env.items():
         monkeypatch.setenv(f"NEWSLETTER_LLM__{key}", value)
-    run("collect", "--date", DAY, "--replay", "sample")
-    result = CliRunner().invoke(cli, ["select", "--date", DAY], catch_exceptions=False)
+    # Refused when the settings load: the first command fails, before any stage ran.
+    result = CliRunner().invoke(
+        cli, ["collect", "--date", DAY, "--replay", "sample"], catch_exceptions=False
+    )
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
+    assert not (workdir / "data" / "editions").exists()
 
 
 def test_a_wrong_key_stops_analyze_with_one_line(

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from llm_server import LLMServer, fail, ok, serving, user_text
 
-from newsletter import pipeline
-from newsletter.analysis import recommend
-from newsletter.analysis.llm import make_recommender
+from newsletter.analysis import heuristic as recommend
+from newsletter.analysis.analyzer import make_llm_recommender as make_recommender
 from newsletter.config import Settings
+from newsletter.files import write_model
 from newsletter.models import Candidates, Paper, Selection
 from newsletter.sources.huggingface import parse_item
+from newsletter.stages.select import select
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POOL = [
@@ -74,7 +75,7 @@ def test_picks_and_reasons_are_kept_and_the_prompt_shows_the_candidates(
         )
     )
     rec = make_recommender(settings(tmp_path, llm_server))
-    picks = rec.recommend(POOL, ranked(), 2)
+    picks = rec.picks(POOL, ranked(), 2)
     assert [(p.id, p.kind, p.rank) for p in picks] == [(a, "recommended", 4), (b, "recommended", 5)]
     assert picks[0].reason == "Shows agents are least safe at the start of a session."
     [body] = llm_server.requests
@@ -119,7 +120,7 @@ def test_bad_ids_go_back_in_one_repair(tmp_path: Path, llm_server: LLMServer) ->
             }
         ),
     )
-    picks = make_recommender(settings(tmp_path, llm_server)).recommend(POOL, ranked(), 2)
+    picks = make_recommender(settings(tmp_path, llm_server)).picks(POOL, ranked(), 2)
     asked = user_text(llm_server.requests[1])
     assert "2606.99999 is not a candidate id" in asked
     assert f"{top} is already ranked" in asked
@@ -135,7 +136,7 @@ def test_what_the_repair_cannot_fix_is_filled_by_the_heuristic(
         ok("not json at all"),
     )
     rec = make_recommender(settings(tmp_path, llm_server))
-    picks = rec.recommend(POOL, ranked(), 2)
+    picks = rec.picks(POOL, ranked(), 2)
     assert picks[0].id == "2606.08103" and picks[0].reason == "robots"
     expected = recommend.heuristic(POOL, [*ranked(), picks[0]], 1, Settings().topics)[0]
     assert picks[1].id == expected.id and picks[1].reason.endswith("(heuristic)")
@@ -147,7 +148,7 @@ def test_an_endpoint_that_is_down_means_the_heuristic(
 ) -> None:
     llm_server.add(fail(503), fail(503))
     rec = make_recommender(settings(tmp_path, llm_server))
-    picks = rec.recommend(POOL, ranked(), 2)
+    picks = rec.picks(POOL, ranked(), 2)
     assert [p.id for p in picks] == [
         p.id for p in recommend.heuristic(POOL, ranked(), 2, Settings().topics)
     ]
@@ -158,8 +159,8 @@ def test_select_stage_records_the_model_and_a_rerun_uses_the_cache(
     tmp_path: Path, llm_server: LLMServer
 ) -> None:
     s = settings(tmp_path, llm_server, language="ko")
-    paths = pipeline.Paths.of(s, "2026-06-12")
-    pipeline.write_model(
+    paths = s.layout.edition("2026-06-12")
+    write_model(
         paths.candidates,
         Candidates.model_validate(
             {"date": "2026-06-12", "collected_at": "2026-06-12T00:00:00Z", "papers": POOL}
@@ -173,16 +174,14 @@ def test_select_stage_records_the_model_and_a_rerun_uses_the_cache(
     }
     llm_server.add(ok(answer))
     said: list[str] = []
-    selection = pipeline.select(
-        s, "2026-06-12", recommender=make_recommender(s), progress=said.append
-    )
+    selection = select(s, "2026-06-12", make_recommender(s), progress=said.append)
     assert "정확히 2편" in user_text(llm_server.requests[0])
     assert selection.method == "llm" and selection.model == "local-model"
     assert [p.kind for p in selection.papers] == ["ranked"] * 3 + ["recommended"] * 2
     stored = Selection.model_validate_json(paths.selection.read_bytes())
     assert stored.papers[3].reason == answer["picks"][0]["reason"]
     again = make_recommender(s)
-    pipeline.select(s, "2026-06-12", recommender=again, force=True, progress=said.append)
+    select(s, "2026-06-12", again, force=True, progress=said.append)
     assert len(llm_server.requests) == 1
     assert "0 calls" in again.usage_line() and "1 from cache" in again.usage_line()
 
@@ -192,13 +191,13 @@ def test_too_many_picks_keep_the_first_m_and_too_few_are_asked_again(
 ) -> None:
     ids = [p.id for p in rest()][:4]
     llm_server.add(ok({"picks": [{"id": i, "reason": "good"} for i in ids]}))
-    picks = make_recommender(settings(tmp_path, llm_server)).recommend(POOL, ranked(), 2)
+    picks = make_recommender(settings(tmp_path, llm_server)).picks(POOL, ranked(), 2)
     assert [p.id for p in picks] == ids[:2] and len(llm_server.requests) == 1
     llm_server.add(
         ok({"picks": [{"id": ids[2], "reason": "good"}]}),
         ok({"picks": [{"id": ids[2], "reason": "good"}, {"id": ids[3], "reason": "also good"}]}),
     )
-    picks = make_recommender(settings(tmp_path / "b", llm_server)).recommend(POOL, ranked(), 2)
+    picks = make_recommender(settings(tmp_path / "b", llm_server)).picks(POOL, ranked(), 2)
     assert "only 1 picks, asked for 2" in user_text(llm_server.requests[2])
     assert [p.id for p in picks] == ids[2:4]
 
@@ -209,6 +208,6 @@ def test_a_korean_reason_with_chinese_characters_is_repaired(
     leaky = {"picks": [{"id": "2606.08103", "reason": "로봇 조작의 数据 수집을 쉽게 합니다."}]}
     clean = {"picks": [{"id": "2606.08103", "reason": "로봇 조작의 데이터 수집을 쉽게 합니다."}]}
     llm_server.add(ok(leaky), ok(clean))
-    picks = make_recommender(settings(tmp_path, llm_server, "ko")).recommend(POOL, ranked(), 1)
+    picks = make_recommender(settings(tmp_path, llm_server, "ko")).picks(POOL, ranked(), 1)
     assert "(数据)" in user_text(llm_server.requests[1])
     assert picks[0].reason == clean["picks"][0]["reason"]

@@ -16,17 +16,18 @@ import pytest
 from render_edition import DAY, load_cards, write_edition
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from newsletter import pipeline
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
+from newsletter.files import read_model
 from newsletter.models import Edition
 from newsletter.preview import PREVIEW_UNSUBSCRIBE, make_server
+from newsletter.stages.build import build
 
 
 @pytest.fixture
 def built(tmp_path: Path) -> Settings:
     settings = write_edition(tmp_path, load_cards())
-    pipeline.build(settings, DAY, progress=lambda _: None)
+    build(settings, DAY, progress=lambda _: None)
     return settings
 
 
@@ -53,7 +54,7 @@ def test_index_lists_variants_who_and_sizes(serve, built: Settings) -> None:  # 
     tree = HTMLParser(page.text)
     sections = tree.css("section")
     assert len(sections) == 3
-    edition = pipeline.read_model(pipeline.Paths.of(built, DAY).edition, Edition, "build")
+    edition = read_model(built.layout.edition(DAY).edition, Edition, "build")
     for v, section in zip(edition.variants, sections, strict=True):
         meta = section.css_first("p.meta").text()
         assert f"{len(v.paper_ids)} papers" in meta

@@ -6,9 +6,12 @@ import pytest
 from render_edition import GENERATED, LONG_WORD, MODEL, NONCE, hostile_card, load_cards
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
+from newsletter.config import load_settings
 from newsletter.errors import ConfigError, RenderError
 from newsletter.models import Card
-from newsletter.render import Renderer, display_width, safe_url, sections, truncate
+from newsletter.render import Renderer
+from newsletter.render.sections import sections
+from newsletter.render.text import display_width, safe_url, truncate
 
 
 def render(cards: list[Card], language: str = "ko", **kw: object):  # type: ignore[no-untyped-def]
@@ -153,15 +156,15 @@ def test_card_has_every_section_and_meta(full, cards: list[Card]) -> None:  # ty
 
 
 def test_footer_and_per_recipient_tokens(full) -> None:  # type: ignore[no-untyped-def]
-    assert full.unsubscribe_token == f"https://unsubscribe.invalid/{NONCE}"
-    assert full.topics_token == f"%%TOPICS-{NONCE}%%"
+    assert full.placeholders.unsubscribe == f"https://unsubscribe.invalid/{NONCE}"
+    assert full.placeholders.topics == f"%%TOPICS-{NONCE}%%"
     footer = HTMLParser(full.html).css("div.ft")[-1]
     links = [a.attributes["href"] for a in footer.css("a")]
-    assert links == [full.unsubscribe_token]
+    assert links == [full.placeholders.unsubscribe]
     assert "2026-06-12 생성 · 모델: gpt-4.1-mini" in footer.text()
-    assert f"구독 주제: {full.topics_token}" in footer.text()
+    assert f"구독 주제: {full.placeholders.topics}" in footer.text()
     assert "구독하셨기 때문에" in footer.text()
-    assert full.unsubscribe_token in full.text and full.topics_token in full.text
+    assert full.placeholders.unsubscribe in full.text and full.placeholders.topics in full.text
 
 
 def test_korean_words_kept_whole_inline(full) -> None:  # type: ignore[no-untyped-def]
@@ -194,7 +197,9 @@ def test_hostile_paper_data_renders_as_text(cards: list[Card]) -> None:
     assert LONG_WORD in card.text()
     assert "<img src=x onerror" in card.text()
     # The unbalanced tags did not swallow what follows: the footer is intact.
-    assert HTMLParser(out.html).css("div.ft a")[-1].attributes["href"] == out.unsubscribe_token
+    assert (
+        HTMLParser(out.html).css("div.ft a")[-1].attributes["href"] == out.placeholders.unsubscribe
+    )
     assert "<script>window.pwned=1</script>" in out.text
 
 
@@ -242,7 +247,7 @@ def test_english_labels(cards: list[Card]) -> None:
 def test_empty_edition(cards: list[Card]) -> None:
     out = render([])
     assert "오늘은 소개할 논문이 없습니다." in out.html and "<ol" not in out.html
-    assert out.unsubscribe_token in out.html
+    assert out.placeholders.unsubscribe in out.html
 
 
 def test_text_part_has_every_paper_section_and_link(full, cards: list[Card]) -> None:  # type: ignore[no-untyped-def]
@@ -289,7 +294,7 @@ def test_shortened_card_without_web_version_links_to_arxiv(cards: list[Card]) ->
 def test_default_nonce_is_random_and_generated_defaults(cards: list[Card]) -> None:
     a = Renderer("ko", "T").render("2026-06-12", cards[:1])
     b = Renderer("ko", "T").render("2026-06-12", cards[:1])
-    assert a.unsubscribe_token != b.unsubscribe_token
+    assert a.placeholders.unsubscribe != b.placeholders.unsubscribe
 
 
 def test_helpers() -> None:
@@ -310,4 +315,4 @@ def test_tags_with_spaces_become_one_hashtag_each(cards: list[Card]) -> None:
 
 def test_web_version_must_be_an_http_url() -> None:
     with pytest.raises(ConfigError, match="edition.web_base_url 'javascript:x'"):
-        Renderer("ko", "T", web_url="javascript:x")
+        load_settings(env={"NEWSLETTER_EDITION__WEB_BASE_URL": "javascript:x"})

@@ -10,10 +10,11 @@ from click.testing import CliRunner
 from render_edition import DAY, load_cards, write_edition
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from newsletter import pipeline
 from newsletter.cli import cli
-from newsletter.delivery.message import build_message, encoded_size
 from newsletter.errors import RenderError
+from newsletter.mail.fold import encoded_size
+from newsletter.mail.message import build_message
+from newsletter.stages.build import build
 
 AGENT_PAPERS = ["2606.13681", "2606.11662"]
 VISION_PAPERS = ["2606.08063", "2606.13289", "2606.06113", "2606.12575"]
@@ -37,10 +38,10 @@ def html_part_bytes(html: str) -> int:
 
 def test_full_korean_edition_fits_the_budget_as_sent(tmp_path: Path) -> None:
     settings = write_edition(tmp_path, load_cards())
-    edition = pipeline.build(settings, DAY, progress=lambda _: None)
+    edition = build(settings, DAY, progress=lambda _: None)
     full = [v for v in edition.variants if len(v.paper_ids) == 10]
     assert len(full) == 1 and full[0].subscribers == ["all@example.com", "also-all@example.com"]
-    html = (pipeline.Paths.of(settings, DAY).variants / f"{full[0].key}.html").read_text(
+    html = (settings.layout.edition(DAY).variants / f"{full[0].key}.html").read_text(
         encoding="utf-8"
     )
     assert full[0].html_bytes == encoded_size(html)
@@ -51,12 +52,12 @@ def test_full_korean_edition_fits_the_budget_as_sent(tmp_path: Path) -> None:
 
 def test_each_variant_describes_what_its_reader_gets(tmp_path: Path) -> None:
     settings = write_edition(tmp_path, load_cards())
-    edition = pipeline.build(settings, DAY, progress=lambda _: None)
+    edition = build(settings, DAY, progress=lambda _: None)
     by_reader = {s: v for v in edition.variants for s in v.subscribers}
     assert len(edition.variants) == 3
     assert by_reader["agents@example.com"].paper_ids == AGENT_PAPERS
     assert by_reader["vision@example.com"].paper_ids == VISION_PAPERS
-    folder = pipeline.Paths.of(settings, DAY).variants
+    folder = settings.layout.edition(DAY).variants
     agents = HTMLParser(
         (folder / f"{by_reader['agents@example.com'].key}.html").read_text(encoding="utf-8")
     )
@@ -85,7 +86,7 @@ def test_over_budget_fails_with_a_clear_message(tmp_path: Path) -> None:
         tmp_path, load_cards(), settings_toml="[edition]\nsize_budget_kb = 60\n"
     )
     with pytest.raises(RenderError) as err:
-        pipeline.build(settings, DAY, progress=lambda _: None)
+        build(settings, DAY, progress=lambda _: None)
     message = str(err.value)
     assert "variant ko-10p-" in message and "(2 subscribers)" in message
     assert "over the 60 KB budget" in message and "Gmail clips" in message
@@ -108,15 +109,13 @@ def test_shorten_policy_degrades_only_the_variant_over_budget(tmp_path: Path) ->
         ),
     )
     lines: list[str] = []
-    edition = pipeline.build(settings, DAY, progress=lines.append)
+    edition = build(settings, DAY, progress=lines.append)
     full = next(v for v in edition.variants if len(v.paper_ids) == 10)
     small = [v for v in edition.variants if v is not full]
     assert full.degraded and full.html_bytes <= 60_000
     assert not any(v.degraded for v in small)
     assert any("shortened to level" in line for line in lines)
-    html = (pipeline.Paths.of(settings, DAY).variants / f"{full.key}.html").read_text(
-        encoding="utf-8"
-    )
+    html = (settings.layout.edition(DAY).variants / f"{full.key}.html").read_text(encoding="utf-8")
     assert 'href="https://news.example/2026-06-12#paper-1"' in html
     assert "메일 크기 제한 때문에" in html
 
@@ -128,7 +127,7 @@ def test_shorten_policy_still_fails_when_nothing_fits(tmp_path: Path) -> None:
         settings_toml=('[edition]\nsize_budget_kb = 10\nover_budget = "shorten"\n'),
     )
     with pytest.raises(RenderError, match="even the shortest cards are"):
-        pipeline.build(settings, DAY, progress=lambda _: None)
+        build(settings, DAY, progress=lambda _: None)
 
 
 def test_unknown_policy_is_a_settings_error(tmp_path: Path) -> None:

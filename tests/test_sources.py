@@ -11,12 +11,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from newsletter import pipeline
 from newsletter.config import Settings
 from newsletter.errors import SourceError
+from newsletter.files import write_model
 from newsletter.http import Http
 from newsletter.models import Paper, Selected, Selection
-from newsletter.sources import arxiv, collect_papers, feeds, github, huggingface, merge
+from newsletter.sources import arxiv, arxiv_rss, collect_papers, feeds, github, huggingface, merge
+from newsletter.stages.select import recently_delivered
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DAY = "2026-06-12"
@@ -294,14 +295,14 @@ def test_rss_keeps_the_configured_announce_types(httpserver: HTTPServer) -> None
         RSS_XML, content_type="application/rss+xml"
     )
     url = httpserver.url_for("/rss")
-    every = arxiv.fetch_rss(
+    every = arxiv_rss.fetch_rss(
         make_client(),
         url,
         ["cs.LG", "cs.AI"],
         ["new", "cross", "replace", "replace-cross"],
         interval_s=0,
     )
-    new = arxiv.fetch_rss(make_client(), url, ["cs.LG", "cs.AI"], ["new"], interval_s=0)
+    new = arxiv_rss.fetch_rss(make_client(), url, ["cs.LG", "cs.AI"], ["new"], interval_s=0)
     assert len(every) == 4
     assert 0 < len(new) < len(every)
     assert all(p.upvotes is None and p.abstract and p.categories for p in every)
@@ -312,7 +313,7 @@ def test_atom_variant_is_read_too(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/rss/cs.LG").respond_with_data(
         ATOM_XML, content_type="application/atom+xml"
     )
-    papers = arxiv.fetch_rss(
+    papers = arxiv_rss.fetch_rss(
         make_client(), httpserver.url_for("/rss"), ["cs.LG"], ["new", "cross"], interval_s=0
     )
     assert {p.id for p in papers} >= {"2609.28553", "2402.10149"}
@@ -334,7 +335,7 @@ def test_feed_error_names_the_bad_category(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/rss/cs.XX").respond_with_data(error_feed)
     httpserver.expect_request("/rss/cs.LG").respond_with_data(ATOM_XML)
     warnings: list[str] = []
-    papers = arxiv.fetch_rss(
+    papers = arxiv_rss.fetch_rss(
         make_client(),
         httpserver.url_for("/rss"),
         ["cs.LG", "cs.XX"],
@@ -345,7 +346,9 @@ def test_feed_error_names_the_bad_category(httpserver: HTTPServer) -> None:
     assert papers  # the good category is still read
     assert len(warnings) == 1 and "category cs.XX" in warnings[0]
     with pytest.raises(SourceError, match="no feed for category cs.XX"):
-        arxiv.fetch_rss(make_client(), httpserver.url_for("/rss"), ["cs.XX"], ["new"], interval_s=0)
+        arxiv_rss.fetch_rss(
+            make_client(), httpserver.url_for("/rss"), ["cs.XX"], ["new"], interval_s=0
+        )
 
 
 @pytest.mark.parametrize("body", ["this is not xml", "<html><title>Login</title></html>", ""])
@@ -434,7 +437,7 @@ def test_github_stars_filled_with_token_and_failures_left_unknown(
         Paper(id="2606.00002", title="b", github_repo="https://github.com/org/gone"),
         Paper(id="2606.00003", title="c", github_repo="https://github.com/org/x", github_stars=7),
     ]
-    warnings = github.fill_stars(make_client(), httpserver.url_for("/gh"), papers, "MY_GH_TOKEN", 2)
+    warnings = github.fill_stars(make_client(), httpserver.url_for("/gh"), papers, "sekret", 2)
     assert [p.github_stars for p in papers] == [321, None, 7]
     assert auth == ["Bearer sekret"]
     assert len(warnings) == 1 and "2606.00002" in warnings[0] and "HTTP 404" in warnings[0]
@@ -524,10 +527,10 @@ def test_recently_delivered_looks_back_dedupe_days(tmp_path: Path) -> None:
             method="heuristic",
             papers=[Selected(id=pid, kind="ranked", reason="upvotes", rank=1)],
         )
-        pipeline.write_model(pipeline.Paths.of(settings, day).selection, sel)
-    assert pipeline.recently_delivered(settings, "2026-06-12") == {"2606.00001", "2606.00002"}
+        write_model(settings.layout.edition(day).selection, sel)
+    assert recently_delivered(settings, "2026-06-12") == {"2606.00001", "2606.00002"}
     settings.edition.dedupe_days = 0
-    assert pipeline.recently_delivered(settings, "2026-06-12") == set()
+    assert recently_delivered(settings, "2026-06-12") == set()
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ from click.testing import CliRunner, Result
 from newsletter.cli import cli
 from newsletter.config import Settings
 from newsletter.models import Subscriber
+from newsletter.routing import wants
 from newsletter.store import Store
-from newsletter.subscribers import check, load, wants
+from newsletter.subscribers import check, load
 
 TOPICS = set(Settings().topics)
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 from delivery_servers import DAY, parse
 
 from newsletter.cli import cli
-from newsletter.delivery.transports import OutboxTransport, outbox_name
+from newsletter.delivery.transports.outbox import OutboxTransport, outbox_name
 from newsletter.store import Store
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -23,7 +22,7 @@ from typing import Any
 import openai
 
 from ..config import LLMSettings
-from ..errors import LLMError
+from ..errors import EndpointRefused, EndpointUnavailable, RequestRejected
 from ..http import retry_after_seconds
 from .budget import estimate_tokens
 
@@ -31,18 +30,6 @@ log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 60.0
 _MODES = ("json_schema", "json_object", "none")
-
-
-class EndpointUnavailable(LLMError):
-    """The endpoint kept failing (429, 5xx, timeout) after every retry; worth trying later."""
-
-
-class RequestRejected(EndpointUnavailable):
-    """The endpoint rejected one request (HTTP 400/413/422) that no adjustment could fix."""
-
-
-class EndpointRefused(LLMError):
-    """The endpoint refused the request (bad key, unknown model, bad request): stop the run."""
 
 
 @dataclass
@@ -118,21 +105,14 @@ class LLMClient:
         self,
         settings: LLMSettings,
         *,
+        api_key: str = "",
         call_log: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not settings.base_url.startswith(("http://", "https://")):
-            raise LLMError(
-                f"llm.base_url {settings.base_url!r} is not an http(s) URL "
-                "(e.g. http://localhost:11434/v1)"
-            )
-        if not settings.model:
-            raise LLMError(
-                f"llm.model is empty: name the model to use with llm.base_url {settings.base_url}"
-            )
+        # base_url and model were checked when the settings loaded (config.checks).
         self.settings = settings
         self.model = settings.model
-        key = os.environ.get(settings.api_key_env, "")
+        key = api_key
         # Local servers (vLLM, Ollama) accept any key; the package insists on one.
         self._openai = openai.OpenAI(
             base_url=settings.base_url,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Literal
 
-from ..config import TopicSettings
+from ..config import Settings, TopicSettings
 from ..models import Analysis, FullText, Paper, PaperAnalysis
 from ..topics import rule_topics
 
@@ -67,3 +69,31 @@ def analyze_offline(
         language=language,
         abstract_only=True,
     )
+
+
+class OfflineAnalyzer:
+    """The analyzer used when no LLM is configured: every card is the abstract."""
+
+    kind: Literal["llm", "offline"] = "offline"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def analyze_many(
+        self,
+        papers: list[Paper],
+        progress: Callable[[str], None] | None = None,
+        on_result: Callable[[PaperAnalysis], None] | None = None,
+    ) -> list[PaperAnalysis]:
+        """The abstract card of each paper."""
+        out = []
+        for paper in papers:
+            card = analyze_offline(paper, self.settings.topics, self.settings.edition.language)
+            if on_result is not None:
+                on_result(card)
+            out.append(card)
+        return out
+
+    def usage_line(self) -> str | None:
+        """No model, no usage."""
+        return None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import html as html_lib
-import secrets
 
-from . import VariantMessage
+from ..mail.placeholders import Placeholders
+from ..render import RenderedVariant
 
 NOTE_PREFIX = "note-"
 
@@ -30,11 +30,11 @@ def note_key(language: str) -> str:
     return f"{NOTE_PREFIX}{language}"
 
 
-def note_variant(language: str, edition_date: str, title: str, paper_count: int) -> VariantMessage:
+def note_variant(language: str, edition_date: str, title: str, paper_count: int) -> RenderedVariant:
     """A tiny variant with the same per-recipient tokens as a rendered edition."""
     t = _TEXT.get(language, _TEXT["en"])
-    nonce = secrets.token_hex(6)
-    link, topics = f"https://unsubscribe.invalid/{nonce}", f"%%TOPICS-{nonce}%%"
+    holes = Placeholders.new()
+    link, topics = holes.unsubscribe, holes.topics
     body = t["body"].format(date=edition_date, n=paper_count)
     subject = t["subject"].format(date=edition_date, title=title)
     text = f"{body}\n\n{t['topics']}: {topics}\n{t['unsubscribe']}: {link}\n"
@@ -47,4 +47,4 @@ def note_variant(language: str, edition_date: str, title: str, paper_count: int)
         f'<p style="color: #666; font-size: 13px;">{esc(t["topics"])}: {topics}<br>\n'
         f'<a href="{link}">{esc(t["unsubscribe"])}</a></p>\n</body></html>\n'
     )
-    return VariantMessage(note_key(language), html, text, link, topics, 0, subject=subject)
+    return RenderedVariant(html, text, holes, key=note_key(language), subject=subject)

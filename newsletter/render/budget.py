@@ -12,7 +12,8 @@ from typing import Literal
 
 from ..errors import RenderError
 from ..models import Card
-from . import DEGRADE_LEVELS, Rendered, Renderer
+from .renderer import RenderedVariant, Renderer
+from .sections import DEGRADE_LEVELS
 
 OverBudget = Literal["fail", "shorten"]
 GMAIL_CLIP_KB = 102
@@ -30,7 +31,7 @@ def render_within(
     policy: OverBudget = "fail",
     name: str = "variant",
     nonce: str | None = None,
-) -> tuple[Rendered, int]:
+) -> tuple[RenderedVariant, int]:
     """The variant rendered at the first level whose HTML ``measure``s within budget."""
     levels = DEGRADE_LEVELS if policy == "shorten" else DEGRADE_LEVELS[:1]
     sizes: list[int] = []

@@ -1,40 +1,19 @@
-"""arXiv: API metadata for known ids (batched ``id_list``) and the RSS/Atom announcements."""
+"""arXiv API: metadata for known ids, ``batch_size`` ids per ``id_list`` request."""
 
 from __future__ import annotations
 
-import html
 import logging
-import re
-from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-
+from ..config import ArxivSettings, Settings
 from ..errors import SourceError
 from ..http import Http
 from ..models import Paper, split_arxiv_id
+from . import Collecting
+from .feed import make_paper, parse_feed
 
 NAME = "arxiv"
 log = logging.getLogger(__name__)
-_TAG = re.compile(r"<[^>]+>")
-_ANNOUNCE = re.compile(r"Announce Type:\s*(?P<type>[\w-]+)", re.IGNORECASE)
-
-
-def _parse_feed(body: bytes, source: str, url: str) -> Any:
-    """Parse RSS/Atom bytes; an empty body, HTML or other non-feed is a SourceError."""
-    if not body.strip():
-        raise SourceError(source, url, "empty body where a feed was expected")
-    feed = feedparser.parse(body)
-    # feedparser is lenient: an HTML page parses "successfully" with no version and no entries.
-    if not feed.entries and (not feed.get("version") or (feed.bozo and not feed.feed.get("title"))):
-        problem = getattr(feed, "bozo_exception", None) or "no RSS/Atom root element"
-        head = body[:40].decode("utf-8", "replace").strip()
-        raise SourceError(source, url, f"not an RSS/Atom feed ({problem}; starts {head!r})")
-    return feed
-
-
-class FeedQueryError(SourceError):
-    """arXiv answered a feed whose title says "Feed error for query" (a bad category)."""
 
 
 def fetch_metadata(
@@ -70,7 +49,7 @@ def _fetch_batch(http: Http, api_url: str, batch: list[str]) -> dict[str, Paper]
     url = str(response.request.url)
     if response.status_code != 200:
         raise SourceError(NAME, url, f"HTTP {response.status_code}")
-    feed = _parse_feed(response.content, NAME, url)
+    feed = parse_feed(response.content, NAME, url)
     if not feed.entries and feed.bozo:
         raise SourceError(NAME, url, f"not a valid feed ({feed.bozo_exception})")
     found = {}
@@ -111,7 +90,7 @@ def parse_api_entry(entry: Any) -> Paper | None:
         None,
     )
     html = next((link.get("href") for link in links if "/html/" in link.get("href", "")), None)
-    return _paper(
+    return make_paper(
         id=pid,
         version=version,
         title=title,
@@ -130,117 +109,39 @@ def parse_api_entry(entry: Any) -> Paper | None:
     )
 
 
-def fetch_rss(
-    http: Http,
-    rss_url: str,
-    categories: list[str],
-    keep: list[str],
-    source: str = "arxiv-rss",
-    warnings: list[str] | None = None,
-    interval_s: float = 3.0,
-) -> list[Paper]:
-    """Today's announcements for ``categories`` (joined with '+'), keeping the announce types.
+class ArxivApi:
+    """Metadata for every candidate from the arXiv API, the authority on its own fields."""
 
-    When arXiv rejects the query, each category is asked alone so that one misspelled category
-    names itself (a warning in ``warnings``) and the others are still read.
-    """
-    warnings = [] if warnings is None else warnings
-    http.set_interval(rss_url, interval_s)
-    try:
-        return _fetch_rss(http, rss_url, categories, keep, source)
-    except FeedQueryError:
-        if len(categories) == 1:
-            raise
-    papers: list[Paper] = []
-    for category in categories:
-        try:
-            papers += _fetch_rss(http, rss_url, [category], keep, source)
-        except SourceError as exc:
-            warnings.append(str(exc))
-    return papers
+    name = NAME
 
+    def __init__(self, settings: ArxivSettings) -> None:
+        self.settings = settings
 
-def _fetch_rss(
-    http: Http, rss_url: str, categories: list[str], keep: list[str], source: str
-) -> list[Paper]:
-    query = "+".join(categories)
-    url = f"{rss_url.rstrip('/')}/{query}"
-    response = http.get(url, source=source)
-    if response.status_code != 200:
-        raise SourceError(source, url, f"HTTP {response.status_code}")
-    feed = _parse_feed(response.content, source, url)
-    if "feed error for query" in str(feed.feed.get("title", "")).lower():
-        what = f"category {query}" if len(categories) == 1 else f"categories {query}"
-        raise FeedQueryError(
-            source, url, f"arXiv has no feed for {what} (check sources.arxiv.categories)"
+    def candidates(self, run: Collecting) -> list[Paper]:
+        """The API only fills in (listing by date is the RSS source's job)."""
+        return []
+
+    def enrich(self, papers: dict[str, Paper], run: Collecting) -> None:
+        from . import merge
+
+        a = self.settings
+        ids = sorted(papers)
+        meta = fetch_metadata(
+            run.http, a.api_url, ids, a.batch_size, a.request_interval_s, run.warnings
         )
-    papers = []
-    for entry in feed.entries:
-        text = str(entry.get("summary") or entry.get("description") or "")
-        announce = entry.get("arxiv_announce_type") or (
-            m.group("type") if (m := _ANNOUNCE.search(text)) else "new"
-        )
-        if announce not in keep:
-            continue
-        paper = parse_feed_entry(entry, source)
-        if paper is not None:
-            papers.append(paper)
-    return papers
+        for pid, paper in meta.items():
+            merge(papers[pid], paper)
+        missing = [pid for pid in ids if pid not in meta]
+        run.progress(f"arxiv api: metadata for {len(meta)} of {len(ids)}")
+        if missing:
+            # A whole failed batch can be hundreds of ids: name a few, count the rest.
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            run.warn(
+                f"arxiv api: no metadata for {', '.join(missing[:10])}{more} (its index may "
+                "lag the announcement); kept what the other sources said"
+            )
 
 
-def parse_feed_entry(entry: Any, source: str) -> Paper | None:
-    """An RSS/Atom item that points at an arXiv paper -> Paper; other items -> None."""
-    candidates = [entry.get("id", ""), entry.get("link", "")]
-    candidates += [link.get("href", "") for link in entry.get("links", [])]
-    pid = version = None
-    for raw in candidates:
-        if raw and ("arxiv" in raw or re.match(r"^(oai:arXiv\.org:)?\d{4}\.\d{4,5}", raw)):
-            try:
-                pid, version = split_arxiv_id(raw.replace("oai:arXiv.org:", ""))
-                break
-            except ValueError:
-                continue
-    if pid is None:
-        return None
-    if not " ".join(str(entry.get("title", "")).split()):
-        # An untitled item would become a card with no heading; skip it like a non-arXiv one.
-        log.info("%s: item for %s has no title; skipped", source, pid)
-        return None
-    text = str(entry.get("summary") or entry.get("description") or "")
-    abstract = text.split("Abstract:", 1)[1] if "Abstract:" in text else text
-    abstract = html.unescape(_TAG.sub(" ", abstract))  # generic feeds put HTML here
-    names = [a.get("name", "") for a in entry.get("authors", []) if a.get("name")]
-    if len(names) <= 1:  # arXiv's dc:creator is one comma-separated string
-        names = re.split(r",| and ", str(entry.get("author") or ""))
-    categories = [t["term"] for t in entry.get("tags", []) if t.get("term")]
-    when = entry.get("published_parsed") or entry.get("updated_parsed")
-    return _paper(
-        id=pid,
-        version=version,
-        title=" ".join(str(entry.get("title", "")).split()),
-        authors=[n.strip() for n in names if n.strip()],
-        abstract=re.sub(r"\s+([.,;:!?])", r"\1", " ".join(abstract.split())),
-        categories=categories,
-        primary_category=categories[0] if categories else None,
-        published=_iso(when),
-        journal_ref=entry.get("arxiv_journal_reference") or entry.get("arxiv_journal_ref"),
-        doi=entry.get("arxiv_doi"),
-        sources=[source],
-    )
-
-
-def _iso(when: Any) -> str | None:
-    """feedparser's UTC struct_time -> ISO 8601."""
-    if not when:
-        return None
-    year, month, day, hour, minute, second = tuple(when)[:6]
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC).isoformat()
-
-
-def _paper(**fields: Any) -> Paper | None:
-    """A Paper, or None (logged) when an entry's fields do not make one."""
-    try:
-        return Paper(**fields)
-    except ValueError as exc:
-        log.info("arxiv: entry %s skipped: %s", fields.get("id"), exc)
-        return None
+def from_settings(settings: Settings) -> ArxivApi | None:
+    a = settings.sources.arxiv
+    return ArxivApi(a) if a.enabled else None

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from ..config import GithubSettings, Settings
 from ..errors import SourceError
 from ..http import Http, json_body
 from ..models import Paper
+from . import Collecting
 
 log = logging.getLogger(__name__)
 NAME = "github"
@@ -30,8 +31,9 @@ def fill_stars(
     http: Http,
     api_url: str,
     papers: list[Paper],
-    token_env: str = "GITHUB_TOKEN",
+    token: str = "",
     max_concurrency: int = 4,
+    token_env: str = "GITHUB_TOKEN",
 ) -> list[str]:
     """Set ``github_stars`` where unknown; failures leave it unknown. Returns warnings.
 
@@ -41,7 +43,6 @@ def fill_stars(
     todo = [
         p for p in papers if p.github_repo and p.github_stars is None and repo_slug(p.github_repo)
     ]
-    token = os.environ.get(token_env, "") if token_env else ""
     auth = {"Authorization": f"Bearer {token}"} if token else {}
     headers = {**auth, "X-GitHub-Api-Version": "2022-11-28"}
     warnings: list[str] = []
@@ -84,3 +85,33 @@ def fill_stars(
     for message in warnings:
         log.info("%s", message)
     return warnings
+
+
+class GitHubStars:
+    """Stars of the repositories papers link; a failure leaves them unknown."""
+
+    name = NAME
+
+    def __init__(self, settings: GithubSettings, token: str) -> None:
+        self.settings, self.token = settings, token
+
+    def candidates(self, run: Collecting) -> list[Paper]:
+        """GitHub only fills in."""
+        return []
+
+    def enrich(self, papers: dict[str, Paper], run: Collecting) -> None:
+        g = self.settings
+        todo = list(papers.values())
+        before = sum(p.github_stars is None and bool(p.github_repo) for p in todo)
+        run.warnings.extend(
+            fill_stars(run.http, g.api_url, todo, self.token, g.max_concurrency, g.token_env)
+        )
+        after = sum(p.github_stars is None and bool(p.github_repo) for p in todo)
+        if before:
+            run.progress(f"github: stars for {before - after} of {before} repositories")
+
+
+def from_settings(settings: Settings) -> GitHubStars | None:
+    g = settings.sources.github
+    token = settings.secrets.github_token.get_secret_value()
+    return GitHubStars(g, token) if g.enabled else None

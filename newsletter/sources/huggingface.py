@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..config import Settings
 from ..errors import SourceError
 from ..http import Http, json_body
 from ..models import Paper, split_arxiv_id
+from . import Collecting
 
 NAME = "huggingface"
 log = logging.getLogger(__name__)
@@ -172,3 +174,25 @@ def _str(value: Any) -> str | None:
 
 def _clean(text: str) -> str:
     return " ".join(text.split())
+
+
+class HuggingFace:
+    """The day's Daily Papers list: the edition's main source (a failure fails the day)."""
+
+    name = NAME
+
+    def __init__(self, url: str, limit: int) -> None:
+        self.url, self.limit = url, limit
+
+    def candidates(self, run: Collecting) -> list[Paper]:
+        found = fetch_daily(run.http, self.url, run.edition_date, self.limit, run.warnings)
+        run.progress(f"huggingface: {len(found)} papers")
+        return found
+
+    def enrich(self, papers: dict[str, Paper], run: Collecting) -> None:
+        """Daily Papers only lists."""
+
+
+def from_settings(settings: Settings) -> HuggingFace | None:
+    hf = settings.sources.huggingface
+    return HuggingFace(hf.url, hf.limit) if hf.enabled else None

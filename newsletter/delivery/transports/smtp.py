@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import smtplib
 import ssl
 import threading
 
-from ..config import Settings
-from .transports import (
-    Fatal,
-    Permanent,
-    Throttled,
-    Transient,
-    Transport,
-    Unknown,
-    register,
-)
+from ...config import Settings
+from ...errors import Fatal, Permanent, Throttled, Transient, Unknown
 
 
 class SmtpTransport:
@@ -44,7 +35,7 @@ class SmtpTransport:
         self._lock = threading.Lock()
 
     def _connection(self) -> smtplib.SMTP:
-        conn = getattr(self._local, "conn", None)
+        conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
         try:
@@ -113,6 +104,13 @@ class SmtpTransport:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 conn.close()
 
+    def preflight(self, todo: int) -> None:
+        """SMTP tells nothing in advance: a refused login stops the run at the first message."""
+
+    def max_send_rate(self) -> float | None:
+        """SMTP servers do not announce a rate."""
+        return None
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
@@ -136,9 +134,8 @@ def smtp_error(code: int, text: bytes | str, sender_refused: bool = False) -> Ex
     return Permanent(message)
 
 
-@register("smtp")
-def _smtp(settings: Settings, edition_date: str) -> Transport:
+def make(settings: Settings, edition_date: str) -> SmtpTransport:
+    """SMTP as configured under ``delivery.smtp``; the password from its variable."""
     cfg = settings.delivery.smtp
-    return SmtpTransport(
-        cfg.host, cfg.port, cfg.starttls, cfg.username, os.environ.get(cfg.password_env, "")
-    )
+    password = settings.secrets.smtp_password.get_secret_value()
+    return SmtpTransport(cfg.host, cfg.port, cfg.starttls, cfg.username, password)

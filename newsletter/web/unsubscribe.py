@@ -14,15 +14,14 @@ from urllib.parse import parse_qs
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..mail.tokens import verify_unsubscribe_token
 from ..store import Store
-from .message import verify_unsubscribe_token
-from .transports import secret_from_env
 
 
 def signing_secret(settings: Settings) -> str:
     """The key that signs unsubscribe links; an error naming the variable when unset."""
     name = settings.delivery.unsubscribe_secret_env
-    secret = secret_from_env(name)
+    secret = settings.secrets.unsubscribe_key.get_secret_value()
     if not secret:
         raise ConfigError(f"${name} is empty: it holds the key that signs unsubscribe links")
     return secret

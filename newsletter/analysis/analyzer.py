@@ -14,19 +14,21 @@ import hashlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 from ..config import Settings
+from ..errors import EndpointUnavailable
+from ..fulltext import abstract_text, fetch_fulltext
 from ..http import Http
 from ..models import Analysis, FullText, Paper, PaperAnalysis
-from ..sources.fulltext import abstract_text, fetch_fulltext
 from ..topics import rule_topics
-from . import templates
+from . import prompts
 from .budget import Budgeted, fit
 from .cache import AnswerCache, cache_key
 from .checks import check
-from .client import EndpointUnavailable, LLMClient, Reply, Usage, cost
+from .client import LLMClient, Reply, Usage, cost
 from .offline import analyze_offline
-from .recommend import LLMRecommender
+from .recommender import LLMRecommender
 from .schema import LIST_FIELDS, TEXT_FIELDS, AnswerError, analysis_schema, parse_analysis
 
 log = logging.getLogger(__name__)
@@ -40,21 +42,25 @@ _SOURCE_KIND = {
 
 def make_client(settings: Settings) -> LLMClient:
     """The chat client for ``settings.llm``, logging each call under the data folder."""
-    return LLMClient(settings.llm, call_log=settings.data_dir / "cache" / "llm" / "calls.jsonl")
+    return LLMClient(
+        settings.llm,
+        api_key=settings.secrets.llm_api_key.get_secret_value(),
+        call_log=settings.layout.llm_cache / "calls.jsonl",
+    )
 
 
-def make_analyzer(
+def make_llm_analyzer(
     settings: Settings,
     http: Http | None,
     *,
     progress: Progress | None = None,
     client: LLMClient | None = None,
-) -> Analyzer:
+) -> LLMAnalyzer:
     """The analyzer for the configured LLM (``http`` fetches full texts; None = abstracts)."""
-    return Analyzer(settings, http, client or make_client(settings), progress=progress)
+    return LLMAnalyzer(settings, http, client or make_client(settings), progress=progress)
 
 
-def make_recommender(settings: Settings, *, client: LLMClient | None = None) -> LLMRecommender:
+def make_llm_recommender(settings: Settings, *, client: LLMClient | None = None) -> LLMRecommender:
     """The recommender for the configured LLM."""
     return LLMRecommender(settings, client or make_client(settings))
 
@@ -68,8 +74,10 @@ def _unreadable(problems: list[str]) -> bool:
     return len(foreign) * 2 > len(TEXT_FIELDS) + len(LIST_FIELDS) - 1  # topics: not checked
 
 
-class Analyzer:
+class LLMAnalyzer:
     """Analyses papers with the LLM; one instance per run, safe across threads."""
+
+    kind: Literal["llm", "offline"] = "llm"
 
     def __init__(
         self,
@@ -84,10 +92,10 @@ class Analyzer:
         self.client = client
         self.model = client.model
         self.language = settings.edition.language
-        self.prompt = templates.load("analyze", self.language, settings.llm.prompt_dir)
+        self.prompt = prompts.load("analyze", self.language, settings.llm.prompt_dir)
         self.taxonomy = list(settings.topics)
         self.schema = analysis_schema(self.taxonomy)
-        self.cache = AnswerCache(settings.data_dir / "cache" / "llm")
+        self.cache = AnswerCache(settings.layout.llm_cache)
         self.progress = progress or log.info
 
     @property

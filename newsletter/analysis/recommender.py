@@ -1,11 +1,6 @@
-"""Choosing the edition's papers: top N by upvotes, then M recommended.
+"""The LLM recommender: M papers beyond the ranked ones, each with a one-line reason.
 
-Without an LLM the recommended papers come from a documented heuristic, *greedy topic
-coverage*: repeatedly take the remaining candidate that adds the most topics the edition does
-not cover yet; ties go to more upvotes, then more GitHub stars, then more comments, then the
-smaller arXiv id. It favours breadth the way an editor would, and is deterministic.
-
-With an LLM (``LLMRecommender``) the model sees the candidates left after the ranked ones
+The model sees the candidates left after the ranked ones
 (title, abstract head, upvotes, organization, stars) and ``llm.interests``, and names M ids with
 a one-line reason each. Ids are checked (a candidate, not ranked, not repeated); problems go back
 in one repair request, and any picks still missing come from the heuristic.
@@ -15,90 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Literal
 
-from ..config import Settings, TopicSettings
+from ..config import Settings
+from ..errors import EndpointUnavailable
 from ..models import Paper, Selected, split_arxiv_id
-from ..topics import rule_topics
-from . import templates
+from . import Recommendation, prompts
 from .cache import AnswerCache, cache_key
 from .checks import foreign_script
-from .client import EndpointUnavailable, LLMClient, cost
+from .client import LLMClient, cost
+from .heuristic import heuristic, reason_text
 from .schema import AnswerError, Pick, parse_recommendation, recommendation_schema
 
 log = logging.getLogger(__name__)
-
-
-def _popularity(p: Paper) -> tuple[int, int, int]:
-    return (p.upvotes or 0, p.github_stars or 0, p.comments or 0)
-
-
-# Reasons are shown to readers on each card, so they are written in the edition's language.
-_REASONS = {
-    "ko": {
-        "ranked": "추천수 {n}위",
-        "new_topics": "아직 다루지 않은 주제: {topics}",
-        "next": "나머지 중 추천수 순",
-        "heuristic": " (규칙 기반)",
-    },
-    "en": {
-        "ranked": "#{n} by upvotes",
-        "new_topics": "adds topics not yet covered: {topics}",
-        "next": "next by upvotes among the rest",
-        "heuristic": " (heuristic)",
-    },
-}
-
-
-def reason_text(language: str, key: str, **values: object) -> str:
-    return _REASONS.get(language, _REASONS["en"])[key].format(**values)
-
-
-def ranked(papers: list[Paper], n: int, language: str = "en") -> list[Selected]:
-    """The top ``n`` papers by upvotes (ties: stars, comments, id)."""
-    with_votes = [p for p in papers if p.upvotes is not None]
-    order = sorted(with_votes, key=lambda p: (tuple(-x for x in _popularity(p)), p.id))
-    return [
-        Selected(
-            id=p.id, kind="ranked", rank=i + 1, reason=reason_text(language, "ranked", n=i + 1)
-        )
-        for i, p in enumerate(order[:n])
-    ]
-
-
-def heuristic(
-    papers: list[Paper],
-    taken: list[Selected],
-    m: int,
-    taxonomy: dict[str, TopicSettings],
-    language: str = "en",
-) -> list[Selected]:
-    """M more by greedy topic coverage (see the module docstring)."""
-    chosen_ids = {s.id for s in taken}
-    by_id = {p.id: p for p in papers}
-    covered: set[str] = set()
-    for s in taken:
-        covered.update(rule_topics(by_id[s.id], taxonomy))
-    pool = [p for p in papers if p.id not in chosen_ids]
-    topics = {p.id: set(rule_topics(p, taxonomy)) for p in pool}
-    picks: list[Selected] = []
-    while pool and len(picks) < m:
-        best = min(
-            pool, key=lambda p: (-len(topics[p.id] - covered), *(-x for x in _popularity(p)), p.id)
-        )
-        new = sorted(topics[best.id] - covered)
-        reason = (
-            reason_text(language, "new_topics", topics=", ".join(new))
-            if new
-            else reason_text(language, "next")
-        )
-        picks.append(
-            Selected(
-                id=best.id, kind="recommended", reason=reason, rank=len(taken) + len(picks) + 1
-            )
-        )
-        covered |= topics[best.id]
-        pool.remove(best)
-    return picks
 
 
 _ABSTRACT_HEAD = 300
@@ -153,9 +77,9 @@ class LLMRecommender:
         self.client = client
         self.model = client.model
         self.language = settings.edition.language
-        self.prompt = templates.load("recommend", self.language, settings.llm.prompt_dir)
-        self.cache = AnswerCache(settings.data_dir / "cache" / "llm")
-        self.method = "llm"
+        self.prompt = prompts.load("recommend", self.language, settings.llm.prompt_dir)
+        self.cache = AnswerCache(settings.layout.llm_cache)
+        self.method: Literal["llm", "heuristic"] = "llm"
         self.warnings: list[str] = []
 
     def usage_line(self) -> str:
@@ -188,7 +112,14 @@ class LLMRecommender:
             {"role": "user", "content": self.prompt.render("user", **values)},
         ]
 
-    def recommend(self, pool: list[Paper], ranked_sel: list[Selected], m: int) -> list[Selected]:
+    def recommend(self, pool: list[Paper], ranked_sel: list[Selected], m: int) -> Recommendation:
+        """M recommended papers, how they were chosen, and what it cost."""
+        picks = self.picks(pool, ranked_sel, m)
+        usage, cost_usd = self.usage_record()
+        model = self.model if self.method == "llm" else None
+        return Recommendation(picks, self.method, model, list(self.warnings), usage, cost_usd)
+
+    def picks(self, pool: list[Paper], ranked_sel: list[Selected], m: int) -> list[Selected]:
         """M recommended papers; ids checked, gaps filled by the heuristic, reasons kept."""
         ranked_ids = {s.id for s in ranked_sel}
         candidates = [p for p in pool if p.id not in ranked_ids]

@@ -15,8 +15,8 @@ from ..config import Settings
 from ..errors import SourceError
 from ..http import Http
 from ..models import FullText, Paper
-from .latexml import is_latexml, latexml_to_text
-from .pdftext import PdfError, is_pdf, pdf_to_text
+from .html import is_latexml, latexml_to_text
+from .pdf import PdfError, is_pdf, pdf_to_text
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _result(source: str, url: str, text: str, note: str | None) -> tuple[FullTex
         source=source,
         url=url,
         chars=len(text),
-        sha256=digest,  # type: ignore[arg-type]
+        sha256=digest,
         note=note,
     ), text
 

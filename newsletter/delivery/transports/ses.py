@@ -6,9 +6,8 @@ import logging
 import re
 from typing import Any
 
-from ..config import Settings
-from ..errors import ConfigError
-from .transports import Fatal, Permanent, Throttled, Transient, Transport, Unknown, register
+from ...config import Settings
+from ...errors import ConfigError, Fatal, Permanent, Throttled, Transient, Unknown
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +204,6 @@ def make_ses_client(settings: Settings) -> Any:
         raise ConfigError(str(_setup_problem(exc))) from None
 
 
-@register("ses")
-def _ses(settings: Settings, edition_date: str) -> Transport:
+def make(settings: Settings, edition_date: str) -> SesTransport:
+    """SES as configured under ``delivery.ses``."""
     return SesTransport(make_ses_client(settings), settings.delivery.ses.configuration_set)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 _PART = re.compile(r"^=== (system|user|repair) ===\s*$", re.MULTILINE)
 

@@ -1,0 +1,103 @@
+"""Checks that need more than one key, or the environment: run once, when settings load.
+
+Each problem is (key path, message); the loader puts the file line or the variable that set
+the key in front of the message. A bad value here stops every command before any stage runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from ..errors import HeaderInjection
+from ..mail.headers import safe_header, sender_domain
+from .sections import Settings
+
+Problem = tuple[tuple[str, ...], str]
+
+# The signed link must fit in one List-Unsubscribe header line (998 octets) with the token.
+MAX_UNSUBSCRIBE_URL = 400
+
+
+def problems(settings: Settings) -> Iterator[Problem]:
+    """Every problem of ``settings`` as (key path, message)."""
+    yield from _headers(settings)
+    yield from _unsubscribe(settings)
+    yield from _links(settings)
+    yield from _transport(settings)
+    yield from _llm(settings)
+
+
+def _headers(settings: Settings) -> Iterator[Problem]:
+    d = settings.delivery
+    # Values that end up in every message's headers: a bad one is a config error, not N failures.
+    for key, value in (
+        (("delivery", "from"), d.from_),
+        (("delivery", "reply_to"), d.reply_to),
+        (("delivery", "list_id"), d.list_id),
+        (("delivery", "unsubscribe_url"), d.unsubscribe_url),
+        (("delivery", "unsubscribe_mailto"), d.unsubscribe_mailto),
+    ):
+        try:
+            safe_header(value, ".".join(key))
+        except HeaderInjection as exc:
+            yield key, str(exc)
+    try:
+        sender_domain(d.from_)
+    except ValueError as exc:
+        yield ("delivery", "from"), f"delivery.from: {exc}"
+
+
+def _unsubscribe(settings: Settings) -> Iterator[Problem]:
+    url, env = settings.delivery.unsubscribe_url, settings.delivery.unsubscribe_secret_env
+    key = ("delivery", "unsubscribe_url")
+    if not url:
+        return
+    if not url.startswith("https://"):
+        yield key, (
+            f"delivery.unsubscribe_url: {url!r} must be an https:// link (mail providers "
+            "ignore others for one-click)"
+        )
+    if len(url) > MAX_UNSUBSCRIBE_URL:
+        yield key, (
+            f"delivery.unsubscribe_url is over {MAX_UNSUBSCRIBE_URL} characters; the signed "
+            "link must fit in one List-Unsubscribe header line"
+        )
+    if not settings.secrets.unsubscribe_key.get_secret_value():
+        yield key, (
+            f"delivery.unsubscribe_url is set but ${env} (the key that signs unsubscribe "
+            "links) is empty"
+        )
+
+
+def _links(settings: Settings) -> Iterator[Problem]:
+    url = settings.edition.web_base_url
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            message = f"edition.web_base_url {url!r}: expected an http(s) URL"
+            yield ("edition", "web_base_url"), message
+
+
+def _transport(settings: Settings) -> Iterator[Problem]:
+    from ..delivery.transports import TRANSPORTS
+
+    name = settings.delivery.transport
+    if name not in TRANSPORTS:
+        known = ", ".join(sorted(TRANSPORTS))
+        message = f"delivery.transport: unknown transport {name!r} (known: {known})"
+        yield ("delivery", "transport"), message
+
+
+def _llm(settings: Settings) -> Iterator[Problem]:
+    llm = settings.llm
+    if not llm.base_url:
+        return
+    if not llm.base_url.startswith(("http://", "https://")):
+        yield ("llm", "base_url"), (
+            f"llm.base_url {llm.base_url!r} is not an http(s) URL (e.g. http://localhost:11434/v1)"
+        )
+    if not llm.model:
+        yield ("llm", "model"), (
+            f"llm.model is empty: name the model to use with llm.base_url {llm.base_url}"
+        )

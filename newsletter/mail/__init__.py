@@ -1,0 +1,1 @@
+"""The message as it leaves the program: headers, folding, ids, tokens, placeholders."""

@@ -1,0 +1,24 @@
+"""The per-recipient values a rendered variant leaves open, filled in at delivery.
+
+Each is random per render, so no paper text can contain one by accident; the unsubscribe
+placeholder is a URL on the reserved ``.invalid`` domain, so an unfilled one never resolves.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Placeholders:
+    """The unsubscribe link and the subscriber's topics, as they stand in a rendered body."""
+
+    unsubscribe: str
+    topics: str
+
+    @classmethod
+    def new(cls, nonce: str | None = None) -> Placeholders:
+        """Fresh placeholders (``nonce`` fixed for reproducible output such as golden files)."""
+        nonce = nonce or secrets.token_hex(6)
+        return cls(f"https://unsubscribe.invalid/{nonce}", f"%%TOPICS-{nonce}%%")

@@ -1,0 +1,59 @@
+"""A card's analysis sections at each degrade level (the size budget's shortening steps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import Card
+from .text import _items, _text
+
+# Degrade levels (see README): 0 = everything; 1 = lists cut to two items; 2 = summary,
+# core idea, problem, two results and one limitation; 3 = summary and core idea only.
+DEGRADE_LEVELS = (0, 1, 2, 3)
+
+
+_LEVEL_SECTIONS: dict[int, dict[str, int | None]] = {
+    0: {},
+    1: {"method": 2, "results": 2, "improvements": 2, "applications": 2, "limitations": 2},
+    2: {
+        "method": 0,
+        "key_technique": 0,
+        "results": 2,
+        "improvements": 0,
+        "applications": 0,
+        "limitations": 1,
+    },
+    3: {
+        "problem": 0,
+        "method": 0,
+        "key_technique": 0,
+        "results": 0,
+        "improvements": 0,
+        "applications": 0,
+        "limitations": 0,
+    },
+}
+
+
+def sections(card: Card, level: int = 0) -> dict[str, Any]:
+    """The card's analysis sections after the degrade level; empty ones are ''/[]."""
+    a = card.analysis.analysis
+    limits = _LEVEL_SECTIONS[level]
+    out: dict[str, Any] = {}
+    for key in ("summary", "core_idea", "problem", "key_technique"):
+        out[key] = "" if limits.get(key) == 0 else _text(getattr(a, key))
+    for key in ("method", "results", "improvements", "applications", "limitations"):
+        out[key] = _items(getattr(a, key), limits.get(key))
+    full = sum(bool(_text(getattr(a, k))) for k in ("problem", "key_technique"))
+    full += sum(
+        len(_items(getattr(a, k), None))
+        for k in ("method", "results", "improvements", "applications", "limitations")
+    )
+    shown = sum(bool(out[k]) for k in ("problem", "key_technique"))
+    shown += sum(
+        len(out[k]) for k in ("method", "results", "improvements", "applications", "limitations")
+    )
+    out["shortened"] = shown < full
+    out["tags"] = ["-".join(t.split()) for t in _items(a.tags, None)]  # one #hashtag each
+    out["prerequisites"] = _items(a.prerequisites, None)
+    return out

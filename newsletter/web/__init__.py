@@ -1,0 +1,1 @@
+"""What the app serves over HTTP: the unsubscribe endpoint."""
