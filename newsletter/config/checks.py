@@ -54,20 +54,14 @@ def _unsubscribe(settings: Settings) -> Iterator[Problem]:
     if not url:
         return
     if not url.startswith("https://"):
-        yield key, (
-            f"delivery.unsubscribe_url: {url!r} must be an https:// link (mail providers "
-            "ignore others for one-click)"
-        )
+        why = "mail providers ignore others for one-click"
+        yield key, f"delivery.unsubscribe_url: {url!r} must be an https:// link ({why})"
     if len(url) > MAX_UNSUBSCRIBE_URL:
-        yield key, (
-            f"delivery.unsubscribe_url is over {MAX_UNSUBSCRIBE_URL} characters; the signed "
-            "link must fit in one List-Unsubscribe header line"
-        )
+        why = "the signed link must fit in one List-Unsubscribe header line"
+        yield key, f"delivery.unsubscribe_url is over {MAX_UNSUBSCRIBE_URL} characters; {why}"
     if not settings.secrets.unsubscribe_key.get_secret_value():
-        yield key, (
-            f"delivery.unsubscribe_url is set but ${env} (the key that signs unsubscribe "
-            "links) is empty"
-        )
+        what = f"${env} (the key that signs unsubscribe links)"
+        yield key, f"delivery.unsubscribe_url is set but {what} is empty"
 
 
 def _links(settings: Settings) -> Iterator[Problem]:
@@ -94,10 +88,11 @@ def _llm(settings: Settings) -> Iterator[Problem]:
     if not llm.base_url:
         return
     if not llm.base_url.startswith(("http://", "https://")):
-        yield ("llm", "base_url"), (
-            f"llm.base_url {llm.base_url!r} is not an http(s) URL (e.g. http://localhost:11434/v1)"
+        example = "e.g. http://localhost:11434/v1"
+        yield (
+            ("llm", "base_url"),
+            f"llm.base_url {llm.base_url!r} is not an http(s) URL ({example})",
         )
     if not llm.model:
-        yield ("llm", "model"), (
-            f"llm.model is empty: name the model to use with llm.base_url {llm.base_url}"
-        )
+        what = f"name the model to use with llm.base_url {llm.base_url}"
+        yield ("llm", "model"), f"llm.model is empty: {what}"
