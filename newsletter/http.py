@@ -138,12 +138,7 @@ class Http:
         ``immutable`` responses (200 only, and only those ``cache_if`` accepts) are kept in the
         on-disk cache. Raises SourceError naming the source, the URL and what was wrong.
         """
-        try:
-            full = str(httpx.URL(url, params=params)) if params else url
-            if httpx.URL(full).scheme not in ("http", "https"):
-                raise httpx.InvalidURL("expected an http:// or https:// URL")
-        except httpx.InvalidURL as exc:
-            raise SourceError(source, url, f"invalid URL: {exc}") from None
+        full = _full_url(url, params, source)
         cached = self._cache_path(full) if immutable else None
         if cached is not None and cached.is_file():
             with self._count_lock:
@@ -151,51 +146,61 @@ class Http:
             return httpx.Response(
                 200, content=cached.read_bytes(), request=httpx.Request("GET", full)
             )
+        headers = {**(headers or {}), **({"Accept": accept} if accept else {})} or None
+        response = self._get_with_retries(full, headers, source)
+        if (
+            cached is not None
+            and response.status_code == 200
+            and response.content
+            and (cache_if is None or cache_if(response.content))
+        ):
+            self._store(cached, response.content)
+        return response
+
+    def _get_with_retries(
+        self, full: str, headers: dict[str, str] | None, source: str
+    ) -> httpx.Response:
+        """One GET, tried again after 429, 5xx, timeouts and dropped connections."""
         host = urlsplit(full).netloc
         gate = self._gate(host)
-        headers = {**(headers or {}), **({"Accept": accept} if accept else {})} or None
         attempt = 0
         while True:
             attempt += 1
-            failure: str | None = None
-            with gate.semaphore:
-                self._wait_turn(host, gate)
-                try:
-                    response = self._fetch(full, headers, source)
-                except ReplayMissError as exc:
-                    raise SourceError(source, full, str(exc)) from None
-                except _RETRY_EXCEPTIONS as exc:
-                    failure = _describe_exc(exc)
-                except httpx.TooManyRedirects:
-                    raise SourceError(source, full, "too many redirects (a loop?)") from None
-                except httpx.HTTPError as exc:
-                    raise SourceError(source, full, _describe_exc(exc)) from None
-            with self._count_lock:
-                self.requests += 1
+            response, failure = self._attempt(full, headers, source, host, gate)
             if failure is not None:
                 if attempt > self.retries:
                     tries = f"{attempt} attempts" if attempt > 1 else "1 attempt"
                     raise SourceError(source, full, f"{failure}, {tries}")
                 self._backoff(attempt, None, source, full, failure)
                 continue
+            assert response is not None
             if response.status_code in RETRY_STATUSES and attempt <= self.retries:
-                self._backoff(
-                    attempt,
-                    response.headers.get("retry-after"),
-                    source,
-                    full,
-                    f"HTTP {response.status_code}",
-                    gate,
-                )
+                retry_after = response.headers.get("retry-after")
+                status = f"HTTP {response.status_code}"
+                self._backoff(attempt, retry_after, source, full, status, gate)
                 continue
-            if (
-                cached is not None
-                and response.status_code == 200
-                and response.content
-                and (cache_if is None or cache_if(response.content))
-            ):
-                self._store(cached, response.content)
             return response
+
+    def _attempt(
+        self, full: str, headers: dict[str, str] | None, source: str, host: str, gate: _HostGate
+    ) -> tuple[httpx.Response | None, str | None]:
+        """(response, None), or (None, what failed) when the failure is worth a retry."""
+        try:
+            with gate.semaphore:
+                self._wait_turn(host, gate)
+                try:
+                    return self._fetch(full, headers, source), None
+                except ReplayMissError as exc:
+                    raise SourceError(source, full, str(exc)) from None
+                except _RETRY_EXCEPTIONS as exc:
+                    return None, _describe_exc(exc)
+                except httpx.TooManyRedirects:
+                    raise SourceError(source, full, "too many redirects (a loop?)") from None
+                except httpx.HTTPError as exc:
+                    raise SourceError(source, full, _describe_exc(exc)) from None
+        finally:
+            with self._count_lock:
+                self.requests += 1
 
     def _fetch(self, url: str, headers: dict[str, str] | None, source: str) -> httpx.Response:
         with self.client.stream("GET", url, headers=headers) as response:
@@ -269,6 +274,17 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _full_url(url: str, params: dict[str, str | int] | None, source: str) -> str:
+    """The URL with its query; SourceError for anything but http(s)."""
+    try:
+        full = str(httpx.URL(url, params=params)) if params else url
+        if httpx.URL(full).scheme not in ("http", "https"):
+            raise httpx.InvalidURL("expected an http:// or https:// URL")
+    except httpx.InvalidURL as exc:
+        raise SourceError(source, url, f"invalid URL: {exc}") from None
+    return full
 
 
 def _describe_exc(exc: Exception) -> str:

@@ -13,8 +13,8 @@ from threading import Thread
 
 import httpx
 import pytest
-from render_edition import DAY, load_cards, write_edition
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from support.render_edition import DAY, load_cards, write_edition
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError

@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import ConfigError
 from .base import Ctx, date_option, handle_errors, http_options, open_http, say, warn_subscribers
+
+if TYPE_CHECKING:
+    from ..pipeline import Run
 
 
 @click.command()
@@ -74,17 +77,34 @@ def send(
     progress: bool | None,
 ) -> None:
     """Run whatever stages are missing, then deliver to every subscriber."""
-    from .. import pipeline
-    from ..analysis import make_analyzer, make_recommender
-    from ..delivery.summary import DeliveryStopped
-    from ..delivery.transports import make_transport
-    from ..stages.deliver import delivery_plan, send_test
+    from ..stages.deliver import delivery_plan
 
-    s, day = ctx.settings, ctx.edition_date(date_)
     if variant and not to:
         raise ConfigError("--variant only goes with --to ADDRESS")
     # Bad records are skipped (the others still get the edition) and make the run exit 1.
-    bad = 0 if to else warn_subscribers(s)
+    bad = 0 if to else warn_subscribers(ctx.settings)
+    run = prepared(ctx, date_, force, allow_empty, record, replay)
+    if run is None:
+        return
+    if dry_run:
+        show_plan(delivery_plan(run.settings, run.edition_date, run.store))
+        return
+    deliver(run, to, variant, progress, bad, limit, retry_unknown, retry_failed)
+
+
+def prepared(
+    ctx: Ctx,
+    date_: str | None,
+    force: bool,
+    allow_empty: bool,
+    record: str | None,
+    replay: str | None,
+) -> Run | None:
+    """The run, with every stage before delivery done; None (said so) on an empty day."""
+    from .. import pipeline
+    from ..analysis import make_analyzer, make_recommender
+
+    s, day = ctx.settings, ctx.edition_date(date_)
     with open_http(ctx, record, replay) as http:
         recommender = make_recommender(s)
         analyzer = make_analyzer(s, http, progress=say)
@@ -93,13 +113,31 @@ def send(
         edition = pipeline.prepare(run)
     if edition is None:
         click.echo(pipeline.EMPTY_DAY.format(date=day))
-        return
+        return None
     for usage in (recommender.usage_line(), analyzer.usage_line()):
         if usage:
             say(usage)
-    if dry_run:
-        show_plan(delivery_plan(s, day, run.store))
-        return
+    return run
+
+
+def deliver(
+    run: Run,
+    to: str | None,
+    variant: str | None,
+    progress: bool | None,
+    bad: int,
+    limit: int | None,
+    retry_unknown: bool,
+    retry_failed: bool,
+) -> None:
+    """One test message (``--to``), or the edition to every subscriber; exits with the
+    report's code."""
+    from .. import pipeline
+    from ..delivery.summary import DeliveryStopped
+    from ..delivery.transports import make_transport
+    from ..stages.deliver import send_test
+
+    s, day = run.settings, run.edition_date
     transport = make_transport(s, day)
     try:
         if to:

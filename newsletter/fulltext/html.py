@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any
+
+from .dom import BACKENDS, Backend, ViewBackend, Without
 
 _SPACE = re.compile(r"\s+")
 # Elements that never carry paper text.
@@ -101,84 +103,6 @@ _SECTION_LEVELS = {
 }
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _BULLETS = frozenset({"•", "∙", "◦", "▪", "–", "-", "*", "·", "‣"})
-
-
-class Backend(Protocol):
-    """How the walker reads one parsed tree."""
-
-    def children(self, node: Any) -> Iterator[Any]: ...  # elements, or str for text
-    def tag(self, node: Any) -> str: ...
-    def classes(self, node: Any) -> set[str]: ...
-    def attr(self, node: Any, name: str) -> str | None: ...
-
-
-class SelectolaxBackend:
-    """selectolax's Lexbor parser (the default: measured fastest)."""
-
-    def parse(self, html: str) -> Any:
-        from selectolax.lexbor import LexborHTMLParser
-
-        tree = LexborHTMLParser(html)
-        return (
-            tree.css_first("article.ltx_document")
-            or tree.css_first(".ltx_page_content")
-            or tree.body
-        )
-
-    def children(self, node: Any) -> Iterator[Any]:
-        for child in node.iter(include_text=True):
-            tag = child.tag
-            if tag == "-text":
-                yield child.text(deep=False)
-            elif not tag.startswith(("_", "!", "-")):
-                yield child
-
-    def tag(self, node: Any) -> str:
-        return str(node.tag).lower()
-
-    def classes(self, node: Any) -> set[str]:
-        value = node.attributes.get("class")
-        return set(value.split()) if value else set()
-
-    def attr(self, node: Any, name: str) -> str | None:
-        value = node.attributes.get(name)
-        return None if value is None else str(value)
-
-
-class LxmlBackend:
-    """lxml.html (the measured alternative)."""
-
-    def parse(self, html: str) -> Any:
-        import lxml.html
-
-        if not html.strip():
-            return None
-        root = lxml.html.document_fromstring(html)
-        found = root.xpath(
-            "//article[contains(concat(' ', normalize-space(@class), ' '), ' ltx_document ')]"
-        )
-        return found[0] if found else root.find("body") if root.find("body") is not None else root
-
-    def children(self, node: Any) -> Iterator[Any]:
-        if node.text:
-            yield node.text
-        for child in node:
-            if isinstance(child.tag, str):
-                yield child
-            if child.tail:
-                yield child.tail
-
-    def tag(self, node: Any) -> str:
-        tag = str(node.tag)
-        return tag.rsplit("}", 1)[-1].lower()
-
-    def classes(self, node: Any) -> set[str]:
-        value = node.get("class")
-        return set(value.split()) if value else set()
-
-    def attr(self, node: Any, name: str) -> str | None:
-        value = node.get(name)
-        return None if value is None else str(value)
 
 
 class _Walker:
@@ -336,7 +260,7 @@ class _Walker:
                 break
         self.flush()
         self.prefix = f"{label} "
-        self.walk(_Without(node, "ltx_tag"), level)
+        self.walk(Without(node, "ltx_tag"), level)
         self.prefix = ""
 
     def table(self, node: Any) -> str:
@@ -396,43 +320,6 @@ _BLOCKISH_CLASSES = frozenset(
 )
 
 
-class _Without:
-    """A view of a node without its children of one class (the list item's own bullet)."""
-
-    def __init__(self, node: Any, cls: str) -> None:
-        self.node, self.cls = node, cls
-
-
-class _ViewBackend:
-    """Wraps a backend so ``_Without`` views behave as their node minus the hidden children."""
-
-    def __init__(self, inner: Backend) -> None:
-        self.inner = inner
-
-    def children(self, node: Any) -> Iterator[Any]:
-        if isinstance(node, _Without):
-            for child in self.inner.children(node.node):
-                if isinstance(child, str) or node.cls not in self.inner.classes(child):
-                    yield child
-            return
-        yield from self.inner.children(node)
-
-    def tag(self, node: Any) -> str:
-        return self.inner.tag(node.node if isinstance(node, _Without) else node)
-
-    def classes(self, node: Any) -> set[str]:
-        return self.inner.classes(node.node if isinstance(node, _Without) else node)
-
-    def attr(self, node: Any, name: str) -> str | None:
-        return self.inner.attr(node.node if isinstance(node, _Without) else node, name)
-
-
-BACKENDS: dict[str, SelectolaxBackend | LxmlBackend] = {
-    "selectolax": SelectolaxBackend(),
-    "lxml": LxmlBackend(),
-}
-
-
 def is_latexml(html: str) -> bool:
     """True when the page is a LaTeXML document (arXiv's 'no HTML' pages are not)."""
     return "ltx_document" in html or "ltx_page_main" in html
@@ -446,7 +333,7 @@ def latexml_to_text(html: str | bytes, parser: str = "selectolax") -> str:
     root = backend.parse(html)
     if root is None:
         return ""
-    walker = _Walker(_ViewBackend(backend))
+    walker = _Walker(ViewBackend(backend))
     walker.walk(root, level=1)
     text = "\n\n".join(walker.blocks).strip()
     return f"{text}\n" if text else ""

@@ -21,7 +21,7 @@ from ..files import fingerprint, fresh, read_model, sha256_text, write_atomic, w
 from ..layout import EditionPaths
 from ..mail.fold import encoded_size
 from ..models import Candidates, Card, Edition, PaperAnalysis, Selection, Subscriber, Variant
-from ..render import Renderer
+from ..render import RenderedVariant, Renderer
 from ..render.budget import render_within
 from ..routing import Group, route
 from ..store import Store
@@ -138,13 +138,7 @@ def _render_all(
     for key, group in sorted(groups.items()):
         lang = group.language
         if lang not in renderers:
-            renderers[lang] = Renderer(
-                lang,
-                e.title,
-                e.toc_title_width,
-                abs_url=settings.sources.arxiv.abs_url,
-                web_url=e.web_base_url,
-            )
+            renderers[lang] = make_renderer(settings, lang)
         wanted = set(group.paper_ids)
         picked = [c for c in cards if c.paper.id in wanted]
         rendered, size = render_within(
@@ -158,19 +152,7 @@ def _render_all(
             policy=e.over_budget,
             name=f"variant {key} ({len(group.emails)} subscribers)",
         )
-        info = Variant(
-            key=key,
-            paper_ids=group.paper_ids,
-            subscribers=sorted(group.emails),
-            language=lang,
-            html_bytes=size,
-            text_bytes=len(rendered.text.encode("utf-8")),
-            degraded=rendered.level > 0,
-            unsubscribe_token=rendered.placeholders.unsubscribe,
-            topics_token=rendered.placeholders.topics,
-            html_sha256=sha256_text(rendered.html),
-            text_sha256=sha256_text(rendered.text),
-        )
+        info = variant_record(key, group, rendered, size)
         write_atomic(staging / f"{key}.html", rendered.html)
         write_atomic(staging / f"{key}.txt", rendered.text)
         write_model(staging / f"{key}.json", info)
@@ -182,6 +164,35 @@ def _render_all(
             f"{budget / 1000:.0f} KB budget{shortened})"
         )
     return variants
+
+
+def make_renderer(settings: Settings, language: str) -> Renderer:
+    """The renderer of one language, as the settings configure it."""
+    e = settings.edition
+    return Renderer(
+        language,
+        e.title,
+        e.toc_title_width,
+        abs_url=settings.sources.arxiv.abs_url,
+        web_url=e.web_base_url,
+    )
+
+
+def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int) -> Variant:
+    """What ``variants/KEY.json`` records about a rendered variant."""
+    return Variant(
+        key=key,
+        paper_ids=group.paper_ids,
+        subscribers=sorted(group.emails),
+        language=group.language,
+        html_bytes=size,
+        text_bytes=len(rendered.text.encode("utf-8")),
+        degraded=rendered.level > 0,
+        unsubscribe_token=rendered.placeholders.unsubscribe,
+        topics_token=rendered.placeholders.topics,
+        html_sha256=sha256_text(rendered.html),
+        text_sha256=sha256_text(rendered.text),
+    )
 
 
 def build_fingerprint(settings: Settings, subs: list[Subscriber], allow_empty: bool) -> str:

@@ -8,14 +8,14 @@ files under tests/golden/ after reading the diff.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from render_edition import GENERATED, MODEL, NONCE, load_cards
+from support import GOLDEN as GOLDEN_DIR
+from support.render_edition import GENERATED, MODEL, NONCE, load_cards
 
 from newsletter.render import Renderer
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = GOLDEN_DIR
 CASES = {
     # The full ten-paper Korean edition, and a three-paper English variant of it.
     "edition_ko": ("ko", "AI 논문 핵심 요약", None, 0),

@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from llm_server import Answer, LLMServer, fail, ok, serving, user_text
 from pytest_httpserver import HTTPServer
+from support import FIXTURES as FIXTURES_DIR
+from support.llm_server import Answer, LLMServer, fail, ok, serving, user_text
 
 from newsletter.analysis import make_analyzer
 from newsletter.analysis.client import LLMClient
@@ -24,7 +25,7 @@ from newsletter.http import Http
 from newsletter.models import Paper
 from newsletter.sources.huggingface import parse_item
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = FIXTURES_DIR
 CARDS = json.loads((FIXTURES / "llm" / "cards.json").read_text(encoding="utf-8"))
 ITEMS = {
     x["paper"]["id"]: x

@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from delivery_servers import DAY, ScriptedSmtp, make_site, parse, subscriber_rows
+from support.delivery_servers import DAY, ScriptedSmtp, make_site, parse, subscriber_rows
 
 from newsletter.cli import cli
 from newsletter.delivery.transports.smtp import SmtpTransport

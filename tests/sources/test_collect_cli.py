@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
+from support import FIXTURES as FIXTURES_DIR
 from werkzeug import Request, Response
 
 from newsletter.cli import cli
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = FIXTURES_DIR
 DAY = "2026-06-12"
 
 

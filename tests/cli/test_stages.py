@@ -15,12 +15,13 @@ from threading import Thread
 import pytest
 from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
+from support import FIXTURES as FIXTURES_DIR
 
 from newsletter.cli import cli
 from newsletter.models import Candidates, Edition, PaperAnalysis, Selection
 
 DAY = "2026-06-12"
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = FIXTURES_DIR
 
 
 def run(*args: str, ok: bool = True) -> Result:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from delivery_servers import AWS_ENV, DAY, MotoSes, make_site, parse, subscriber_rows
+from support.delivery_servers import AWS_ENV, DAY, MotoSes, make_site, parse, subscriber_rows
 
 from newsletter.cli import cli
 from newsletter.mail.message import message_id

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from render_edition import GENERATED, LONG_WORD, MODEL, NONCE, hostile_card, load_cards
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from support.render_edition import GENERATED, LONG_WORD, MODEL, NONCE, hostile_card, load_cards
 
 from newsletter.config import load_settings
 from newsletter.errors import ConfigError, RenderError

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from click.testing import CliRunner, Result
-from delivery_servers import AWS_ENV, DAY, ScriptedSes, make_site, parse, subscriber_rows
+from support.delivery_servers import AWS_ENV, DAY, ScriptedSes, make_site, parse, subscriber_rows
 
 from newsletter.cli import cli
 from newsletter.config import load_settings

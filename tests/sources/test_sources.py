@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
+from support import FIXTURES as FIXTURES_DIR
 from werkzeug import Request, Response
 
 from newsletter.config import Settings
@@ -19,7 +20,7 @@ from newsletter.models import Paper, Selected, Selection
 from newsletter.sources import arxiv, arxiv_rss, collect_papers, feeds, github, huggingface, merge
 from newsletter.stages.select import recently_delivered
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = FIXTURES_DIR
 DAY = "2026-06-12"
 HF_DAY = json.loads((FIXTURES / "hf" / f"{DAY}.json").read_bytes())
 API_XML = (FIXTURES / "arxiv" / "query-transformer-cs.LG.xml").read_bytes()

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llm_server import LLMServer, fail, ok, serving, user_text
+from support import FIXTURES as FIXTURES_DIR
+from support.llm_server import LLMServer, fail, ok, serving, user_text
 
 from newsletter.analysis import heuristic as recommend
 from newsletter.analysis.analyzer import make_llm_recommender as make_recommender
@@ -18,7 +19,7 @@ from newsletter.models import Candidates, Paper, Selection
 from newsletter.sources.huggingface import parse_item
 from newsletter.stages.select import select
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = FIXTURES_DIR
 POOL = [
     parse_item(x, "2026-06-12", "fixture")
     for x in json.loads((FIXTURES / "hf" / "2026-06-12.json").read_text(encoding="utf-8"))

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fpdf import FPDF
 from pytest_httpserver import HTTPServer
+from support import FIXTURES as FIXTURES_DIR
 from werkzeug import Request, Response
 
 from newsletter.config import Settings
@@ -21,7 +22,7 @@ from newsletter.fulltext.pdf import PdfError, pdf_to_text
 from newsletter.http import Http
 from newsletter.models import Paper
 
-PAGE = (Path(__file__).parent / "fixtures" / "latexml" / "2606.00001v2.html").read_bytes()
+PAGE = (FIXTURES_DIR / "latexml" / "2606.00001v2.html").read_bytes()
 ABSTRACT = (
     "Agents that read long contexts spend most of their compute on tokens they never "
     "use. We route each query to a few memory blocks."

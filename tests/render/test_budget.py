@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from render_edition import DAY, load_cards, write_edition
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from support.render_edition import DAY, load_cards, write_edition
 
 from newsletter.cli import cli
 from newsletter.errors import RenderError

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from llm_server import ok, serving
 from pytest_httpserver import HTTPServer
+from support import FIXTURES as FIXTURES_DIR
+from support.llm_server import ok, serving
 from werkzeug import Request, Response
 
 from newsletter.analysis import make_analyzer
@@ -160,7 +161,7 @@ def test_feed_item_without_a_title_is_skipped(workdir: Path, sources: HTTPServer
 
 
 def test_card_in_another_script_becomes_the_abstract_card(tmp_path: Path) -> None:
-    fixtures = Path(__file__).parent / "fixtures"
+    fixtures = FIXTURES_DIR
     card = json.loads((fixtures / "llm" / "cards.json").read_text(encoding="utf-8"))
     good = next(iter(card.values()))["ko"]
     chinese = {

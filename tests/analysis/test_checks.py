@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support import FIXTURES as FIXTURES_DIR
 
 from newsletter.analysis import prompts as templates
 from newsletter.analysis.budget import CUT_MARK, estimate_tokens, fit, split_sections
@@ -20,7 +21,7 @@ from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.models import Analysis
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = FIXTURES_DIR
 CARDS = json.loads((FIXTURES / "llm" / "cards.json").read_text(encoding="utf-8"))
 DAY = {
     x["paper"]["id"]: x["paper"]

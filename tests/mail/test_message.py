@@ -6,7 +6,7 @@ import base64
 from datetime import UTC, datetime
 
 import pytest
-from delivery_servers import parse
+from support.delivery_servers import parse
 
 from newsletter.errors import HeaderInjection
 from newsletter.mail.fold import MAX_LINE_BYTES, body_encoding, encoded_size, reflow

@@ -17,9 +17,10 @@ import yaml
 
 from newsletter.config import Settings, load_settings
 from newsletter.models import Candidates, Card, Selection
+from support import FIXTURES as FIXTURES_DIR
 
 DAY = "2026-06-12"
-CARDS_YAML = Path(__file__).parent / "fixtures" / "edition_ko" / "cards.yaml"
+CARDS_YAML = FIXTURES_DIR / "edition_ko" / "cards.yaml"
 NONCE = "0123456789ab"
 GENERATED = "2026-06-12"
 MODEL = "gpt-4.1-mini"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from delivery_servers import parse
+from support.delivery_servers import parse
 
 from newsletter.config import Settings, load_settings
 from newsletter.delivery.pacing import RateLimiter

@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext as Browser
 from playwright.sync_api import Page, sync_playwright
-from render_edition import DAY, GENERATED, MODEL, NONCE, hostile_card, load_cards, write_edition
+from support.render_edition import (
+    DAY,
+    GENERATED,
+    MODEL,
+    NONCE,
+    hostile_card,
+    load_cards,
+    write_edition,
+)
 
 from newsletter.render import Renderer
 from newsletter.stages.build import build

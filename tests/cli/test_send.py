@@ -13,7 +13,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from click.testing import CliRunner, Result
-from delivery_servers import DAY, make_site, parse, subscriber_rows
+from support.delivery_servers import DAY, make_site, parse, subscriber_rows
 
 from newsletter.cli import cli
 from newsletter.config import load_settings

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-from delivery_servers import DAY, parse
+from support.delivery_servers import DAY, parse
 
 from newsletter.cli import cli
 from newsletter.delivery.transports.outbox import OutboxTransport, outbox_name

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from delivery_servers import AWS_ENV, DAY, ScriptedSes, make_site, subscriber_rows
+from support.delivery_servers import AWS_ENV, DAY, ScriptedSes, make_site, subscriber_rows
 
 SUBSCRIBERS = 300
 CONCURRENCY = 4

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
+from support import REPO
 
 from newsletter.cli import cli
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
@@ -37,5 +36,5 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
 def test_readme_keeps_the_two_commands() -> None:
     assert "newsletter send --date 2026-06-12 --replay sample" in README
     assert ".venv/bin/python -m pytest -q" in README
-    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert ".venv/bin/python -m pytest -q" in ci

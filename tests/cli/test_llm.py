@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from llm_server import Answer, LLMServer, ok, serving
+from support.llm_server import Answer, LLMServer, ok, serving
 
 from newsletter.cli import cli
 from newsletter.models import PaperAnalysis, Selection
