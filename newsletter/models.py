@@ -179,7 +179,7 @@ class Edition(_Model):
     cards: list[Card]
     variants: list[Variant]
     built_at: datetime
-    # Digest of what the build read besides stage files (settings, templates, readers):
+    # Digest of what the build read besides stage files (settings, templates, subscribers):
     # a change makes the edition stale.
     fingerprint: str = ""
 

@@ -21,8 +21,8 @@ from .models import Edition, Subscriber, Variant
 from .render.labels import labels_for
 from .subscribers import load_subscribers
 
-# Where delivery puts each reader's unsubscribe link; the preview has no reader to sign for.
-PREVIEW_UNSUBSCRIBE = "#unsubscribe-link-is-filled-in-per-reader"
+# Where delivery puts each subscriber's unsubscribe link; the preview has no subscriber to sign for.
+PREVIEW_UNSUBSCRIBE = "#unsubscribe-link-is-filled-in-per-subscriber"
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Preview {date}</title><style>
@@ -81,7 +81,7 @@ class Preview:
 
     def _topics(self, email: str | None) -> str:
         if email is None:
-            return "(each reader's topics)"
+            return "(each subscriber's topics)"
         sub = self.subscriber(email)
         if sub is None:
             return "?"
@@ -89,7 +89,7 @@ class Preview:
         return topics + (" (−" + ", ".join(sub.exclude) + ")" if sub.exclude else "")
 
     def body(self, v: Variant, suffix: str, email: str | None = None) -> str:
-        """A variant's HTML or text with the per-reader tokens filled in for the preview."""
+        """A variant's HTML or text with the per-subscriber values filled in for the preview."""
         content = self._read(v, suffix)
         topics = self._topics(email)
         if suffix == "html":

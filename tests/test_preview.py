@@ -74,7 +74,7 @@ def test_index_lists_variants_who_and_sizes(serve, built: Settings) -> None:  # 
         assert "https://arxiv.org/abs/" in text.text
 
 
-def test_subscriber_opens_that_readers_email(serve) -> None:  # type: ignore[no-untyped-def]
+def test_subscriber_opens_that_subscribers_email(serve) -> None:  # type: ignore[no-untyped-def]
     base = serve("agents@example.com")
     tree = HTMLParser(httpx.get(base + "/").text)
     assert len(tree.css("section")) == 1
@@ -87,7 +87,7 @@ def test_subscriber_opens_that_readers_email(serve) -> None:  # type: ignore[no-
     assert "Your topics: vision, video" in other
 
 
-def test_unknown_paths_and_readers_are_404(serve) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_paths_and_subscribers_are_404(serve) -> None:  # type: ignore[no-untyped-def]
     base = serve()
     assert httpx.get(base + "/variant/nope.html").status_code == 404
     assert httpx.get(base + "/variant/../edition.json").status_code == 404

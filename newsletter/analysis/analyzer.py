@@ -67,7 +67,7 @@ def make_llm_recommender(settings: Settings, *, client: LLMClient | None = None)
 
 def _unreadable(problems: list[str]) -> bool:
     """Most of the card is in another script (e.g. Chinese in a Korean edition) even after the
-    repair: readers could not read it, so the abstract card is sent instead."""
+    repair: subscribers could not read it, so the abstract card is sent instead."""
     foreign = [p for p in problems if "contains characters that are not" in p]
     if any(p.startswith("field 'summary' ") for p in foreign):
         return True  # the card's first line, also shown in the table of contents' preview

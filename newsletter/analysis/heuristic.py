@@ -18,7 +18,7 @@ def _popularity(p: Paper) -> tuple[int, int, int]:
     return (p.upvotes or 0, p.github_stars or 0, p.comments or 0)
 
 
-# Reasons are shown to readers on each card, so they are written in the edition's language.
+# Reasons are shown to subscribers on each card, so they are written in the edition's language.
 _REASONS = {
     "ko": {
         "ranked": "추천수 {n}위",

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @click.option(
     "--force",
     is_flag=True,
-    help="Redo every stage before delivering (refused once some readers were sent the edition).",
+    help="Redo every stage before delivering (refused once some subscribers were sent it).",
 )
 @http_options
 @click.option("--dry-run", is_flag=True, help="Show who would get which variant; send nothing.")

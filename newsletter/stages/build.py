@@ -197,13 +197,13 @@ def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int)
 
 def build_fingerprint(settings: Settings, subs: list[Subscriber], allow_empty: bool) -> str:
     """What a build reads besides stage files: edition settings, templates and subscribers."""
-    readers = [(s.email, s.name, s.topics, s.exclude, s.language) for s in subs]
+    subscribers = [(s.email, s.name, s.topics, s.exclude, s.language) for s in subs]
     return fingerprint(
         settings.edition.model_dump(),
         settings.sources.arxiv.abs_url,
         {k: v.model_dump() for k, v in settings.topics.items()},
         template_digest(),
-        readers,
+        subscribers,
         allow_empty,
     )
 

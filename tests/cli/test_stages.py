@@ -352,7 +352,7 @@ def test_a_failed_build_leaves_no_edition_to_send(
     assert "sent 4," in run("send", "--date", DAY).output
 
 
-def test_changed_settings_or_readers_make_the_build_stale(
+def test_changed_settings_or_subscribers_make_the_build_stale(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run("send", "--date", DAY, "--replay", "sample", "--dry-run")
@@ -368,8 +368,8 @@ def test_changed_settings_or_readers_make_the_build_stale(
     run("subscribers", "unsubscribe", "jun.park@example.com")
     run("build", "--date", DAY)
     edition = json.loads(path.read_text())
-    readers = {e for v in edition["variants"] for e in v["subscribers"]}
-    assert "jun.park@example.com" not in readers and len(edition["variants"]) == variants - 1
+    subscribers = {e for v in edition["variants"] for e in v["subscribers"]}
+    assert "jun.park@example.com" not in subscribers and len(edition["variants"]) == variants - 1
 
 
 def test_a_partly_sent_edition_is_finished_as_built(

@@ -26,7 +26,7 @@ GENERATED = "2026-06-12"
 MODEL = "gpt-4.1-mini"
 LONG_WORD = "가" * 250 + "x" * 250
 
-# Three readers who get three different variants, and one who gets the same as another.
+# Three subscribers who get three different variants, and one who gets the same as another.
 SUBSCRIBERS = [
     {"email": "all@example.com", "name": "All Papers"},
     {"email": "agents@example.com", "topics": ["agents"]},
