@@ -96,3 +96,27 @@ def test_invalid_toml_and_missing_file(workdir: Path) -> None:
         load_settings("bad.toml")
     with pytest.raises(ConfigError, match="not found"):
         load_settings("nope.toml")
+
+
+def test_secrets_are_read_once_and_never_shown(workdir: Path) -> None:
+    env = {
+        "NEWSLETTER_LLM_API_KEY": "sk-very-secret",
+        "NEWSLETTER_SMTP_PASSWORD": "pw-very-secret",
+        "NEWSLETTER_UNSUBSCRIBE_SECRET": "k" * 40,
+        "GITHUB_TOKEN": "ghp-very-secret",
+    }
+    s = load_settings(env=env)
+    assert s.secrets.llm_api_key.get_secret_value() == "sk-very-secret"
+    assert s.secrets.smtp_password.get_secret_value() == "pw-very-secret"
+    assert s.secrets.github_token.get_secret_value() == "ghp-very-secret"
+    shown = repr(s) + str(s) + s.model_dump_json() + repr(s.secrets) + str(s.secrets)
+    for value in env.values():
+        assert value not in shown
+    # Read once: a later change of the environment does not change the loaded settings.
+    env["NEWSLETTER_LLM_API_KEY"] = "changed"
+    assert s.secrets.llm_api_key.get_secret_value() == "sk-very-secret"
+
+
+def test_a_secret_variable_can_be_renamed(workdir: Path) -> None:
+    s = load_settings(env={"NEWSLETTER_LLM__API_KEY_ENV": "MY_KEY", "MY_KEY": "sk-1"})
+    assert s.secrets.llm_api_key.get_secret_value() == "sk-1"

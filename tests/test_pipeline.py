@@ -1,0 +1,85 @@
+"""What a run means, decided in the library: the stage list, empty days, exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter import pipeline
+from newsletter.analysis import make_analyzer, make_recommender
+from newsletter.config import Settings, load_settings
+from newsletter.delivery.summary import Summary
+from newsletter.errors import StageError
+from newsletter.http import make_http
+from newsletter.recording import resolve_recording
+from newsletter.store import Store
+
+DAY = "2026-06-12"
+
+
+def make_run(settings: Settings, **kw: object) -> pipeline.Run:
+    http = make_http(replay=resolve_recording("sample"), cache_dir=settings.layout.cache)
+    store = Store(settings.layout.store)
+    return pipeline.Run(
+        settings,
+        DAY,
+        store,
+        http,
+        make_analyzer(settings, http),
+        make_recommender(settings),
+        progress=lambda _: None,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_the_stages_before_delivery_in_order() -> None:
+    assert [s.name for s in pipeline.STAGES] == ["collect", "select", "analyze", "build"]
+
+
+def test_prepare_runs_every_stage_and_returns_the_built_edition(workdir: Path) -> None:
+    settings = load_settings(data_dir=workdir / "data")
+    edition = pipeline.prepare(make_run(settings))
+    assert edition is not None and edition.date == DAY and len(edition.cards) == 10
+    paths = settings.layout.edition(DAY)
+    assert paths.candidates.is_file() and paths.selection.is_file() and paths.edition.is_file()
+
+
+def test_an_empty_day_stops_after_collect_unless_allowed(workdir: Path) -> None:
+    off = {f"NEWSLETTER_SOURCES__{n}__ENABLED": "false" for n in ("HUGGINGFACE", "ARXIV")}
+    settings = load_settings(env=off, data_dir=workdir / "data")
+    assert pipeline.prepare(make_run(settings)) is None
+    paths = settings.layout.edition(DAY)
+    assert paths.candidates.is_file() and not paths.selection.exists()
+    edition = pipeline.prepare(make_run(settings, allow_empty=True))
+    assert edition is not None and edition.cards == [] and paths.edition.is_file()
+
+
+def test_force_is_refused_once_the_edition_went_out(workdir: Path) -> None:
+    settings = load_settings(data_dir=workdir / "data")
+    run = make_run(settings)
+    pipeline.prepare(run)
+    run.store.plan(DAY, [("a@example.com", "k", "pending")])
+    run.store.claim(DAY, "a@example.com")
+    run.store.mark(DAY, "a@example.com", "sent")
+    run.force = True
+    with pytest.raises(StageError, match="already sent to 1 subscribers"):
+        pipeline.prepare(run)
+
+
+@pytest.mark.parametrize(("failed", "bad", "code"), [(0, 0, 0), (1, 0, 1), (0, 2, 1), (3, 1, 1)])
+def test_exit_code_says_whether_someone_missed_the_edition(
+    failed: int, bad: int, code: int
+) -> None:
+    report = pipeline.SendReport(DAY, Summary(sent=5, failed_now=failed), bad_records=bad)
+    assert report.exit_code == code
+    assert bool(report.notes()) == bool(bad)
+
+
+def test_report_lines_say_what_happened_and_where(tmp_path: Path) -> None:
+    done = pipeline.SendReport(DAY, Summary(already=4), outbox=tmp_path / "outbox")
+    lines = done.lines(tmp_path / "variants")
+    assert lines[0] == f"Nothing new to send for {DAY}: 4 already delivered."
+    assert f"emails: {tmp_path / 'outbox'}" in lines
+    unknown = pipeline.SendReport(DAY, Summary(sent=1, unknown=2)).lines(tmp_path)
+    assert any("2 deliveries have an unknown outcome" in line for line in unknown)
