@@ -14,7 +14,7 @@ import pytest
 
 from newsletter.config import Settings
 
-SET = Path(__file__).parent / "eval" / "topics" / "papers.jsonl"
+SET = Path(__file__).parent / "topics" / "papers.jsonl"
 REQUIRED = {"id", "title", "categories", "primary_category", "abstract", "topics", "source"}
 OPTIONAL = {"categories_complete", "note"}
 TAXONOMY = list(Settings().topics)
