@@ -192,30 +192,37 @@ def _rotated(line: Line) -> bool:
     return len(line.text) >= 8 and line.x1 - line.x0 < 0.15 * len(line.text) * line.size
 
 
-def _edge_rows(page: Page, pitch: float) -> list[list[Line]]:
-    """The top and the bottom row of the page when set apart from the rest by a wide gap."""
+def _edge_rows(page: Page, pitch: float) -> list[tuple[bool, list[Line]]]:
+    """(at the top, row) for the top and the bottom row of the page when set apart from the
+    rest by a wide gap."""
     rows = []
     ordered = sorted(page.lines, key=lambda ln: -ln.bottom)
-    for lines in (ordered, ordered[::-1]):
+    for top, lines in ((True, ordered), (False, ordered[::-1])):
         if len(lines) < 2:
             continue
         row = [ln for ln in lines if abs(ln.bottom - lines[0].bottom) < 2]
         rest = lines[len(row)] if len(row) < len(lines) else None
         if rest is not None and abs(rest.bottom - row[0].bottom) > 1.8 * pitch:
-            rows.append(row)
+            rows.append((top, row))
     return rows
 
 
 def _furniture(pages: list[Page], pitch: float) -> set[int]:
     """ids of running headers and footers: an edge row at the height where other pages have
-    one too, a page number, or an edge line whose text (digits aside) recurs on most pages."""
+    one too, or beyond the text of every page, a page number, or an edge line whose text
+    (digits aside) recurs on most pages."""
     rows = [row for page in pages for row in _edge_rows(page, pitch)]
-    heights = Counter(round(row[0].bottom) for row in rows)
+    heights = Counter(round(row[0].bottom) for _, row in rows)
+    edge_ids = {id(ln) for _, row in rows for ln in row}
+    inner = [ln for page in pages for ln in page.lines if id(ln) not in edge_ids]
+    ceiling = max((ln.top for ln in inner), default=float("inf")) + 0.5 * pitch
+    floor = min((ln.bottom for ln in inner), default=float("-inf")) - 0.5 * pitch
     drop: set[int] = set()
-    for row in rows:
+    for top, row in rows:
         at = round(row[0].bottom)
         recurs = sum(heights[h] for h in (at - 1, at, at + 1)) >= 2
-        if recurs or all(_PAGE_NUMBER.match(ln.text) for ln in row):
+        outside = row[0].bottom > ceiling if top else max(ln.top for ln in row) < floor
+        if recurs or outside or all(_PAGE_NUMBER.match(ln.text) for ln in row):
             drop.update(id(ln) for ln in row)
     if len(pages) >= 3:
         edges = [page.lines[:2] + page.lines[-2:] for page in pages]
