@@ -16,7 +16,7 @@ from newsletter.sources.pdftext import pdf_to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "pdf"
-PAPERS = ("onecol", "twocol", "tables")
+PAPERS = ("onecol", "twocol", "tables", "workshop")
 
 
 def load_eval() -> ModuleType:
@@ -127,6 +127,7 @@ def test_the_two_column_paper_reads_like_the_page() -> None:
         ("onecol", ["Wald", "Sequential tests", "Chain-of-thought prompting elicits"]),
         ("twocol", ["Medusa", "SpecInfer", "Leviathan"]),
         ("tables", ["GROBID", "Annotation Guidelines", "Per-Venue Results", "Statistics 88.4"]),
+        ("workshop", ["Induction heads.", "Probe Examples", "access code", "Per-Model"]),
     ],
 )
 def test_references_and_everything_after_are_cut(name: str, gone: list[str]) -> None:
@@ -142,6 +143,7 @@ def test_references_and_everything_after_are_cut(name: str, gone: list[str]) -> 
         ("onecol", ["Preprint. Under review.", "Page 2", "\n3 Method"]),
         ("twocol", ["EdgeSys", "Ribeiro et al.", "arXiv:2606", "ana.ribeiro@"]),
         ("tables", ["Where Do Section Parsers Fail?", "nit.example.org"]),
+        ("workshop", ["Sandoval and K.", "-- 2 --", "– 2 –", "cltavu.example"]),
     ],
 )
 def test_running_headers_footers_stamp_and_front_matter_are_dropped(
