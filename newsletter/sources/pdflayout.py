@@ -25,6 +25,7 @@ _BOLD_NAME = re.compile(r"bold|black|heavy|medi|semi|demi|cmbx|-bx|\bbx", re.IGN
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶])(?:$|\s?\S)")
 _LONE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶])$")
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
+_WORDISH = re.compile(r"\w\w|\d")  # lines without are glyphs of a drawing: arrows, dots
 _STAMP = re.compile(r"^arXiv:\d{4}\.\d{4,5}(v\d+)?\s")
 
 
@@ -239,8 +240,8 @@ def _digitless(text: str) -> str:
 
 
 def drop_furniture(pages: list[Page], size: float, pitch: float) -> None:
-    """Remove running headers and footers, page numbers and margin stamps from the pages
-    (a lone small number stays: it may be the mark of a footnote)."""
+    """Remove running headers and footers, page numbers, margin stamps and stray glyphs
+    from the pages (a lone small number stays: it may be the mark of a footnote)."""
     drop = _furniture(pages, pitch)
     for page in pages:
         page.lines = [
@@ -250,6 +251,7 @@ def drop_furniture(pages: list[Page], size: float, pitch: float) -> None:
             and not (ln.text.isdigit() and ln.size >= 0.76 * size)
             and not _STAMP.match(ln.text)
             and not _rotated(ln)
+            and _WORDISH.search(ln.text)
         ]
 
 

@@ -57,6 +57,7 @@ _PLAIN_HEADINGS = {
     "limitations",
 }
 _END_HEADINGS = re.compile(r"^(\d+\.?\s+)?(references|bibliography)$", re.IGNORECASE)
+_ITEM = re.compile(r"^(?:\(?\d{1,2}[.)]|\([a-z]\)|[•◦▪–])\s")
 _SENTENCE_END = (".", "!", "?", ":", ".)", ".”", '."')
 
 Style = tuple[float, bool]
@@ -235,10 +236,14 @@ class _Headings:
 
 
 def _new_paragraph(prev: Line, line: Line) -> bool:
-    """A first-line indent under a line that ends a sentence starts a new paragraph."""
+    """A first-line indent or a list item under a line that ends a sentence starts a new
+    paragraph."""
+    if not prev.text.endswith(_SENTENCE_END):
+        return False
+    if _ITEM.match(line.text):
+        return True
     same_column = prev.page == line.page and prev.bottom > line.bottom and prev.x0 < line.x1
-    indented = 0.6 * line.size < line.x0 - prev.x0 < 4 * line.size
-    return same_column and indented and prev.text.endswith(_SENTENCE_END)
+    return same_column and 0.6 * line.size < line.x0 - prev.x0 < 4 * line.size
 
 
 def _blocks(lines: list[Line], notes: dict[int, list[str]], headings: _Headings) -> list[str]:
