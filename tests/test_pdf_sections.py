@@ -183,3 +183,38 @@ def test_same_result_every_time_and_from_threads() -> None:
     for thread in threads:
         thread.join()
     assert results == [first] * 4
+
+
+def test_headings_by_font_survive_a_gap_in_the_numbering() -> None:
+    """A heading set like the others is kept after a missed number; body text never is."""
+    from fpdf import FPDF
+
+    para = "Routing sends each query to the blocks that matter and skips the rest. " * 5
+    pdf = FPDF()
+    pdf.add_page()
+    for heading, lines in [
+        ("Abstract", [para]),
+        ("1 Introduction", [para]),
+        ("2 Method", ["5 Billion Tokens Were Used", para]),
+        ("4 Results", [para]),  # no section 3
+        ("4.1 Ablations", [para]),
+        ("Broader Impact", [para]),
+        ("References", ["[1] A. Author. A Paper. 2020."]),
+    ]:
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "B", 12 if "." not in heading else 11)
+        pdf.multi_cell(0, 7, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=10)
+        for text in lines:
+            pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
+    text = pdf_to_text(bytes(pdf.output()), "T")
+    assert [ln for ln in text.splitlines() if ln.startswith("#")] == [
+        "# T",
+        "## Abstract",
+        "## 1 Introduction",
+        "## 2 Method",
+        "## 4 Results",
+        "### 4.1 Ablations",
+        "## Broader Impact",
+    ]
+    assert "5 Billion Tokens Were Used" in text and "A Paper" not in text
