@@ -168,13 +168,18 @@ def _page_lines(textpage: object, page: int) -> list[Line]:
     return lines
 
 
-def body_size(pages: list[Page]) -> float:
-    """The font size most of the text is set in (weighted by characters)."""
-    sizes: Counter[float] = Counter()
+def body_style(pages: list[Page]) -> tuple[float, bool]:
+    """The font size most of the text is set in (weighted by characters), and whether that
+    text counts as bold (then boldness tells nothing apart)."""
+    styles: Counter[tuple[float, bool]] = Counter()
     for page in pages:
         for line in page.lines:
-            sizes[round(line.size, 1)] += len(line.text)
-    return sizes.most_common(1)[0][0] if sizes else 10.0
+            styles[round(line.size, 1), line.bold] += len(line.text)
+    if not styles:
+        return 10.0, False
+    (size, _), _ = styles.most_common(1)[0]
+    bold = sum(n for (_, b), n in styles.items() if b) > sum(styles.values()) / 2
+    return size, bold
 
 
 def line_pitch(pages: list[Page], size: float) -> float:

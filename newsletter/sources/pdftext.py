@@ -25,7 +25,7 @@ from .pdflayout import (
     PDFIUM_LOCK,
     Line,
     PdfError,
-    body_size,
+    body_style,
     drop_furniture,
     is_pdf,
     join_lines,
@@ -126,15 +126,16 @@ def _plain_heading(line: str, last: tuple[str, ...]) -> tuple[str, tuple[str, ..
 class _Headings:
     """Decides, line by line and in reading order, which lines are headings."""
 
-    def __init__(self, lines: list[Line], size: float, pitch: float) -> None:
-        self.lines, self.size, self.pitch = lines, size, pitch
+    def __init__(self, lines: list[Line], body: tuple[float, bool], pitch: float) -> None:
+        self.lines, (self.size, self.body_bold), self.pitch = lines, body, pitch
         self.last: tuple[str, ...] = ()
         self.abstract = False
         self.levels = self._level_styles()
 
     def stands_out(self, line: Line) -> bool:
         """Set larger than the body, or bold, from the first character to the last."""
-        return line.uniform and (line.size >= 1.08 * self.size or line.bold)
+        bolder = line.bold and not self.body_bold
+        return line.uniform and (line.size >= 1.08 * self.size or bolder)
 
     def _level_styles(self) -> dict[int, Style]:
         """The style of the numbered headings of each depth, when the paper sets them apart
@@ -289,12 +290,12 @@ def _blocks(lines: list[Line], notes: dict[int, list[str]], headings: _Headings)
 def pdf_to_text(body: bytes, title: str, abstract: str = "") -> str:
     """``# title``, ``## Abstract`` and the PDF's text as paragraphs under its own headings."""
     pages = read_pages(body)
-    size = body_size(pages)
-    pitch = line_pitch(pages, size)
-    drop_furniture(pages, size, pitch)
-    notes = split_footnotes(pages, size)
+    style = body_style(pages)
+    pitch = line_pitch(pages, style[0])
+    drop_furniture(pages, style[0], pitch)
+    notes = split_footnotes(pages, style[0])
     lines = [line for page in pages for line in page.lines]
-    return _shape(_blocks(lines, notes, _Headings(lines, size, pitch)), title, abstract)
+    return _shape(_blocks(lines, notes, _Headings(lines, style, pitch)), title, abstract)
 
 
 def _shape(blocks: list[str], title: str, abstract: str) -> str:
