@@ -30,7 +30,8 @@ from werkzeug import Request, Response
 
 from newsletter.config import Settings
 from newsletter.fulltext import fetch_fulltext
-from newsletter.fulltext.html import BACKENDS, latexml_to_text
+from newsletter.fulltext.dom import BACKENDS
+from newsletter.fulltext.html import latexml_to_text
 from newsletter.fulltext.pdf import pdf_to_text
 from newsletter.http import make_http
 from newsletter.models import Paper
