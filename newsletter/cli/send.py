@@ -238,7 +238,7 @@ def progress_bar(
 
     def on_progress(summary: Any) -> None:
         if bar:
-            bar[0].update(1)
+            bar[0].update(summary.done - bar[0].n)
             bar[0].set_postfix(
                 sent=summary.sent,
                 failed=summary.failed_now,

@@ -15,47 +15,49 @@ log = logging.getLogger(__name__)
 
 
 class RateLimiter:
-    """Token bucket: at most ``rate`` acquisitions per second on average, bursts of ``burst``."""
+    """A fixed timeline: the k-th message is due ``k / rate`` seconds after the first.
+
+    Each caller reserves the next free slot and sleeps until it. A slot is never earlier than
+    the moment it is reserved, so slots are at least ``1 / rate`` apart (no second holds more
+    than ``rate`` + 1 messages), and a caller that wakes late does not move the slots after
+    it: the rate holds however long each sleep overshoots. (A token bucket refilled after each
+    sleep lost that overshoot on every message: 5% under the rate at 100/s.)
+    """
 
     def __init__(
         self,
         rate: float,
-        burst: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.burst = max(1.0, burst)
-        self.tokens = self.burst
+        self.interval = 1.0 / rate
         self.clock, self.sleep = clock, sleep
-        self.updated = clock()
+        self.next: float | None = None  # the next free slot; None until the first message
         self.lock = threading.Lock()
 
-    def _refill(self) -> None:
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+    def reserve(self, n: int = 1) -> float:
+        """Reserve ``n`` consecutive slots; returns the time of the last one."""
+        with self.lock:
+            now = self.clock()
+            first = now if self.next is None else max(self.next, now)
+            last = first + (n - 1) * self.interval
+            self.next = last + self.interval
+        return last
 
-    def acquire(self) -> None:
-        """Block until a token is free, then take it."""
-        while True:
-            with self.lock:
-                self._refill()
-                # The epsilon: a float shortfall of 1e-16 would otherwise ask for a sleep too
-                # short to move the clock, forever.
-                if self.tokens >= 1 - 1e-9:
-                    self.tokens -= 1
-                    return
-                wait_s = (1 - self.tokens) / self.rate
+    def acquire(self, n: int = 1) -> None:
+        """Block until the last of ``n`` reserved slots (a call carrying ``n`` messages)."""
+        due = self.reserve(n)
+        while (wait_s := due - self.clock()) > 0:
             self.sleep(wait_s)
 
     def pause(self, seconds: float) -> None:
-        """Hold every caller back for about ``seconds`` (the service asked us to slow down)."""
+        """Hold every caller back for ``seconds`` (the service asked us to slow down)."""
         with self.lock:
-            self._refill()
-            self.tokens = min(self.tokens, 1 - seconds * self.rate)
+            resume = self.clock() + seconds
+            self.next = resume if self.next is None else max(self.next, resume)
 
 
 DEFAULT_RATE_PER_S = 10.0

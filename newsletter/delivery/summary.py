@@ -20,6 +20,7 @@ class Summary:
     throttled: int = 0
     retried: int = 0
     failed_now: int = 0
+    done: int = 0  # messages of this run with an outcome (sent, failed or unknown)
     todo: int = 0
     elapsed_s: float = 0.0
     errors: list[str] = field(default_factory=list)

@@ -32,7 +32,7 @@ def recently_delivered(
         paths = settings.layout.edition(earlier)
         try:
             if store is not None:
-                sent = {row.variant for row in store.rows(earlier, "sent")}
+                sent = store.variants(earlier, "sent")
                 if not sent:
                     continue
                 if paths.edition.is_file():

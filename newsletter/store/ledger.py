@@ -2,12 +2,14 @@
 
 States: pending -> sending -> sent | failed | skipped. A row is claimed (``sending``) before the
 transport is called and marked after, so a crash leaves at most the in-flight rows in
-``sending``; those are reported as unknown and never silently re-sent.
+``sending``; those are reported as unknown and never silently re-sent. Claims and marks come
+one row at a time (``claim``, ``mark``) or a batch per transaction (``claim_many``,
+``mark_many``): one commit for fifty rows costs about what one costs for one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 
 from .db import Database, now
@@ -25,8 +27,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (date, email)
 );
-CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (date, state);
+DROP INDEX IF EXISTS deliveries_state;
+CREATE INDEX IF NOT EXISTS deliveries_state_email ON deliveries (date, state, email);
 """
+
+# (email, state, message id, error) for ``mark_many``.
+Mark = tuple[str, str, str | None, str | None]
 
 STATES = ("pending", "sending", "sent", "failed", "skipped")
 
@@ -72,15 +78,19 @@ class Ledger(Database):
             ).fetchone()[0]
             return int(after - before)
 
-    def drop_pending(self, date: str, keep: set[str], reason: str) -> int:
+    def drop_pending(self, date: str, keep: Container[str], reason: str) -> int:
         """Pending rows of addresses not in ``keep`` (they left) become skipped."""
-        gone = [r.email for r in self.rows(date, "pending") if r.email not in keep]
-        with self._conn() as conn:
-            for email in gone:
-                conn.execute(
+        with self._guard():
+            cur = self._connection().execute(
+                "SELECT email FROM deliveries WHERE date=? AND state='pending'", (date,)
+            )
+            gone = [(email,) for (email,) in cur if email not in keep]
+        if gone:
+            with self._conn() as conn:
+                conn.executemany(
                     "UPDATE deliveries SET state='skipped', last_error=?, updated_at=?"
                     " WHERE date=? AND email=? AND state='pending'",
-                    (reason, now(), date, email),
+                    [(reason, now(), date, email) for (email,) in gone],
                 )
         return len(gone)
 
@@ -93,6 +103,19 @@ class Ledger(Database):
                 (now(), date, email),
             )
             return cur.rowcount == 1
+
+    def claim_many(self, date: str, emails: Sequence[str]) -> set[str]:
+        """pending -> sending for a batch, in one transaction; the addresses this call won."""
+        if not emails:
+            return set()
+        marks = ",".join("?" * len(emails))
+        with self._conn() as conn:
+            cur = conn.execute(
+                "UPDATE deliveries SET state='sending', attempts=attempts+1, updated_at=?"
+                f" WHERE date=? AND state='pending' AND email IN ({marks}) RETURNING email",
+                (now(), date, *emails),
+            )
+            return {email for (email,) in cur}
 
     def mark(
         self,
@@ -117,6 +140,55 @@ class Ledger(Database):
                 (state, message_id, error, now(), date, email),
             )
             return cur.rowcount == 1
+
+    def mark_many(self, date: str, marks: Sequence[Mark]) -> list[bool]:
+        """``mark`` for a batch of (email, state, message id, error), in one transaction.
+
+        Returns, per item, whether its row moved (it was ``sending``).
+        """
+        for _, state, _, _ in marks:
+            if state not in STATES:
+                raise ValueError(f"unknown ledger state {state!r}")
+        when = now()
+        with self._conn() as conn:
+            return [
+                conn.execute(
+                    "UPDATE deliveries SET state=?, message_id=COALESCE(?, message_id),"
+                    " last_error=?, updated_at=? WHERE date=? AND email=? AND state='sending'",
+                    (state, message_id, error, when, date, email),
+                ).rowcount
+                == 1
+                for email, state, message_id, error in marks
+            ]
+
+    def pending_page(self, date: str, after: str, size: int) -> list[tuple[str, str]]:
+        """(email, variant) of up to ``size`` pending rows past ``after``, by address.
+
+        A delivery run reads its work a page at a time: a million rows never sit in memory.
+        """
+        with self._guard():
+            cur = self._connection().execute(
+                "SELECT email, variant FROM deliveries WHERE date=? AND state='pending'"
+                " AND email > ? ORDER BY email LIMIT ?",
+                (date, after, size),
+            )
+            return [(email, variant) for email, variant in cur]
+
+    def states(self, date: str) -> dict[str, str]:
+        """Each address's ledger state for the date (without building a Row per row)."""
+        names = {s: s for s in STATES}  # one string object per state, not one per row
+        with self._guard():
+            cur = self._connection().execute(
+                "SELECT email, state FROM deliveries WHERE date=?", (date,)
+            )
+            return {email: names.get(state, state) for email, state in cur}
+
+    def variants(self, date: str, state: str) -> set[str]:
+        """The distinct variants of the date's rows in ``state``."""
+        rows = self._query(
+            "SELECT DISTINCT variant FROM deliveries WHERE date=? AND state=?", (date, state)
+        )
+        return {r["variant"] for r in rows}
 
     def release_unknown(self, date: str) -> int:
         """Rows left in ``sending`` by a crash go back to pending (``send --retry-unknown``)."""

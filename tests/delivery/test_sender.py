@@ -37,26 +37,55 @@ class FakeClock:
 
 def test_rate_limiter_holds_the_rate() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(10, burst=1, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(10, clock=clock, sleep=clock.sleep)
     for _ in range(101):
         limiter.acquire()
     assert clock.now == pytest.approx(10.0)
 
 
-def test_rate_limiter_burst_then_steady() -> None:
+def test_a_late_caller_does_not_move_the_timeline() -> None:
+    # A sleep that overshoots (a loaded machine) must not slow every later message down:
+    # the slots stay where the rate puts them.
     clock = FakeClock()
-    limiter = RateLimiter(5, burst=4, clock=clock, sleep=clock.sleep)
-    for _ in range(4):
+
+    def late_sleep(seconds: float) -> None:
+        clock.sleep(seconds + 0.004)
+
+    limiter = RateLimiter(100, clock=clock, sleep=late_sleep)
+    times = []
+    for _ in range(1001):
         limiter.acquire()
-    assert clock.now == 0.0
-    for _ in range(5):
+        times.append(clock.now)
+    assert (len(times) - 1) / (times[-1] - times[0]) == pytest.approx(100, rel=0.01)
+
+
+@pytest.mark.parametrize("rate", [1.0, 7.5, 14.0, 100.0, 500.0])
+def test_no_one_second_window_holds_more_than_rate_plus_one(rate: float) -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate, clock=clock, sleep=clock.sleep)
+    times = []
+    for i in range(int(rate * 5) + 1):
+        if i % 7 == 3:
+            clock.sleep(0.37 / rate)  # callers come late now and then
         limiter.acquire()
-    assert clock.now == pytest.approx(1.0)
+        times.append(clock.now)
+    busiest = max(sum(1 for t in times if start <= t <= start + 1.0) for start in times)
+    assert busiest <= rate + 1
+    assert (len(times) - 1) / (times[-1] - times[0]) >= rate * 0.98 * (1 - 0.37 / 7)
+
+
+def test_a_call_carrying_n_messages_waits_for_its_last_slot() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(10, clock=clock, sleep=clock.sleep)
+    limiter.acquire(5)
+    assert clock.now == pytest.approx(0.4)
+    limiter.acquire()
+    assert clock.now == pytest.approx(0.5)
 
 
 def test_pause_holds_everyone_back() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(100, burst=1, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(100, clock=clock, sleep=clock.sleep)
     limiter.acquire()
     limiter.pause(2.0)
     limiter.acquire()

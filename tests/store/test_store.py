@@ -206,3 +206,72 @@ def test_cli_names_a_damaged_ledger_in_one_line(workdir: Path) -> None:
         "Error: data/newsletter.db: cannot open the delivery ledger (file is not a "
         "database); check storage.data_dir / --data-dir"
     ]
+
+
+def test_a_batch_is_claimed_and_marked_in_one_transaction_each(store: Store) -> None:
+    store.plan(DAY, [(f"r{i}@example.com", "v", "pending") for i in range(5)])
+    store.claim(DAY, "r0@example.com")  # another worker's
+    won = store.claim_many(DAY, [f"r{i}@example.com" for i in range(4)])
+    assert won == {"r1@example.com", "r2@example.com", "r3@example.com"}
+    assert store.claim_many(DAY, ["r1@example.com", "r4@example.com"]) == {"r4@example.com"}
+    moved = store.mark_many(
+        DAY,
+        [
+            ("r1@example.com", "sent", "<m1@example.com>", None),
+            ("r2@example.com", "failed", None, "rejected"),
+            ("r3@example.com", "pending", None, "run stopped before sending"),
+            ("r9@example.com", "sent", "<m9@example.com>", None),  # no such row
+        ],
+    )
+    assert moved == [True, True, True, False]
+    # A second outcome for the same rows is refused, as with mark().
+    assert store.mark_many(DAY, [("r1@example.com", "failed", None, "late")]) == [False]
+    assert store.states(DAY) == {
+        "r0@example.com": "sending",
+        "r1@example.com": "sent",
+        "r2@example.com": "failed",
+        "r3@example.com": "pending",
+        "r4@example.com": "sending",
+    }
+    with pytest.raises(ValueError):
+        store.mark_many(DAY, [("r4@example.com", "delivered", None, None)])
+
+
+def test_only_one_of_many_batch_claimers_wins_each_row(tmp_path: Path) -> None:
+    path = tmp_path / "n.db"
+    Store(path).plan(DAY, [(f"r{i:03d}@example.com", "v", "pending") for i in range(300)])
+    wins: list[str] = []
+    lock = threading.Lock()
+
+    def claimer(offset: int) -> None:
+        mine = Store(path)
+        for start in range(offset, 300, 7):
+            got = mine.claim_many(DAY, [f"r{i:03d}@example.com" for i in range(start, start + 20)])
+            with lock:
+                wins.extend(got)
+
+    threads = [threading.Thread(target=claimer, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [f"r{i:03d}@example.com" for i in range(300)]
+
+
+def test_pending_rows_are_read_a_page_at_a_time_by_index(store: Store) -> None:
+    store.plan(DAY, [(f"r{i:03d}@example.com", f"v{i % 3}", "pending") for i in range(250)])
+    store.claim(DAY, "r005@example.com")
+    seen, after = [], ""
+    while page := store.pending_page(DAY, after, 100):
+        seen += page
+        after = page[-1][0]
+    assert [e for e, _ in seen] == [f"r{i:03d}@example.com" for i in range(250) if i != 5]
+    assert seen[0] == ("r000@example.com", "v0")
+    # The page query walks an index: no sort of every pending row per page.
+    plan = store._connection().execute(
+        "EXPLAIN QUERY PLAN SELECT email, variant FROM deliveries WHERE date=? AND "
+        "state='pending' AND email > ? ORDER BY email LIMIT ?",
+        (DAY, "", 100),
+    )
+    details = " ".join(str(r[-1]) for r in plan)
+    assert "deliveries_state_email" in details and "TEMP B-TREE" not in details
