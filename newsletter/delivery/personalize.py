@@ -1,8 +1,13 @@
-"""Each recipient's message: the variant with their unsubscribe link and topics filled in."""
+"""Each recipient's message: the variant with their unsubscribe link and topics filled in.
+
+Every message of a variant comes from one ``MessageTemplate`` made when the variant is first
+sent: the same bytes as ``build_message`` makes, in microseconds instead of milliseconds.
+"""
 
 from __future__ import annotations
 
 import html as html_lib
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import make_msgid
@@ -11,8 +16,9 @@ from urllib.parse import quote
 
 from ..config import Settings
 from ..errors import ConfigError, HeaderInjection
-from ..mail.headers import build_headers, safe_header, sender_domain
-from ..mail.message import BodyTemplate, build_message, message_id
+from ..mail.headers import safe_header, sender_domain
+from ..mail.message import build_message, message_id
+from ..mail.template import MessageTemplate, Recipient
 from ..mail.tokens import unsubscribe_token
 from ..models import Subscriber
 from ..render import RenderedVariant
@@ -38,7 +44,8 @@ class Personalizer:
             raise ConfigError(str(exc)) from None
         self.domain = sender_domain(d.from_)
         self.key = self.settings.secrets.unsubscribe_key.get_secret_value()
-        self._templates: dict[str, BodyTemplate] = {}
+        self._templates: dict[tuple[str, str], MessageTemplate] = {}
+        self._lock = threading.Lock()
         sender = d.from_.rsplit("<", 1)[-1].rstrip(">").strip()
         self.mailto = d.unsubscribe_mailto or f"mailto:{sender}?subject=unsubscribe"
 
@@ -58,51 +65,84 @@ class Personalizer:
             topics += " (−" + ", ".join(sub.exclude) + ")"
         return topics
 
-    def headers(self, sub: Subscriber, subject: str, msg_id: str, https: str) -> dict[str, Any]:
-        """The keyword arguments of ``build_headers`` for one recipient."""
+    def fixed_headers(self, subject: str) -> dict[str, Any]:
+        """The keyword arguments of ``build_headers`` that every recipient shares."""
         d = self.settings.delivery
         return dict(
             from_=d.from_,
-            to=sub.email,
-            to_name=sub.name,
             subject=subject,
-            msg_id=msg_id,
-            date=datetime.now(UTC),
             list_id=d.list_id,
-            unsubscribe_url=https,
             unsubscribe_mailto=quote(self.mailto, safe=":@?=&/.+-_") if self.mailto else "",
             reply_to=d.reply_to,
         )
+
+    def recipient(self, variant: RenderedVariant, sub: Subscriber, msg_id: str) -> Recipient:
+        """What ``sub``'s message of ``variant`` has of its own."""
+        link, https = self.links(sub.email)
+        topics = self.topics_line(sub)
+        holes = variant.placeholders
+        return Recipient(
+            to=sub.email,
+            to_name=sub.name,
+            msg_id=msg_id,
+            date=datetime.now(UTC),
+            unsubscribe_url=https,
+            text_values={holes.unsubscribe: link, holes.topics: topics},
+            html_values={
+                holes.unsubscribe: html_lib.escape(link, quote=True),
+                holes.topics: html_lib.escape(topics),
+            },
+        )
+
+    def template(self, variant: RenderedVariant, subject: str) -> MessageTemplate:
+        """The variant's message template (made on first use, shared by the workers)."""
+        key = (variant.key, subject)
+        template = self._templates.get(key)
+        if template is None:
+            with self._lock:
+                template = self._templates.get(key)
+                if template is None:
+                    holes = variant.placeholders
+                    template = MessageTemplate(
+                        text=variant.text,
+                        html=variant.html,
+                        tokens=[holes.unsubscribe, holes.topics],
+                        headers=self.fixed_headers(subject),
+                        with_unsubscribe_url=bool(self.settings.delivery.unsubscribe_url),
+                        name=f"variant {variant.key}",
+                    )
+                    self._templates[key] = template
+        return template
 
     def message(
         self, variant: RenderedVariant, sub: Subscriber, *, test: bool = False
     ) -> tuple[bytes, str]:
         """(raw message, Message-ID) for one recipient; a test message gets a fresh id."""
-        link, https = self.links(sub.email)
-        topics = self.topics_line(sub)
-        holes = variant.placeholders
-        text_values = {holes.unsubscribe: link, holes.topics: topics}
-        html_values = {
-            holes.unsubscribe: html_lib.escape(link, quote=True),
-            holes.topics: html_lib.escape(topics),
-        }
         subject = variant.subject or self.subject
         if test:
             msg_id, subject = make_msgid("test", domain=self.domain), f"[TEST] {subject}"
         else:
             msg_id = message_id(self.edition_date, sub.email, self.domain)
-        headers = self.headers(sub, subject, msg_id, https)
-        template = self._templates.get(variant.key)
-        if template is None:
-            template = self._templates.setdefault(
-                variant.key, BodyTemplate(variant.text, variant.html)
-            )
-        raw = template.render(build_headers(**headers), text_values, html_values)
+        who = self.recipient(variant, sub, msg_id)
+        raw = None if test else self.template(variant, subject).render(who)
         if raw is None:
-            text, html = variant.text, variant.html
-            for token, value in text_values.items():
-                text = text.replace(token, value)
-            for token, value in html_values.items():
-                html = html.replace(token, value)
-            raw = build_message(html=html, text=text, **headers).as_bytes()
+            raw = self.build(variant, who, subject)
         return raw, msg_id
+
+    def build(self, variant: RenderedVariant, who: Recipient, subject: str) -> bytes:
+        """The message through the email package (what the template must equal)."""
+        text, html = variant.text, variant.html
+        for token, value in who.text_values.items():
+            text = text.replace(token, value)
+        for token, value in who.html_values.items():
+            html = html.replace(token, value)
+        return build_message(
+            html=html,
+            text=text,
+            to=who.to,
+            to_name=who.to_name,
+            msg_id=who.msg_id,
+            date=who.date,
+            unsubscribe_url=who.unsubscribe_url,
+            **self.fixed_headers(subject),
+        ).as_bytes()
