@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -151,11 +152,17 @@ class Card(_Model):
 
 
 class Variant(_Model):
-    """``variants/KEY.json``: one distinct set of papers and who receives it."""
+    """``variants/KEY.json``: one distinct set of papers and who receives it.
+
+    Who, as counts: how many subscribers, and the distinct topic choices that lead here
+    (``routing.describe``), never their addresses (a million of them would make every stage
+    file tens of megabytes; routing the lists again says who gets which variant).
+    """
 
     key: str
     paper_ids: list[str]
-    subscribers: list[str]
+    subscriber_count: int = 0
+    profiles: dict[str, int] = Field(default_factory=dict)  # 'llm,agents -safety' -> count
     language: str
     html_bytes: int = 0
     text_bytes: int = 0
@@ -166,6 +173,15 @@ class Variant(_Model):
     # cut short since the build is refused before it is sent.
     html_sha256: str = ""
     text_sha256: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _addresses_to_count(cls, data: Any) -> Any:
+        # Files built before counts replaced the address list are still read (and sent).
+        if isinstance(data, dict) and isinstance(data.get("subscribers"), list):
+            data = dict(data)
+            data.setdefault("subscriber_count", len(data.pop("subscribers")))
+        return data
 
 
 class Edition(_Model):
@@ -184,13 +200,24 @@ class Edition(_Model):
     fingerprint: str = ""
 
 
-class Subscriber(_Model):
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """One subscriber: a slotted record, not a pydantic model (a million must fit in memory;
+    subscribers are read from the lists, never from a stage file)."""
+
     email: str
     name: str = ""
-    topics: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
+    topics: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     language: str | None = None
     origin: str = ""  # file:line it was read from
+
+    def __post_init__(self) -> None:
+        # Callers may pass lists; a record keeps tuples (hashable: routing groups by them).
+        if type(self.topics) is not tuple:
+            object.__setattr__(self, "topics", tuple(self.topics))
+        if type(self.exclude) is not tuple:
+            object.__setattr__(self, "exclude", tuple(self.exclude))
 
 
 DeliveryState = Literal["pending", "sending", "sent", "failed", "skipped"]

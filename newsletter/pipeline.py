@@ -27,6 +27,7 @@ from .stages.collect import collect
 from .stages.deliver import Callback, deliver_locked
 from .stages.select import select
 from .store import Store
+from .subscribers import SubscriberLists
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Run:
     force: bool = False
     allow_empty: bool = False
     progress: Progress = log.info
+    lists: SubscriberLists | None = None  # the subscriber lists as the command read them
 
 
 def _collect(r: Run) -> bool:
@@ -72,6 +74,7 @@ def _build(r: Run) -> bool:
         store=r.store,
         allow_empty=r.allow_empty,
         progress=r.progress,
+        lists=r.lists,
     )
     return True
 
@@ -195,6 +198,7 @@ def deliver_edition(
         retry_failed=retry_failed,
         on_start=on_start,
         on_progress=on_progress,
+        lists=run.lists,
     )
     outbox = None
     if run.settings.delivery.transport == "outbox":

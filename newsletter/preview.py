@@ -7,6 +7,7 @@ is one subscriber's email with their topics filled in. Serves 127.0.0.1 only.
 
 from __future__ import annotations
 
+import functools
 import html
 import threading
 import webbrowser
@@ -19,7 +20,10 @@ from .errors import NewsletterError
 from .files import read_model
 from .models import Edition, Subscriber, Variant
 from .render.labels import labels_for
+from .routing import Routing, route
 from .subscribers import load_subscribers
+
+SHOW_ADDRESSES = 20  # a variant's subscribers are listed by address up to this many
 
 # Where delivery puts each subscriber's unsubscribe link; the preview has no subscriber to sign for.
 PREVIEW_UNSUBSCRIBE = "#unsubscribe-link-is-filled-in-per-subscriber"
@@ -57,9 +61,19 @@ class Preview:
         self.edition = read_model(self.paths.edition, Edition, "build")
         self.labels = labels_for(self.edition.language)
 
+    @functools.cached_property
+    def routing(self) -> Routing:
+        """Who gets which variant, from the lists as they are now (the stage files hold
+        counts, not addresses)."""
+        e = self.edition
+        empty_day = not e.cards and bool(e.variants)
+        return route(e.cards, load_subscribers(self.settings), e.language, empty_day)
+
     def variant_of(self, email: str) -> Variant:
+        wanted = email.lower()
+        key = next((k for e, k in self.routing.keys.items() if e.lower() == wanted), None)
         for v in self.edition.variants:
-            if email.lower() in {s.lower() for s in v.subscribers}:
+            if v.key == key:
                 return v
         raise NewsletterError(
             f"{email} receives no variant of {self.edition.date} "
@@ -71,6 +85,14 @@ class Preview:
             if sub.email.lower() == email.lower():
                 return sub
         return None
+
+    def who(self, v: Variant) -> str:
+        """Who receives a variant: the topic choices, and the addresses of a short list."""
+        choices = "; ".join(f"{p} ({n})" for p, n in v.profiles.items())
+        group = self.routing.groups.get(v.key)
+        if group is not None and len(group.emails) <= SHOW_ADDRESSES:
+            return f"{choices}: {', '.join(sorted(group.emails))}" if choices else ""
+        return choices
 
     def _read(self, v: Variant, suffix: str) -> str:
         path = self.paths.variants / f"{v.key}.{suffix}"
@@ -117,8 +139,8 @@ class Preview:
                     size_class="over" if pct > 100 else "ok",
                     text_size=round(v.text_bytes / 1000, 1),
                     degraded=" · shortened to fit" if v.degraded else "",
-                    count=len(v.subscribers),
-                    who=html.escape(", ".join(v.subscribers)),
+                    count=v.subscriber_count,
+                    who=html.escape(self.who(v)),
                     src=html.escape(src + ".html"),
                     text_src=html.escape(src + ".txt"),
                     text=html.escape(self.body(v, "txt", subscriber)),

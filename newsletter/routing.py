@@ -26,13 +26,31 @@ def variant_key(paper_ids: list[str], language: str) -> str:
     return f"{language}-{len(paper_ids)}p-{digest[:10]}"
 
 
+# What routing depends on about a subscriber: subscribers alike in it get the same variant.
+Profile = tuple[tuple[str, ...], tuple[str, ...], str | None]
+
+
+def profile(sub: Subscriber) -> Profile:
+    return (sub.topics, sub.exclude, sub.language)
+
+
+def describe(p: Profile) -> str:
+    """A profile as people read it: 'llm,agents -safety (en)'; '*' = every topic."""
+    topics, exclude, language = p
+    text = ",".join(topics) or "*"
+    if exclude:
+        text += " -" + ",".join(exclude)
+    return text + (f" ({language})" if language else "")
+
+
 @dataclass
 class Group:
-    """One variant's papers (in edition order), language and subscribers."""
+    """One variant's papers (in edition order), language, subscribers and their profiles."""
 
     paper_ids: list[str]
     language: str
     emails: list[str] = field(default_factory=list)
+    profiles: dict[Profile, int] = field(default_factory=dict)  # subscribers per profile
 
 
 @dataclass
@@ -47,17 +65,31 @@ def route(
     cards: list[Card], subscribers: list[Subscriber], language: str, allow_empty: bool = False
 ) -> Routing:
     """Route every subscriber; on an empty day with ``allow_empty`` everyone gets the short
-    'no papers today' edition."""
+    'no papers today' edition.
+
+    The papers are worked out once per distinct profile (topics, excluded, language), so a
+    million subscribers cost a dictionary lookup each.
+    """
     keys: dict[str, str | None] = {}
     groups: dict[str, Group] = {}
     empty_ok = allow_empty and not cards
+    decided: dict[Profile, tuple[str, Group] | None] = {}
     for sub in subscribers:
-        ids = [c.paper.id for c in cards if wants(sub, c.analysis.analysis.topics)]
-        if not ids and not empty_ok:
+        prof = profile(sub)
+        if prof not in decided:
+            ids = [c.paper.id for c in cards if wants(sub, c.analysis.analysis.topics)]
+            if not ids and not empty_ok:
+                decided[prof] = None
+            else:
+                lang = sub.language or language
+                key = variant_key(ids, lang)
+                decided[prof] = (key, groups.setdefault(key, Group(ids, lang)))
+        found = decided[prof]
+        if found is None:
             keys[sub.email] = None
             continue
-        lang = sub.language or language
-        key = variant_key(ids, lang)
+        key, group = found
         keys[sub.email] = key
-        groups.setdefault(key, Group(ids, lang)).emails.append(sub.email)
+        group.emails.append(sub.email)
+        group.profiles[prof] = group.profiles.get(prof, 0) + 1
     return Routing(keys, groups)

@@ -122,7 +122,7 @@ def _build(paths: EditionPaths) -> dict[str, Any] | None:
             {
                 "key": v.key,
                 "papers": len(v.paper_ids),
-                "subscribers": len(v.subscribers),
+                "subscribers": v.subscriber_count,
                 "html_kb": round(v.html_bytes / 1000, 1),
             }
             for v in e.variants

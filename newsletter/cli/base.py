@@ -23,6 +23,7 @@ from ..store import Store
 
 if TYPE_CHECKING:
     from ..http import Http
+    from ..subscribers import SubscriberLists
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,24 +128,23 @@ def open_http(ctx: Ctx, record: str | None, replay: str | None) -> Iterator[Http
         http.close()
 
 
-def warn_subscribers(settings: Settings) -> int:
-    """Warn of each skipped subscriber record (file:line) and of empty lists; count skipped.
+def read_lists(settings: Settings) -> SubscriberLists:
+    """The subscriber lists, read once for the whole command, each skipped record warned of.
 
     A file that cannot be read at all (broken YAML, not UTF-8) raises: nobody knows who is in it.
     """
-    from ..subscribers import check, subscribers_folder
+    from ..subscribers import read_lists as read
 
-    folder = subscribers_folder(settings)
-    found, problems = check(folder, set(settings.topics))
-    for problem in problems:
+    lists = read(settings)
+    for problem in lists.problems:
         say(f"warning: {problem}; skipped")
-    if not found:
-        valid = "valid " if problems else ""
+    if not lists.everyone:
+        valid = "valid " if lists.problems else ""
         say(
-            f"warning: {folder}/: the subscriber lists hold no {valid}subscriber; nobody "
+            f"warning: {lists.folder}/: the subscriber lists hold no {valid}subscriber; nobody "
             "gets this edition"
         )
-    return len(problems)
+    return lists
 
 
 def reader_left() -> None:

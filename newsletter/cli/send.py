@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import ConfigError
-from .base import Ctx, date_option, handle_errors, http_options, open_http, say, warn_subscribers
+from .base import Ctx, date_option, handle_errors, http_options, open_http, read_lists, say
 
 if TYPE_CHECKING:
     from ..pipeline import Run
+    from ..subscribers import SubscriberLists
 
 
 @click.command()
@@ -81,13 +82,15 @@ def send(
 
     if variant and not to:
         raise ConfigError("--variant only goes with --to ADDRESS")
-    # Bad records are skipped (the others still get the edition) and make the run exit 1.
-    bad = 0 if to else warn_subscribers(ctx.settings)
-    run = prepared(ctx, date_, force, allow_empty, record, replay)
+    # The lists are read once for every stage of the command. Bad records are skipped (the
+    # others still get the edition) and make the run exit 1.
+    lists = None if to else read_lists(ctx.settings)
+    bad = len(lists.problems) if lists else 0
+    run = prepared(ctx, date_, force, allow_empty, record, replay, lists)
     if run is None:
         return
     if dry_run:
-        show_plan(delivery_plan(run.settings, run.edition_date, run.store))
+        show_plan(delivery_plan(run.settings, run.edition_date, run.store, lists))
         return
     deliver(run, to, variant, progress, bad, limit, retry_unknown, retry_failed)
 
@@ -99,6 +102,7 @@ def prepared(
     allow_empty: bool,
     record: str | None,
     replay: str | None,
+    lists: SubscriberLists | None = None,
 ) -> Run | None:
     """The run, with every stage before delivery done; None (said so) on an empty day."""
     from .. import pipeline
@@ -109,7 +113,9 @@ def prepared(
         recommender = make_recommender(s)
         analyzer = make_analyzer(s, http, progress=say)
         allow = allow_empty or s.edition.allow_empty
-        run = pipeline.Run(s, day, ctx.store(), http, analyzer, recommender, force, allow, say)
+        run = pipeline.Run(
+            s, day, ctx.store(), http, analyzer, recommender, force, allow, say, lists
+        )
         edition = pipeline.prepare(run)
     if edition is None:
         click.echo(pipeline.EMPTY_DAY.format(date=day))
@@ -184,9 +190,10 @@ def stop_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def show_plan(rows: list[tuple[str, str | None, int, str]]) -> None:
+def show_plan(rows: Iterable[tuple[str, str | None, int, str]]) -> None:
     """Print the dry-run table: address, variant, papers, ledger state."""
     counts: dict[str, int] = {}
+    lines: list[str] = []
     for email, key, papers, state in rows:
         what = (
             f"{key} ({papers} papers)"
@@ -196,9 +203,13 @@ def show_plan(rows: list[tuple[str, str | None, int, str]]) -> None:
             )
         )
         note = "" if state in ("new", "pending") else f"  [{state}]"
-        click.echo(f"{email}\t{what}{note}")
+        lines.append(f"{email}\t{what}{note}\n")
+        if len(lines) >= 10_000:  # a million lines: written in blocks, not one by one
+            click.echo("".join(lines), nl=False)
+            lines = []
         bucket = "skip" if not key else "done" if state in ("sent", "failed", "sending") else "send"
         counts[bucket] = counts.get(bucket, 0) + 1
+    click.echo("".join(lines), nl=False)
     click.echo(
         f"dry run: nothing sent; {counts.get('send', 0)} would be sent, "
         f"{counts.get('skip', 0)} skipped, {counts.get('done', 0)} already handled"

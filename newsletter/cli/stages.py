@@ -13,8 +13,8 @@ from .base import (
     handle_errors,
     http_options,
     open_http,
+    read_lists,
     say,
-    warn_subscribers,
 )
 
 
@@ -97,14 +97,20 @@ def build(ctx: Ctx, date_: str | None, force: bool, allow_empty: bool) -> None:
     from ..stages.build import build as run_build
 
     day = ctx.edition_date(date_)
-    warn_subscribers(ctx.settings)
+    lists = read_lists(ctx.settings)
     allow = allow_empty or ctx.settings.edition.allow_empty
     edition = run_build(
-        ctx.settings, day, force=force, store=ctx.store(), progress=say, allow_empty=allow
+        ctx.settings,
+        day,
+        force=force,
+        store=ctx.store(),
+        progress=say,
+        allow_empty=allow,
+        lists=lists,
     )
     for v in edition.variants:
         click.echo(
-            f"{v.key}: {len(v.paper_ids)} papers, {len(v.subscribers)} subscribers, "
+            f"{v.key}: {len(v.paper_ids)} papers, {v.subscriber_count} subscribers, "
             f"{v.html_bytes / 1000:.1f} KB html, {v.text_bytes / 1000:.1f} KB text"
             + (" (shortened to fit the size budget)" if v.degraded else "")
         )

@@ -9,7 +9,7 @@ import click
 
 from .. import subscribers as files
 from ..errors import ConfigError
-from .base import Ctx, F, handle_errors, reader_left, say, warn_subscribers
+from .base import Ctx, F, handle_errors, read_lists, reader_left, say
 
 
 @click.group()
@@ -50,20 +50,22 @@ def subscribers_list(ctx: Ctx, show_all: bool) -> None:
     """List active subscribers: email, name, topics (* = all), -excluded, language."""
     store = ctx.store()
     statuses = store.statuses()
-    warn_subscribers(ctx.settings)
-    if show_all:
-        everyone = files.load(files.subscribers_folder(ctx.settings), set(ctx.settings.topics))
-    else:
-        everyone = files.load_subscribers(ctx.settings, store)
+    lists = read_lists(ctx.settings)
+    everyone = lists.everyone if show_all else files.active(lists.everyone, statuses)
+    lines = []
     try:
         for sub in everyone:
             excluded = ("\t-" + ",".join(sub.exclude)) if sub.exclude else ""
             state = statuses.get(sub.email.lower(), "active")
             tail = f"\t[{state}]" if show_all and state != "active" else ""
-            click.echo(
+            lines.append(
                 f"{sub.email}\t{sub.name}\t{','.join(sub.topics) or '*'}{excluded}"
-                f"{(chr(9) + sub.language) if sub.language else ''}{tail}"
+                f"{(chr(9) + sub.language) if sub.language else ''}{tail}\n"
             )
+            if len(lines) >= 10_000:  # a million lines: written in blocks, not one by one
+                click.echo("".join(lines), nl=False)
+                lines = []
+        click.echo("".join(lines), nl=False)
         sys.stdout.flush()
     except BrokenPipeError:
         reader_left()
@@ -127,8 +129,8 @@ def subscribers_add(
     sub = Subscriber(
         email=address,
         name=name,
-        topics=split_topics(topics),
-        exclude=split_topics(exclude),
+        topics=tuple(split_topics(topics)),
+        exclude=tuple(split_topics(exclude)),
         language=language,
     )
     path = files.add(ctx.settings.subscribers_dir, [sub], set(ctx.settings.topics), file_)

@@ -20,12 +20,12 @@ from ..errors import StageError
 from ..files import fingerprint, fresh, read_model, sha256_text, write_atomic, write_model
 from ..layout import EditionPaths
 from ..mail.fold import encoded_size
-from ..models import Candidates, Card, Edition, PaperAnalysis, Selection, Subscriber, Variant
+from ..models import Candidates, Card, Edition, PaperAnalysis, Selection, Variant
 from ..render import RenderedVariant, Renderer
 from ..render.budget import render_within
-from ..routing import Group, route
+from ..routing import Group, Routing, describe, route
 from ..store import Store
-from ..subscribers import list_files, load_subscribers, subscribers_folder
+from ..subscribers import SubscriberLists, list_files, load_subscribers, subscribers_folder
 from . import Progress, log
 
 
@@ -37,16 +37,22 @@ def build(
     store: Store | None = None,
     allow_empty: bool = False,
     progress: Progress = log.info,
+    lists: SubscriberLists | None = None,
 ) -> Edition:
-    """Render each distinct variant once; check each against the size budget."""
+    """Render each distinct variant once; check each against the size budget.
+
+    ``lists``: the subscriber lists as the command read them (read here when not given).
+    What the build does with them costs a dictionary lookup per subscriber; the rendering
+    depends on the distinct topic choices only.
+    """
     paths = settings.layout.edition(edition_date)
-    subs = load_subscribers(settings, store)
-    digest = build_fingerprint(settings, subs, allow_empty)
+    subs = load_subscribers(settings, store, lists)
+    routing = route(edition_cards(paths), subs, settings.edition.language, allow_empty)
+    digest = build_fingerprint(settings, routing, allow_empty)
     current = _current(settings, paths, digest, force, progress)
     if current is not None:
         return current
     cards = edition_cards(paths)
-    routing = route(cards, subs, settings.edition.language, allow_empty)
     models = {c.analysis.model for c in cards if c.analysis.model}
     model = ", ".join(sorted(models)) or None
     paths.edition.unlink(missing_ok=True)
@@ -183,7 +189,8 @@ def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int)
     return Variant(
         key=key,
         paper_ids=group.paper_ids,
-        subscribers=sorted(group.emails),
+        subscriber_count=len(group.emails),
+        profiles={describe(p): n for p, n in sorted(group.profiles.items(), key=_by_count)},
         language=group.language,
         html_bytes=size,
         text_bytes=len(rendered.text.encode("utf-8")),
@@ -195,9 +202,16 @@ def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int)
     )
 
 
-def build_fingerprint(settings: Settings, subs: list[Subscriber], allow_empty: bool) -> str:
-    """What a build reads besides stage files: edition settings, templates and subscribers."""
-    subscribers = [(s.email, s.name, s.topics, s.exclude, s.language) for s in subs]
+def _by_count(item: tuple[object, int]) -> tuple[int, str]:
+    return (-item[1], str(item[0]))
+
+
+def build_fingerprint(settings: Settings, routing: Routing, allow_empty: bool) -> str:
+    """What a build reads besides stage files: edition settings, templates, and who gets
+    which variant (as counts per variant and topic choice: what the variant files record)."""
+    subscribers = sorted(
+        (key, describe(p), n) for key, g in routing.groups.items() for p, n in g.profiles.items()
+    )
     return fingerprint(
         settings.edition.model_dump(),
         settings.sources.arxiv.abs_url,

@@ -6,7 +6,7 @@ now; a subscriber routed to a variant the build did not make means the lists cha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ..config import Settings
 from ..delivery.note import NOTE_PREFIX, note_key, note_variant
@@ -24,7 +24,7 @@ from ..render import RenderedVariant
 from ..render.labels import labels_for
 from ..routing import route
 from ..store import Store
-from ..subscribers import load_subscribers, normalize_email
+from ..subscribers import SubscriberLists, load_subscribers, normalize_email
 from . import log
 from .build import check_variant_files
 
@@ -124,10 +124,11 @@ def deliver(
     retry_failed: bool = False,
     on_progress: Callback | None = None,
     on_start: Callback | None = None,
+    lists: SubscriberLists | None = None,
 ) -> Summary:
     """Plan ledger rows for every subscriber, then send what is pending."""
     edition = built_edition(settings, edition_date)
-    active = load_subscribers(settings, store)
+    active = load_subscribers(settings, store, lists)
     subs = {s.email: s for s in active}
     keys = assignments(settings, edition, active)
     variants = variants_for(settings, edition, {k for k in keys.values() if k})
@@ -162,17 +163,17 @@ def deliver_locked(settings: Settings, edition_date: str, **kwargs: object) -> S
 
 
 def delivery_plan(
-    settings: Settings, edition_date: str, store: Store
-) -> list[tuple[str, str | None, int, str]]:
-    """(email, variant key, papers, ledger state or 'new') per active subscriber; sends nothing."""
+    settings: Settings, edition_date: str, store: Store, lists: SubscriberLists | None = None
+) -> Iterator[tuple[str, str | None, int, str]]:
+    """(email, variant key, papers, ledger state or 'new') per active subscriber, by address;
+    sends nothing."""
     edition = built_edition(settings, edition_date)
-    keys = assignments(settings, edition, load_subscribers(settings, store))
+    keys = assignments(settings, edition, load_subscribers(settings, store, lists))
     papers = {v.key: len(v.paper_ids) for v in edition.variants}
-    states = {r.email: r.state for r in store.rows(edition_date)}
-    return [
-        (email, key, papers.get(key or "", 0), states.get(email, "new"))
-        for email, key in sorted(keys.items())
-    ]
+    states = store.states(edition_date)
+    for email in sorted(keys):
+        key = keys[email]
+        yield email, key, papers.get(key or "", 0), states.get(email, "new")
 
 
 def send_test(

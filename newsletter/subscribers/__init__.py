@@ -4,6 +4,7 @@ subscribers/README.md) and the store's status changes, which win over the files.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -12,13 +13,24 @@ from ..errors import ConfigError
 from ..models import Subscriber
 from ..store import Store
 from .edit import DEFAULT_FILE, add, entries, import_file, remove
-from .lists import Problem, check, list_files, load, normalize_email, read_file, same_address
+from .lists import (
+    Problem,
+    active,
+    check,
+    list_files,
+    load,
+    normalize_email,
+    read_file,
+    same_address,
+)
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_FILE",
     "Problem",
+    "SubscriberLists",
+    "active",
     "add",
     "check",
     "entries",
@@ -28,6 +40,7 @@ __all__ = [
     "load_subscribers",
     "normalize_email",
     "read_file",
+    "read_lists",
     "remove",
     "same_address",
     "subscribers_folder",
@@ -52,8 +65,28 @@ def subscribers_folder(settings: Settings) -> Path:
     return folder
 
 
-def load_subscribers(settings: Settings, store: Store | None = None) -> list[Subscriber]:
-    """The active subscribers of the lists (bad records skipped; those who left, dropped)."""
-    topics = set(settings.topics)
-    statuses = store.statuses() if store else {}
-    return load(subscribers_folder(settings), topics, statuses)
+@dataclass
+class SubscriberLists:
+    """The lists as read once by a command: every valid record, and every problem."""
+
+    folder: Path
+    everyone: list[Subscriber]
+    problems: list[Problem]
+
+
+def read_lists(settings: Settings) -> SubscriberLists:
+    """Read the subscriber lists (each file once); a command passes the result around."""
+    folder = subscribers_folder(settings)
+    everyone, problems = check(folder, set(settings.topics))
+    return SubscriberLists(folder, everyone, problems)
+
+
+def load_subscribers(
+    settings: Settings, store: Store | None = None, lists: SubscriberLists | None = None
+) -> list[Subscriber]:
+    """The active subscribers of the lists (bad records skipped; those who left, dropped).
+
+    ``lists`` as the command read them; read here when not given.
+    """
+    lists = lists or read_lists(settings)
+    return active(lists.everyone, store.statuses() if store else {})

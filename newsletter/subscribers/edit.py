@@ -13,16 +13,8 @@ import yaml
 from ..errors import ConfigError
 from ..files import write_atomic
 from ..models import Subscriber
-from .lists import (
-    FIELDS,
-    LANGUAGES,
-    Problem,
-    compose,
-    list_files,
-    read_file,
-    read_text,
-    same_address,
-)
+from .lists import FIELDS, LANGUAGES, Problem, list_files, read_file, same_address
+from .records import compose, csv_records, read_text
 
 DEFAULT_FILE = "subscribers.yaml"
 
@@ -55,14 +47,14 @@ def _spans_yaml(path: Path) -> list[Entry]:
 
 
 def _spans_csv(path: Path) -> list[Entry]:
+    records = list(csv_records(path))
     text = read_text(path, "utf-8-sig")
-    reader = csv.DictReader(io.StringIO(text))
+    total = len(text.splitlines())
     out = []
-    start = 1  # the header is line 0
-    for row in reader:
-        clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        out.append(Entry(path, start, reader.line_num, clean.get("email", "")))
-        start = reader.line_num
+    for i, (line, record) in enumerate(records):
+        # A record runs to the line before the next one (a quoted field may span lines).
+        end = records[i + 1][0] - 1 if i + 1 < len(records) else total
+        out.append(Entry(path, line - 1, end, str(record.get("email", ""))))
     return out
 
 

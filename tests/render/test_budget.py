@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from support.receivers import variant_by_subscriber
 from support.render_edition import DAY, load_cards, write_edition
 
 from newsletter.cli import cli
@@ -40,7 +41,12 @@ def test_full_korean_edition_fits_the_budget_as_sent(tmp_path: Path) -> None:
     settings = write_edition(tmp_path, load_cards())
     edition = build(settings, DAY, progress=lambda _: None)
     full = [v for v in edition.variants if len(v.paper_ids) == 10]
-    assert len(full) == 1 and full[0].subscribers == ["all@example.com", "also-all@example.com"]
+    assert len(full) == 1 and full[0].subscriber_count == 2 and full[0].profiles == {"*": 2}
+    by_reader = variant_by_subscriber(settings, edition)
+    assert {e for e, v in by_reader.items() if v is full[0]} == {
+        "all@example.com",
+        "also-all@example.com",
+    }
     html = (settings.layout.edition(DAY).variants / f"{full[0].key}.html").read_text(
         encoding="utf-8"
     )
@@ -53,7 +59,7 @@ def test_full_korean_edition_fits_the_budget_as_sent(tmp_path: Path) -> None:
 def test_each_variant_describes_what_its_reader_gets(tmp_path: Path) -> None:
     settings = write_edition(tmp_path, load_cards())
     edition = build(settings, DAY, progress=lambda _: None)
-    by_reader = {s: v for v in edition.variants for s in v.subscribers}
+    by_reader = variant_by_subscriber(settings, edition)
     assert len(edition.variants) == 3
     assert by_reader["agents@example.com"].paper_ids == AGENT_PAPERS
     assert by_reader["vision@example.com"].paper_ids == VISION_PAPERS
