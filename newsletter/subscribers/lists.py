@@ -24,6 +24,7 @@ from .records import compose, csv_records, read_text, yaml_records
 __all__ = ["FIELDS", "LANGUAGES", "Problem", "check", "compose", "load", "read_text"]
 
 FIELDS = ("email", "name", "topics", "exclude", "language")
+_FIELDS = frozenset(FIELDS)
 LANGUAGES = ("ko", "en")
 SHOWN = 80  # a value quoted in a problem is cut to this many characters
 
@@ -134,8 +135,8 @@ class _Reader:
         """The subscriber a record describes, or the record's first problem."""
         if not isinstance(data, dict):
             return Problem(where, "expected a mapping with at least 'email'")
-        unknown = [k for k in data if k not in FIELDS]
-        if unknown:
+        if not data.keys() <= _FIELDS:
+            unknown = [k for k in data if k not in _FIELDS]
             keys = ", ".join(sorted(shown(k, 40) if not isinstance(k, str) else k for k in unknown))
             return Problem(where, f"unknown field(s) {keys[:200]}")
         raw = data.get("email")

@@ -96,9 +96,7 @@ def csv_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 if header is None:
                     header = [k.strip().lower() for k in row]
                     continue
-                record: dict[str, Any] = {}
-                for key, value in zip(header, row, strict=False):
-                    record[key] = value.strip()
+                record: dict[str, Any] = dict(zip(header, map(str.strip, row), strict=False))
                 if len(row) > len(header):
                     record[""] = "more fields than the header has"
                 yield start, record
@@ -115,63 +113,67 @@ class _Events:
     def __init__(self, path: Path, data: bytes) -> None:
         self.path = path
         self.loader = Loader(data)
-        self.known: dict[tuple[str, tuple[bool, bool]], Any] = {}  # short scalars seen
+        self.get = self.loader.get_event
+        self.known: dict[str, Any] = {}  # plain scalars seen, by text (short ones)
+
+    def refuse(self, event: Any) -> ConfigError:
+        return ConfigError(
+            f"{self.path}:{_at(event)}: YAML anchors and aliases (& and *) are not allowed "
+            "in a subscriber list; write each record out"
+        )
 
     def next(self) -> Any:
-        event = self.loader.get_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise ConfigError(
-                f"{self.path}:{_at(event)}: YAML anchors and aliases (& and *) "
-                "are not allowed in a subscriber list; write each record out"
-            )
+        event = self.get()
+        if type(event) is yaml.AliasEvent or getattr(event, "anchor", None):
+            raise self.refuse(event)
         return event
-
-    def peek(self) -> Any:
-        return self.loader.peek_event()
 
     def value(self, event: Any, depth: int = 1) -> Any:
         """The value of the node that starts with ``event`` (its later events consumed)."""
-        if depth > MAX_DEPTH:
-            raise ConfigError(
-                f"{self.path}:{_at(event)}: nested deeper than a subscriber record can be"
-            )
-        if isinstance(event, yaml.ScalarEvent):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
             return self.scalar(event)
-        if isinstance(event, yaml.SequenceStartEvent):
+        if kind is yaml.AliasEvent or event.anchor is not None:
+            raise self.refuse(event)
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{self.path}:{_at(event)}: nested deeper than a record can be")
+        if kind is yaml.SequenceStartEvent:
             items = []
-            while not isinstance(self.peek(), yaml.SequenceEndEvent):
-                items.append(self.value(self.next(), depth + 1))
-            self.next()
+            while type(item := self.get()) is not yaml.SequenceEndEvent:
+                items.append(self.value(item, depth + 1))
             return items
-        if isinstance(event, yaml.MappingStartEvent):
+        if kind is yaml.MappingStartEvent:
             mapping: dict[Any, Any] = {}
-            while not isinstance(self.peek(), yaml.MappingEndEvent):
-                key_event = self.next()
-                key = self.value(key_event, depth + 1)
+            while type(key := self.get()) is not yaml.MappingEndEvent:
+                name = self.value(key, depth + 1)
                 try:
-                    mapping[key] = self.value(self.next(), depth + 1)
+                    mapping[name] = self.value(self.get(), depth + 1)
                 except TypeError:
                     raise ConfigError(
-                        f"{self.path}:{_at(key_event)}: a mapping key must be a plain value"
+                        f"{self.path}:{_at(key)}: a mapping key must be a plain value"
                     ) from None
-            self.next()
             return mapping
         raise ConfigError(f"{self.path}:{_at(event)}: unexpected YAML structure")
 
     def scalar(self, event: Any) -> Any:
-        # As yaml.composer does: a plain scalar's tag comes from the implicit resolvers.
-        tag = event.tag
-        if tag is None or tag == "!":
-            short = len(event.value) <= 40
-            cached = self.known.get((event.value, event.implicit), self) if short else self
-            if cached is not self:
-                return cached
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-            value = self._construct(tag, event)
-            if short and len(self.known) < 10_000:
-                self.known[(event.value, event.implicit)] = value
-            return value
-        return self._construct(tag, event)
+        if event.anchor is not None:
+            raise self.refuse(event)
+        tag, text = event.tag, event.value
+        if tag is not None and tag != "!":
+            return self._construct(tag, event)
+        if not event.implicit[0]:
+            return text  # quoted: a string (yaml.resolver)
+        # A plain scalar's tag comes from the implicit resolvers, as yaml.composer does it.
+        # None of SafeLoader's (bool, int, float, null, timestamp, merge, value) matches a
+        # text with an '@': an address is a string without asking them.
+        if "@" in text:
+            return text
+        if text in self.known:
+            return self.known[text]
+        value = self._construct(self.loader.resolve(yaml.ScalarNode, text, (True, False)), event)
+        if len(text) <= 40 and len(self.known) < 10_000:
+            self.known[text] = value
+        return value
 
     def _construct(self, tag: str, event: Any) -> Any:
         if tag == _STR:
@@ -199,26 +201,22 @@ def yaml_records(path: Path) -> Iterator[tuple[int, Any]]:
 
 def _items(events: _Events) -> Iterator[tuple[int, Any]]:
     events.next()  # stream start
-    if isinstance(events.peek(), yaml.StreamEndEvent):
+    if isinstance(events.loader.peek_event(), yaml.StreamEndEvent):
         return
     events.next()  # document start
     root = events.next()
     if isinstance(root, yaml.MappingStartEvent):
         # Also accept {subscribers: [...]}: the other keys' values are read and left.
         found = None
-        while not isinstance(events.peek(), yaml.MappingEndEvent):
-            key = events.value(events.next())
+        while type(key := events.next()) is not yaml.MappingEndEvent:
+            name = events.value(key)
             start = events.next()
-            if (
-                key == "subscribers"
-                and found is None
-                and isinstance(start, yaml.SequenceStartEvent)
-            ):
+            wanted = name == "subscribers" and found is None
+            if wanted and isinstance(start, yaml.SequenceStartEvent):
                 found = start
                 yield from _sequence(events)
             else:
                 events.value(start, 2)
-        events.next()
         if found is None:
             raise ConfigError(f"{events.path}:{_at(root)}: expected a list of subscribers")
     elif isinstance(root, yaml.SequenceStartEvent):
@@ -234,7 +232,5 @@ def _items(events: _Events) -> Iterator[tuple[int, Any]]:
 
 
 def _sequence(events: _Events) -> Iterator[tuple[int, Any]]:
-    while not isinstance(events.peek(), yaml.SequenceEndEvent):
-        event = events.next()
+    while type(event := events.get()) is not yaml.SequenceEndEvent:
         yield _at(event), events.value(event, 2)
-    events.next()
