@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -29,30 +30,43 @@ def safe_url(value: str | None) -> str:
     return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
+@functools.lru_cache(maxsize=65536)
+def _char_width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
 def display_width(text: str) -> int:
     """Terminal columns: Hangul, CJK and emoji take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return sum(map(_char_width, text))
 
 
 def _split_long(word: str, width: int) -> list[str]:
-    parts, current = [], ""
-    for ch in word:
-        if current and display_width(current + ch) > width:
-            parts.append(current)
-            current = ""
-        current += ch
-    return [*parts, current] if current else parts
+    """A word too long for a line, cut into pieces of at most ``width`` columns."""
+    parts, start, used = [], 0, 0
+    for i, ch in enumerate(word):
+        w = _char_width(ch)
+        if i > start and used + w > width:
+            parts.append(word[start:i])
+            start, used = i, 0
+        used += w
+    return [*parts, word[start:]] if start < len(word) else parts
 
 
 def wrap(text: str, width: int = 76, indent: str = "") -> str:
-    """Wrap at spaces to ``width`` display columns; a longer word is cut where it must be."""
+    """Wrap at spaces to ``width`` display columns; a longer word is cut where it must be.
+
+    Each word is measured once and the line's width kept as it grows, so a paragraph costs
+    time linear in its length (measuring the whole line again per word was quadratic).
+    """
     lines: list[str] = []
-    line = ""
+    line, used = "", 0
     limit = width
     for word in str(text).split():
-        candidate = f"{line} {word}" if line else word
-        if display_width(candidate) <= limit:
-            line = candidate
+        w = display_width(word)
+        wanted = used + 1 + w if line else w
+        if wanted <= limit:
+            line = f"{line} {word}" if line else word
+            used = wanted
             continue
         if line:
             lines.append(line)
@@ -60,9 +74,28 @@ def wrap(text: str, width: int = 76, indent: str = "") -> str:
         pieces = _split_long(word, limit)
         lines.extend(pieces[:-1])
         line = pieces[-1]
+        used = display_width(line)
     if line:
         lines.append(line)
     return ("\n" + indent).join(lines)
+
+
+class Wrapper:
+    """``wrap`` remembering its results: the variants of one build wrap the same card texts
+    (a renderer is made per build, and each makes one of these for its templates)."""
+
+    def __init__(self, most: int = 20_000) -> None:
+        self.done: dict[tuple[str, int, str], str] = {}
+        self.most = most
+
+    def __call__(self, text: str, width: int = 76, indent: str = "") -> str:
+        key = (str(text), width, indent)
+        found = self.done.get(key)
+        if found is None:
+            if len(self.done) >= self.most:
+                self.done.clear()
+            found = self.done[key] = wrap(*key)
+        return found
 
 
 def truncate(title: str, width: int) -> str:

@@ -142,6 +142,13 @@ def test_unbreakable_line_falls_back_to_base64() -> None:
         "<p>" + " ".join(["한국어 요약 문장입니다."] * 2000) + "</p>",  # 8bit, reflowed
         "<p>" + "가" * 5000 + "</p>",  # base64
         "<p>short</p>",
+        "",
+        "\n",
+        "<p>a</p>\n\n\n",
+        "<p>a</p>\r\n<p>b</p>\rc",  # CR and CRLF line ends
+        "<p>a\x0bb\x0cc\u2028d\x85e</p>",  # not line breaks to bytes.splitlines
+        *("<p>" + "나" * n + "</p>" for n in (300, 318, 319, 320, 1000)),  # base64 remainders
+        *("x" * n for n in (54, 55, 56, 57, 899, 900, 901)),
     ],
 )
 def test_encoded_size_is_the_html_part_as_sent(html: str) -> None:
