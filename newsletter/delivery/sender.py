@@ -37,13 +37,15 @@ from ..errors import (
     Permanent,
     Throttled,
     Transient,
+    TransportError,
     Unknown,
 )
 from ..models import Subscriber
 from ..render import RenderedVariant
 from ..store import Row, Store
 from ..store.ledger import Mark
-from .feed import Feed, claim_batch
+from .bulk import deliver_bulk
+from .feed import MAX_BATCH, Feed, claim_batch
 from .pacing import RateLimiter, Retry
 from .personalize import Personalizer
 from .summary import DeliveryStopped, Summary
@@ -93,7 +95,11 @@ class Sender:
         # No burst: SES counts per second, and a start-up burst of `concurrency` messages on
         # top of the rate is what gets a run throttled in its first second.
         self.limiter = RateLimiter(rate_per_s, sleep=sleep)
-        self.batch = batch_size or claim_batch(rate_per_s, concurrency)
+        # A transport that takes many recipients a call (SES SendBulkEmail) gets a batch per
+        # call; the others one message a call.
+        self.bulk_size = int(getattr(transport, "bulk_size", 0) or 0)
+        most = self.bulk_size if self.bulk_size > 1 else MAX_BATCH
+        self.batch = batch_size or claim_batch(rate_per_s, concurrency, most)
         self.summary = Summary()
         self.stop = threading.Event()
         self.outage = threading.Event()  # the breaker stopped the run: the service is down
@@ -189,10 +195,12 @@ class Sender:
         out: list[Mark] = []
         claimed = self._claim(rows)
         try:
+            if self.bulk_size > 1:
+                deliver_bulk(self, claimed, out)
+                return
             for i, row in enumerate(claimed):
                 if self.stop.is_set():
-                    for unsent in claimed[i:]:
-                        out.append((unsent.email, "pending", None, "run stopped before sending"))
+                    self.unsent(claimed[i:], out)
                     break
                 self.deliver(row, out)
         finally:
@@ -217,24 +225,44 @@ class Sender:
         """One transport call and its outcome; True when the message should be tried again."""
         self.limiter.acquire()
         if self.stop.is_set():
-            out.append((row.email, "pending", None, "run stopped before sending"))
+            self.unsent([row], out)
             return False
         tags = {"date": self.date, "variant": row.variant}
+        result: str | TransportError
         try:
-            mid = self.transport.send(raw, self.sender, row.email, tags)
-        except Throttled as exc:
-            return self.throttled(row, exc, tried, out)
-        except Transient as exc:
-            return self.transient(row, exc, tried, out)
-        except Permanent as exc:
-            self.permanent(row, exc, out)
-        except Unknown as exc:
-            self.unknown(row, exc, out)
-        except Fatal as exc:
-            self.fatal(row, exc, out)
-        else:
-            self.sent(row, mid or msg_id, out)
-        return False
+            result = self.transport.send(raw, self.sender, row.email, tags) or msg_id
+        except TransportError as exc:
+            result = exc
+        wait = self.outcome(row, result, tried, out)
+        if wait is None:
+            return False
+        self._flush(out)  # record what is done before waiting
+        if wait:
+            self.sleep(wait)
+        return True
+
+    def outcome(
+        self, row: Row, result: str | TransportError, tried: Attempts, out: list[Mark]
+    ) -> float | None:
+        """Record one transport answer (a message id, or the error); the wait before the
+        message is tried again, or None when it has its outcome."""
+        if isinstance(result, str):
+            self.sent(row, result, out)
+        elif isinstance(result, Throttled):
+            return self.throttled(row, result, tried, out)
+        elif isinstance(result, Transient):
+            return self.transient(row, result, tried, out)
+        elif isinstance(result, Permanent):
+            self.permanent(row, result, out)
+        elif isinstance(result, Fatal):
+            self.fatal(row, result, out)
+        else:  # Unknown, or an answer no kind covers: it may have been sent
+            self.unknown(row, Unknown(str(result)), out)
+        return None
+
+    def unsent(self, rows: list[Row], out: list[Mark]) -> None:
+        """Claimed rows the run stopped before sending: back to pending."""
+        out.extend((row.email, "pending", None, "run stopped before sending") for row in rows)
 
     # -- outcomes: each adds its row's ledger state to ``out`` ----------------------------------
 
@@ -246,7 +274,7 @@ class Sender:
             self.summary.sent += 1
             self.summary.done += 1
 
-    def throttled(self, row: Row, exc: Throttled, tried: Attempts, out: list[Mark]) -> bool:
+    def throttled(self, row: Row, exc: Throttled, tried: Attempts, out: list[Mark]) -> float | None:
         """Every worker slows down and this message waits its turn again, until too long."""
         tried.throttled += 1
         now = time.monotonic()
@@ -256,16 +284,16 @@ class Sender:
         if now - tried.throttled_since > self.retry.max_throttled_s:
             limit = self.retry.max_throttled_s
             self._stop_run(row, f"still throttled after {limit:.0f}s: {exc}", exc, out)
-            return False
+            return None
         log.info("throttled sending to %s: %s", row.email, exc)
+        # The wait is the limiter's: it holds every worker back, this one included.
         self.limiter.pause(self.retry.backoff(tried.throttled))
         if self.stop.is_set():
             out.append((row.email, "pending", None, str(exc)))
-            return False
-        self._flush(out)  # record what is done before waiting
-        return True
+            return None
+        return 0.0
 
-    def transient(self, row: Row, exc: Transient, tried: Attempts, out: list[Mark]) -> bool:
+    def transient(self, row: Row, exc: Transient, tried: Attempts, out: list[Mark]) -> float | None:
         """Retry with backoff; after ``max_attempts`` the row fails, and a run of such
         failures means the service is down: the breaker stops the run."""
         tried.transient += 1
@@ -273,12 +301,10 @@ class Sender:
             with self.lock:
                 self.summary.retried += 1
             log.info("retrying %s after: %s", row.email, exc)
-            self._flush(out)  # record what is done before waiting
-            self.sleep(self.retry.backoff(tried.transient))
-            return True
+            return self.retry.backoff(tried.transient)
         if self.stop.is_set():
             out.append((row.email, "pending", None, str(exc)))
-            return False
+            return None
         self._failed(row, f"gave up after {tried.transient} attempts: {exc}", out)
         with self.lock:
             self.giveups += 1
@@ -289,7 +315,7 @@ class Sender:
                 )
                 self.outage.set()
                 self.stop.set()
-        return False
+        return None
 
     def permanent(self, row: Row, exc: Permanent, out: list[Mark]) -> None:
         """This recipient cannot be sent to: 'failed' with the reason; the run goes on."""

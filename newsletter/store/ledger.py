@@ -142,24 +142,30 @@ class Ledger(Database):
             return cur.rowcount == 1
 
     def mark_many(self, date: str, marks: Sequence[Mark]) -> list[bool]:
-        """``mark`` for a batch of (email, state, message id, error), in one transaction.
+        """``mark`` for a batch of (email, state, message id, error), in one statement.
 
         Returns, per item, whether its row moved (it was ``sending``).
         """
         for _, state, _, _ in marks:
             if state not in STATES:
                 raise ValueError(f"unknown ledger state {state!r}")
-        when = now()
+        if not marks:
+            return []
+        values = ",".join("(?,?,?,?)" for _ in marks)
+        args = [v for mark in marks for v in mark]
         with self._conn() as conn:
-            return [
-                conn.execute(
-                    "UPDATE deliveries SET state=?, message_id=COALESCE(?, message_id),"
-                    " last_error=?, updated_at=? WHERE date=? AND email=? AND state='sending'",
-                    (state, message_id, error, when, date, email),
-                ).rowcount
-                == 1
-                for email, state, message_id, error in marks
-            ]
+            moved = {
+                email
+                for (email,) in conn.execute(
+                    "UPDATE deliveries SET state=v.column2,"
+                    " message_id=COALESCE(v.column3, deliveries.message_id),"
+                    f" last_error=v.column4, updated_at=? FROM (VALUES {values}) AS v"
+                    " WHERE deliveries.date=? AND deliveries.email=v.column1"
+                    " AND deliveries.state='sending' RETURNING deliveries.email",
+                    (now(), *args, date),
+                )
+            }
+        return [email in moved for email, _, _, _ in marks]
 
     def pending_page(self, date: str, after: str, size: int) -> list[tuple[str, str]]:
         """(email, variant) of up to ``size`` pending rows past ``after``, by address.

@@ -44,6 +44,7 @@ class TransportFactory(Protocol):
 TRANSPORTS: dict[str, str] = {
     "outbox": "newsletter.delivery.transports.outbox",
     "ses": "newsletter.delivery.transports.ses",
+    "ses-bulk": "newsletter.delivery.transports.ses_bulk",
     "smtp": "newsletter.delivery.transports.smtp",
 }
 
