@@ -39,8 +39,10 @@ def test_the_stages_before_delivery_in_order() -> None:
 
 def test_prepare_runs_every_stage_and_returns_the_built_edition(workdir: Path) -> None:
     settings = load_settings(data_dir=workdir / "data")
-    edition = pipeline.prepare(make_run(settings))
+    done = pipeline.prepare(make_run(settings))
+    edition = done.edition
     assert edition is not None and edition.date == DAY and len(edition.cards) == 10
+    assert done.exit_code == 0 and done.line() == ""
     paths = settings.layout.edition(DAY)
     assert paths.candidates.is_file() and paths.selection.is_file() and paths.edition.is_file()
 
@@ -48,10 +50,12 @@ def test_prepare_runs_every_stage_and_returns_the_built_edition(workdir: Path) -
 def test_an_empty_day_stops_after_collect_unless_allowed(workdir: Path) -> None:
     off = {f"NEWSLETTER_SOURCES__{n}__ENABLED": "false" for n in ("HUGGINGFACE", "ARXIV")}
     settings = load_settings(env=off, data_dir=workdir / "data")
-    assert pipeline.prepare(make_run(settings)) is None
+    done = pipeline.prepare(make_run(settings))
+    assert done.edition is None and done.exit_code == 0
+    assert done.line().startswith(f"No papers for {DAY}: the lists of {DAY} closed empty")
     paths = settings.layout.edition(DAY)
     assert paths.candidates.is_file() and not paths.selection.exists()
-    edition = pipeline.prepare(make_run(settings, allow_empty=True))
+    edition = pipeline.prepare(make_run(settings, allow_empty=True)).edition
     assert edition is not None and edition.cards == [] and paths.edition.is_file()
 
 

@@ -6,6 +6,7 @@ Checks that need more than one section, or the environment, are in ``checks.py``
 
 from __future__ import annotations
 
+from datetime import date as Date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,9 @@ class EditionSettings(_Section):
     title: str = "AI 논문 핵심 요약"
     language: Literal["ko", "en"] = "ko"
     timezone: str = "Asia/Seoul"
+    # Which day of the sources an edition date carries: "same" (edition 2026-06-12 = the lists
+    # of 2026-06-12) or "previous" (edition 2026-06-13 = the lists of 2026-06-12). See dates.py.
+    source_day: Literal["same", "previous"] = "same"
     ranked: int = Field(5, ge=0, le=50)
     recommended: int = Field(5, ge=0, le=50)
     dedupe_days: int = Field(7, ge=0)
@@ -52,16 +56,21 @@ class EditionSettings(_Section):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo
+        return known_timezone(value)
 
-        try:
-            ZoneInfo(value)
-        except (ValueError, OSError, KeyError):
-            # ZoneInfoNotFoundError is a KeyError; a malformed key is a ValueError.
-            raise ValueError(
-                f"unknown time zone {value!r} (an IANA name such as 'Asia/Seoul' or 'UTC')"
-            ) from None
-        return value
+
+def known_timezone(value: str) -> str:
+    """``value`` if it names an IANA time zone; ValueError (one line) otherwise."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(value)
+    except (ValueError, OSError, KeyError):
+        # ZoneInfoNotFoundError is a KeyError; a malformed key is a ValueError.
+        raise ValueError(
+            f"unknown time zone {value!r} (an IANA name such as 'Asia/Seoul' or 'UTC')"
+        ) from None
+    return value
 
 
 class HuggingFaceSettings(_Section):
@@ -89,6 +98,10 @@ class ArxivSettings(_Section):
     announce_types: list[AnnounceType] = Field(default_factory=_default_announce)
     request_interval_s: float = Field(3.0, ge=0)
     batch_size: int = Field(50, ge=1, le=200)
+    # Papers per page of the date-bounded listing query a past day is read with (API max 2000).
+    listing_page_size: int = Field(200, ge=10, le=2000)
+    # Listing dates on which arXiv announces nothing (its holiday schedule), e.g. [2026-12-25].
+    holidays: list[Date] = Field(default_factory=list)
     # Pause between full-text downloads (HTML, PDF) from arxiv.org; cached versions skip it.
     fulltext_interval_s: float = Field(1.0, ge=0)
 
@@ -103,6 +116,14 @@ class GithubSettings(_Section):
 class FeedSettings(_Section):
     name: str
     url: str
+    # The time zone in which the feed's items count their day (an item is kept when it was
+    # published on the source day there).
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return known_timezone(value)
 
 
 class SourcesSettings(_Section):

@@ -95,8 +95,8 @@ def test_empty_day_collect_and_send_say_so(workdir: Path, local_urls: HTTPServer
     local_urls.expect_request("/api/daily_papers").respond_with_json([])
     result = run("collect", "--date", "2026-06-13")
     assert result.stdout.strip().splitlines() == [
-        "No papers for 2026-06-13 (weekend, holiday or not yet published); collect again "
-        "later, or 'send --allow-empty' for a short edition."
+        "No papers for 2026-06-13: the lists of 2026-06-13 closed empty (a weekend or a "
+        "holiday); nothing to send ('send --allow-empty' sends a short edition)."
     ]
     result = run("send", "--date", "2026-06-13")
     assert "No papers for 2026-06-13" in result.stdout and "nothing sent" in result.stdout
