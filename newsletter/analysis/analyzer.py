@@ -21,7 +21,7 @@ from ..errors import EndpointUnavailable
 from ..fulltext import abstract_text, fetch_fulltext
 from ..http import Http
 from ..models import Analysis, FullText, Paper, PaperAnalysis
-from ..topics import rule_topics
+from ..topics import paper_topics
 from . import prompts
 from .budget import Budgeted, fit
 from .cache import AnswerCache, cache_key
@@ -302,8 +302,11 @@ class LLMAnalyzer:
         topics = [t for t in dict.fromkeys(card.topics) if t in self.taxonomy]
         if unknown:
             warnings.append(f"topics outside the taxonomy dropped: {', '.join(unknown)}")
-        if not topics:
-            topics = rule_topics(paper, self.settings.topics)
+        if topics:
+            # The model's topics, beside those the paper's arXiv categories give.
+            topics = paper_topics(paper, self.settings.topics, analysis_topics=topics)
+        else:
+            topics = paper_topics(paper, self.settings.topics)
             warnings.append(
                 "no topic from the taxonomy; topics from the rules: "
                 + (", ".join(topics) or "none")

@@ -198,8 +198,21 @@ class DeliverySettings(_Section):
 
 
 class TopicSettings(_Section):
+    """One topic's rules (see ``newsletter/topics.py`` for how they combine)."""
+
+    # Any of the paper's categories (primary or cross-list); "q-bio" = the whole archive.
     arxiv_categories: list[str] = Field(default_factory=list)
+    # The paper's primary category only.
+    primary_categories: list[str] = Field(default_factory=list)
+    # Whole words or phrases: in the title or the abstract / the title only / the abstract only.
     keywords: list[str] = Field(default_factory=list)
+    title_keywords: list[str] = Field(default_factory=list)
+    abstract_keywords: list[str] = Field(default_factory=list)
+    # Occurrences of abstract keywords needed (one passing mention does not make the topic).
+    abstract_matches: int = Field(1, ge=1)
+    # Topics this one's keyword evidence yields to (e.g. safety yields to robotics: a robot's
+    # physical "safety" is robotics). Categories are not affected.
+    unless_topics: list[str] = Field(default_factory=list)
 
 
 class StorageSettings(_Section):
@@ -208,39 +221,11 @@ class StorageSettings(_Section):
 
 
 def _default_topics() -> dict[str, TopicSettings]:
-    rules: dict[str, tuple[list[str], list[str]]] = {
-        "llm": (["cs.CL"], ["language model", "llm", "reasoning", "instruction", "rlhf"]),
-        "agents": (["cs.MA"], ["agent", "agentic", "tool use", "multi-agent", "web navigation"]),
-        "vision": (["cs.CV"], ["image", "vision", "visual", "segmentation", "detection", "3d"]),
-        "video": ([], ["video", "temporal", "motion"]),
-        "robotics": (["cs.RO"], ["robot", "manipulation", "embodied", "locomotion"]),
-        "efficiency": (
-            [],
-            [
-                "efficient",
-                "quantization",
-                "sparse",
-                "distillation",
-                "pruning",
-                "inference speed",
-                "kv cache",
-                "attention",
-            ],
-        ),
-        "benchmarks": ([], ["benchmark", "evaluation", "leaderboard", "dataset"]),
-        "science": (
-            ["q-bio.QM", "physics.chem-ph", "cond-mat.mtrl-sci"],
-            ["scientific", "chemistry", "biology", "protein", "molecule", "physics"],
-        ),
-        "speech": (["cs.SD", "eess.AS"], ["speech", "audio", "voice", "asr", "tts"]),
-        "safety": (
-            ["cs.CR"],
-            ["safety", "alignment", "jailbreak", "privacy", "attack", "toxicity", "bias"],
-        ),
-    }
+    from .taxonomy import ABSTRACT_MATCHES, DEFAULT_TOPICS
+
     return {
-        name: TopicSettings(arxiv_categories=cats, keywords=kws)
-        for name, (cats, kws) in rules.items()
+        name: TopicSettings(**{"abstract_matches": ABSTRACT_MATCHES, **rules})
+        for name, rules in DEFAULT_TOPICS.items()
     }
 
 
