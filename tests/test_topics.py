@@ -163,3 +163,11 @@ def test_excluding_safety_drops_the_papers_really_about_it() -> None:
         topics = paper_topics(real, DEFAULT)
         assert "safety" in topics, (pid, explain(real, DEFAULT["safety"]))
         assert not wants(reader("safety"), topics) and wants(reader(), topics)
+
+
+def test_an_unknown_unless_topic_is_an_error_at_load(tmp_path: Path) -> None:
+    config = tmp_path / "newsletter.toml"
+    config.write_text('[topics.llm]\nkeywords = ["llm"]\nunless_topics = ["agent"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert "newsletter.toml:3: topics.llm.unless_topics: unknown topic 'agent'" in str(caught.value)
