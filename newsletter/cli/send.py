@@ -87,8 +87,6 @@ def send(
     lists = None if to else read_lists(ctx.settings)
     bad = len(lists.problems) if lists else 0
     run = prepared(ctx, date_, force, allow_empty, record, replay, lists)
-    if run is None:
-        return
     if dry_run:
         show_plan(delivery_plan(run.settings, run.edition_date, run.store, lists))
         return
@@ -103,8 +101,9 @@ def prepared(
     record: str | None,
     replay: str | None,
     lists: SubscriberLists | None = None,
-) -> Run | None:
-    """The run, with every stage before delivery done; None (said so) on an empty day."""
+) -> Run:
+    """The run, with every stage before delivery done; on an empty day, or one whose lists are
+    still open, says so and exits (0, or 75 so that a scheduler retries)."""
     from .. import pipeline
     from ..analysis import make_analyzer, make_recommender
 
@@ -114,12 +113,12 @@ def prepared(
         analyzer = make_analyzer(s, http, progress=say)
         allow = allow_empty or s.edition.allow_empty
         run = pipeline.Run(
-            s, day, ctx.store(), http, analyzer, recommender, force, allow, say, lists
+            s, day, ctx.store(), http, analyzer, recommender, force, allow, say, lists=lists
         )
-        edition = pipeline.prepare(run)
-    if edition is None:
-        click.echo(pipeline.EMPTY_DAY.format(date=day))
-        return None
+        done = pipeline.prepare(run)
+    if done.edition is None:
+        click.echo(done.line())
+        sys.exit(done.exit_code)
     for usage in (recommender.usage_line(), analyzer.usage_line()):
         if usage:
             say(usage)

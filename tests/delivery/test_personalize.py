@@ -23,8 +23,9 @@ def tricky_rows(n: int) -> list[dict[str, str]]:
         {
             "email": f"Reader.{i}+news@example.com" if i % 3 else f"reader{i}@example.com",
             "name": NAMES[i % len(NAMES)],
-            "topics": TOPICS[i % len(TOPICS)],
-            "exclude": "safety" if i % 5 == 4 else "",
+            "topics": "llm" if i % 13 == 12 else TOPICS[i % len(TOPICS)],
+            # Every 13th excludes what they follow: no paper is theirs, they get the note.
+            "exclude": "llm" if i % 13 == 12 else "safety" if i % 5 == 4 else "",
             "language": ("", "ko", "en")[i % 3],
         }
         for i in range(n)
@@ -41,10 +42,11 @@ def test_every_message_of_the_sample_day_is_the_builders(
         monkeypatch.setenv(
             "NEWSLETTER_DELIVERY__UNSUBSCRIBE_URL", "https://news.example.com/u?list=ai"
         )
-    make_site(workdir, tricky_rows(70))
     # The sample's own list as well (its four subscribers are what the golden holds).
     sample = Path(__file__).resolve().parents[2] / "newsletter/samples/subscribers/example.yaml"
+    (workdir / "subscribers").mkdir()
     (workdir / "subscribers" / "example.yaml").write_text(sample.read_text("utf-8"), "utf-8")
+    make_site(workdir, tricky_rows(70))
     settings = load_settings(None)
     edition = built_edition(settings, DAY)
     subs = load_subscribers(settings)
