@@ -9,6 +9,10 @@ Prints, medians of ``--repeat`` runs, with the machine's load average beside the
 - recipients per second through SES to a local endpoint (a separate process on 127.0.0.1):
   ``ses`` (boto3 SendEmail, Raw, one message a call) and ``ses-bulk`` (boto3 SendBulkEmail,
   50 recipients a call from a stored template) (goal >= 1,000/s);
+- the three ways to call SES that the issue weighed, CPU of the calling process per recipient
+  (one thread, the same local endpoint): boto3 SendEmail with the raw message, a lean client
+  (botocore's SigV4 signer, the JSON body by hand, one keep-alive connection) sending the
+  same, and boto3 SendBulkEmail with 50 recipients a call;
 - how closely the rate limiter holds a set rate from 1 to 500 per second: achieved /
   configured and the busiest one-second window, from the null transport's own clock.
 
@@ -207,6 +211,85 @@ def rates(runs: list[tuple[int, float, float]]) -> tuple[float, float, float]:
     )
 
 
+def client_costs(root: Path, url: str, calls: int) -> dict[str, float]:
+    """CPU microseconds per recipient in this process for each way of calling SES."""
+    import base64
+    import http.client
+
+    import boto3
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.config import Config
+
+    settings = settings_for(root)
+    edition = built_edition(settings, DAY)
+    key = max(edition.variants, key=lambda v: len(v.paper_ids)).key
+    variant = variants_for(settings, edition, set())[key]
+    raw, _ = make_personalizer(settings, edition).message(variant, Subscriber("r@example.com"))
+    client = boto3.client(
+        "sesv2",
+        region_name="us-east-1",
+        endpoint_url=url,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    credentials = client._request_signer._credentials
+    connection = http.client.HTTPConnection(url.split("//")[1])
+
+    def boto3_raw() -> None:
+        client.send_email(
+            FromEmailAddress="d@example.com",
+            Destination={"ToAddresses": ["r@example.com"]},
+            Content={"Raw": {"Data": raw}},
+        )
+
+    def lean_raw() -> None:
+        body = (
+            '{"FromEmailAddress":"d@example.com","Destination":{"ToAddresses":["r@example.com"]},'
+            '"Content":{"Raw":{"Data":"' + base64.b64encode(raw).decode() + '"}}}'
+        ).encode()
+        request = AWSRequest(
+            "POST",
+            url + "/v2/email/outbound-emails",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        SigV4Auth(credentials, "ses", "us-east-1").add_auth(request)
+        connection.request("POST", "/v2/email/outbound-emails", body, dict(request.headers.items()))
+        response = connection.getresponse()
+        json.loads(response.read())
+
+    data = json.dumps({"unsubscribe": "https://news.example.com/u?token=abc", "topics": "llm"})
+    entries = [
+        {
+            "Destination": {"ToAddresses": [f"r{i}@example.com"]},
+            "ReplacementEmailContent": {"ReplacementTemplate": {"ReplacementTemplateData": data}},
+            "ReplacementHeaders": [{"Name": "List-Unsubscribe", "Value": "<https://x/u?t=1>"}],
+        }
+        for i in range(50)
+    ]
+
+    def boto3_bulk() -> None:
+        client.send_bulk_email(
+            FromEmailAddress="d@example.com",
+            DefaultContent={"Template": {"TemplateName": "t", "TemplateData": "{}"}},
+            BulkEmailEntries=entries,
+        )
+
+    out = {}
+    for name, call, per in (
+        ("boto3 SendEmail, raw", boto3_raw, 1),
+        ("lean client, raw", lean_raw, 1),
+        ("boto3 SendBulkEmail, 50", boto3_bulk, 50),
+    ):
+        call()
+        started = time.process_time()
+        for _ in range(calls):
+            call()
+        out[name] = (time.process_time() - started) / calls / per * 1e6
+    connection.close()
+    return out
+
+
 def limiter(root: Path, rate: float, n: int) -> tuple[float, int]:
     """(achieved / configured, most messages in any one-second window) at ``rate``."""
     null = NullTransport()
@@ -242,7 +325,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--part", choices=["all", "message", "ledger", "null", "ses", "limiter"], default="all"
+        "--part",
+        choices=["all", "message", "ledger", "null", "ses", "clients", "limiter"],
+        default="all",
     )
     args = parser.parse_args()
 
@@ -288,6 +373,13 @@ def main() -> None:
                     f"  {name:<9} sending {sending:6.0f} recipients/s; the whole run "
                     f"{whole:.0f}/s ({seconds:.2f} s) (goal 1,000/s)"
                 )
+        title = "ways to call SES, CPU per recipient of the calling process (one thread):"
+        if part(title, args.part, "clients"):
+            url = f"http://127.0.0.1:{port}"
+            costs = repeat(lambda: client_costs(root, url, 200))
+            for name in costs[0]:
+                cpu = statistics.median(c[name] for c in costs)
+                print(f"  {name:<24} {cpu:8.0f} µs  (one core: {1e6 / cpu:6.0f} recipients/s)")
         if part("rate limiter (null transport's clock, 4 workers):", args.part, "limiter"):
             for rate, n in ((1.0, 6), (10.0, 51), (100.0, 501), (500.0, 2501)):
                 runs = repeat(lambda r=rate, k=n: limiter(root, r, k))

@@ -32,6 +32,9 @@ class Database:
         self.path = path
         self.timeout_s = timeout_s
         self._local = threading.local()
+        # The threads of one process take turns to write: left to SQLite, a thread that finds
+        # the file locked by its neighbour sleeps in the busy handler (milliseconds a time).
+        self._writer = threading.RLock()
         try:
             self._connection().executescript(self.SCHEMA)
         except sqlite3.Error as exc:
@@ -80,7 +83,7 @@ class Database:
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        with self._guard():
+        with self._writer, self._guard():
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
