@@ -1,6 +1,7 @@
 """The sample day as sent, and the checks every sent HTML part must pass.
 
 - ``send_sample_day``: ``newsletter send --replay sample`` in a folder; the outbox it wrote.
+- ``as_sent``: the parts of the message delivery builds from a rendered variant, read back.
 - ``style_declarations``: every ``style`` attribute of an HTML document, in document order,
   parsed as CSS by tinycss2 (a declaration list per element, plus the parse errors met).
 """
@@ -8,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,11 @@ from click.testing import CliRunner
 from selectolax.lexbor import LexborHTMLParser
 
 from newsletter.cli import cli
+from newsletter.config import load_settings
+from newsletter.delivery.personalize import Personalizer
+from newsletter.mail.parts import SentParts, sent_parts
+from newsletter.models import Subscriber
+from newsletter.render import RenderedVariant
 
 DAY = "2026-06-12"
 
@@ -66,3 +73,19 @@ def style_declarations(html: str) -> list[Style]:
         ]
         out.append(Style(node.tag or "", decls, _errors(parsed)))
     return out
+
+
+def as_sent(
+    rendered: RenderedVariant, email: str = "reader@example.com", topics: list[str] | None = None
+) -> SentParts:
+    """The parts of the message delivery builds from ``rendered`` for one subscriber, read back.
+
+    Default settings (the outbox's mailto: unsubscribe link), so no secret is needed.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        empty = Path(folder) / "newsletter.toml"
+        empty.write_text("", encoding="utf-8")
+        settings = load_settings(empty, env={}, data_dir=folder)
+    personalizer = Personalizer(settings, DAY, f"[{DAY}] test", "all")
+    raw, _ = personalizer.message(rendered, Subscriber(email=email, topics=topics or ["llm"]))
+    return sent_parts(raw)
