@@ -68,7 +68,7 @@ def main() -> None:
     raw = mjml2html(
         ko.env.get_template("edition.mjml.j2").render(ctx), disable_comments=True, fonts={}
     )
-    css = (ROOT / "newsletter" / "templates" / "partials" / "inline.css").read_text("utf-8")
+    css = (ROOT / "templates" / "partials" / "inline.css").read_text("utf-8")
     import premailer
 
     # premailer logs every CSS property it does not know (mso-*, -webkit-*) as a warning.

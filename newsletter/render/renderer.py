@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date as Date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from mjml import mjml2html
 from ..errors import RenderError
 from ..mail.placeholders import Placeholders
 from ..models import Card
+from . import templates
 from .labels import labels_for
 from .sections import DEGRADE_LEVELS, sections
 from .text import _text, clean_text, safe_url, truncate, wrap
@@ -29,21 +29,18 @@ FONT_STACK = (
 )
 
 
-_TEMPLATES = resources.files("newsletter") / "templates"
-
-
 def _finalize(value: Any) -> Any:
     return "" if value is None else clean_text(value)
 
 
 def make_env(templates_dir: Path | None = None) -> jinja2.Environment:
-    """The Jinja2 environment: autoescape for MJML/HTML, plain text for ``.txt.j2``."""
-    loaders: list[jinja2.BaseLoader] = []
-    if templates_dir is not None:
-        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
-    loaders.append(jinja2.FileSystemLoader(str(_TEMPLATES)))
+    """The Jinja2 environment: autoescape for MJML/HTML, plain text for ``.txt.j2``.
+
+    ``templates_dir`` holds an operator's templates, each replacing the bundled one of its name.
+    """
+    folders = templates.search_path(templates_dir)
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders]),
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("mjml.j2", "html.j2", "html"),
             disabled_extensions=("txt.j2",),
@@ -59,8 +56,7 @@ def make_env(templates_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def _inliner() -> css_inline.CSSInliner:
-    css = (_TEMPLATES / "partials" / "inline.css").read_text(encoding="utf-8")
+def _inliner(css: str) -> css_inline.CSSInliner:
     # MJML's own head styles stay as <style> blocks (inline_style_tags=False): inlining their
     # `table, td {...}` rules onto every cell would only add bytes. Our rules come as extra_css.
     return css_inline.CSSInliner(
@@ -109,7 +105,8 @@ class Renderer:
         # Checked when the settings load (config.checks); a bad one here renders no link.
         self.web_url = safe_url(web_url)
         self.labels = labels_for(language)
-        self.inliner = _inliner()
+        self.inline_css = templates.find(self.env, "partials/inline.css")
+        self.inliner = _inliner(templates.read(self.inline_css))
 
     def _card_view(self, number: int, card: Card, level: int) -> dict[str, Any]:
         L = self.labels
@@ -205,8 +202,10 @@ class Renderer:
         try:
             mjml = self.env.get_template("edition.mjml.j2").render(ctx)
             text = self.env.get_template("edition.txt.j2").render(ctx)
-        except jinja2.TemplateError as exc:
-            raise RenderError(f"template error: {exc}") from exc
+        except RenderError:
+            raise
+        except Exception as exc:  # whatever an (operator's) template raises: name file and line
+            raise templates.template_error(exc) from exc
         html = self.compile(mjml)
         return RenderedVariant(
             html=html, text=text, placeholders=holes, level=level, paper_count=len(cards)
@@ -217,5 +216,10 @@ class Renderer:
         try:
             html = mjml2html(mjml, disable_comments=True, fonts={})
         except Exception as exc:  # mjml-python raises plain exceptions with MRML's message
-            raise RenderError(f"MJML compile failed: {exc}") from exc
-        return str(self.inliner.inline(html))
+            # MRML names no position; the folders at least say whose templates made the MJML.
+            folders = templates.search_path_of(self.env)
+            raise RenderError(f"MJML compile failed: {exc} (templates: {folders})") from exc
+        try:
+            return str(self.inliner.inline(html))
+        except ValueError as exc:  # css-inline: a rule of partials/inline.css it cannot parse
+            raise RenderError(f"{self.inline_css}: {exc}") from exc

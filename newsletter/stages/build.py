@@ -7,13 +7,10 @@ edition behind that a later ``send`` could trust.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib import resources
-from pathlib import Path
 
 from ..config import Settings
 from ..dates import today
@@ -23,7 +20,7 @@ from ..files import fingerprint, fresh, read_model, sha256_text, write_atomic, w
 from ..layout import EditionPaths
 from ..mail.parts import sent_parts
 from ..models import Candidates, Card, Edition, PaperAnalysis, Selection, Subscriber, Variant
-from ..render import RenderedVariant, Renderer
+from ..render import RenderedVariant, Renderer, templates
 from ..render.budget import render_within
 from ..render.labels import labels_for
 from ..routing import Group, route
@@ -204,6 +201,7 @@ def make_renderer(settings: Settings, language: str) -> Renderer:
         language,
         e.title,
         e.toc_title_width,
+        templates_dir=templates.override_dir(e.templates_dir),
         abs_url=settings.sources.arxiv.abs_url,
         web_url=e.web_base_url,
     )
@@ -233,19 +231,9 @@ def build_fingerprint(settings: Settings, subs: list[Subscriber], allow_empty: b
         settings.edition.model_dump(),
         settings.sources.arxiv.abs_url,
         {k: v.model_dump() for k, v in settings.topics.items()},
-        template_digest(),
+        templates.digest(templates.override_dir(settings.edition.templates_dir)),
         subscribers,
         allow_empty,
-    )
-
-
-@functools.cache
-def template_digest() -> str:
-    """A digest of the bundled templates, so an edited template makes editions stale."""
-    root = Path(str(resources.files("newsletter") / "templates"))
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    return fingerprint(
-        [(str(p.relative_to(root)), sha256_text(p.read_text("utf-8"))) for p in files]
     )
 
 

@@ -68,9 +68,11 @@ def test_build_command_prints_each_variant_size(tmp_path: Path) -> None:
     assert "% of the 100 KB budget" in result.output  # progress lines on stderr
 
 
-def test_over_budget_fails_with_a_clear_message(tmp_path: Path) -> None:
+def test_over_budget_fails_with_a_clear_message_when_so_configured(tmp_path: Path) -> None:
     settings = write_edition(
-        tmp_path, load_cards(), settings_toml="[edition]\nsize_budget_kb = 60\n"
+        tmp_path,
+        load_cards(),
+        settings_toml='[edition]\nsize_budget_kb = 60\nover_budget = "fail"\n',
     )
     with pytest.raises(RenderError) as err:
         build(settings, DAY, progress=lambda _: None)
@@ -87,12 +89,12 @@ def test_over_budget_fails_with_a_clear_message(tmp_path: Path) -> None:
 
 
 def test_shorten_policy_degrades_only_the_variant_over_budget(tmp_path: Path) -> None:
+    # "shorten" is the default: a day is never lost to size.
     settings = write_edition(
         tmp_path,
         load_cards(),
         settings_toml=(
-            '[edition]\nsize_budget_kb = 60\nover_budget = "shorten"\n'
-            'web_base_url = "https://news.example/2026-06-12"\n'
+            '[edition]\nsize_budget_kb = 60\nweb_base_url = "https://news.example/2026-06-12"\n'
         ),
     )
     lines: list[str] = []
