@@ -169,8 +169,10 @@ def test_footer_and_per_recipient_tokens(full) -> None:  # type: ignore[no-untyp
 
 def test_korean_words_kept_whole_inline(full) -> None:  # type: ignore[no-untyped-def]
     """keep-all sits inline on the inner wrapper, not on MJML's td (which has break-word)."""
-    wrappers = HTMLParser(full.html).css("div.k")
-    assert len(wrappers) == 13  # header band, contents, ten cards, footer
+    tree = HTMLParser(full.html)
+    wrappers = tree.css("div.k")
+    assert len(wrappers) == 3  # header band, contents and cards, footer
+    assert len(tree.css("div.k div.c")) == 10  # every card inside one
     for div in wrappers:
         assert "word-break:keep-all" in div.attributes["style"]
         assert "overflow-wrap:anywhere" in div.attributes["style"]
