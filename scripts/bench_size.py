@@ -12,7 +12,6 @@ Usage: .venv/bin/python scripts/bench_size.py [--ref REF]
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -22,35 +21,24 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from support.render_edition import LIST_FIELDS, TEXT_FIELDS, longer_cards  # noqa: E402
+
 FIXTURE = ROOT / "tests" / "fixtures" / "edition_ko" / "cards.yaml"
 # The commit this work started from (main before the delivered-bytes change).
 BEFORE = "286cbcf"
 BUDGET = 100_000
-TEXT_FIELDS = ("summary", "core_idea", "problem", "key_technique")
-LIST_FIELDS = ("method", "results", "improvements", "applications", "limitations")
-
-
-def lengthen(text: str, factor: float) -> str:
-    """``text`` made ``factor`` times as long by repeating its own beginning."""
-    extra = text[: round(len(text) * (factor - 1))]
-    return f"{text} {extra}".strip() if extra else text
-
-
-def longer_cards(cards: list[dict[str, Any]], factor: float) -> list[dict[str, Any]]:
-    """The cards with every analysis text and list item ``factor`` times as long."""
-    out = json.loads(json.dumps(cards))
-    for card in out:
-        a = card["analysis"]["analysis"]
-        for key in TEXT_FIELDS:
-            a[key] = lengthen(a[key], factor)
-        for key in LIST_FIELDS:
-            a[key] = [lengthen(item, factor) for item in a[key]]
-    return out
 
 
 def card_chars(card: dict[str, Any]) -> int:
+    """Characters of a card's text: title, analysis, tags and prerequisites."""
     a = card["analysis"]["analysis"]
-    return sum(len(a[k]) for k in TEXT_FIELDS) + sum(len(i) for k in LIST_FIELDS for i in a[k])
+    lists = (*LIST_FIELDS, "tags", "prerequisites")
+    return (
+        len(card["paper"]["title"])
+        + sum(len(a[k]) for k in TEXT_FIELDS)
+        + sum(len(i) for k in lists for i in a[k])
+    )
 
 
 RENDER = """

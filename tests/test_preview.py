@@ -86,7 +86,7 @@ def test_subscriber_opens_that_subscribers_email(serve) -> None:  # type: ignore
     assert tree.css_first("iframe").attributes["src"] == "/email/agents%40example.com.html"
     email = httpx.get(base + "/email/agents%40example.com.html").text
     assert "구독 주제: agents</p>" in email
-    assert len(HTMLParser(email).css("h2")) == 2
+    assert len(HTMLParser(email).css("div.c h2")) == 2
     other = httpx.get(base + "/email/vision@example.com.txt").text
     assert "Your topics: vision, video" in other
 

@@ -23,6 +23,9 @@ from .labels import labels_for
 from .sections import DEGRADE_LEVELS, sections
 from .text import _text, clean_text, safe_url, truncate, wrap
 
+# Inbox lists show about 90-140 characters of preview text after the subject.
+PREHEADER_WIDTH = 140
+
 FONT_STACK = (
     "-apple-system,BlinkMacSystemFont,'Apple SD Gothic Neo','Malgun Gothic',"
     "'Noto Sans KR','Segoe UI',Roboto,Helvetica,Arial,sans-serif"
@@ -66,6 +69,22 @@ def _inliner(css: str) -> css_inline.CSSInliner:
         extra_css=css,
         minify_css=True,
     )
+
+
+def _preheader(views: list[dict[str, Any]]) -> str:
+    """What inbox lists show after the subject: the top paper's one-line summary."""
+    if not views:
+        return ""
+    top = views[0]
+    return truncate(top["s"]["summary"] or top["paper"].title, PREHEADER_WIDTH)
+
+
+def _start_here(views: list[dict[str, Any]]) -> dict[str, str] | None:
+    """The 'start here' block: the day's top pick (the first card), linked to its card."""
+    if not views:
+        return None
+    top = views[0]
+    return {"anchor": top["anchor"], "title": top["paper"].title, "summary": top["s"]["summary"]}
 
 
 @dataclass
@@ -161,14 +180,14 @@ class Renderer:
                 }
             )
         headline = L["headline"].format(date=edition_date, title=self.title)
-        first = truncate(cards[0].paper.title, 80) if cards else L["empty"]
         return {
             "language": self.language,
             "L": L,
             "headline": headline,
             "title": self.title,
             "date": edition_date,
-            "preheader": L["preheader"].format(date=edition_date, n=len(cards), first=first),
+            "preheader": _preheader(views) or L["empty"],
+            "start": _start_here(views),
             "font_stack": FONT_STACK,
             "counts": counts,
             "toc": toc,

@@ -219,7 +219,7 @@ def test_phone_layout_uses_the_responsive_rules(browser: Browser, sent: dict[str
     for width in WIDTHS:
         page = open_page(browser, _full_edition(sent), width, [])
         sizes[width] = page.evaluate("""() => [
-            parseFloat(getComputedStyle(document.querySelector('h2')).fontSize),
+            parseFloat(getComputedStyle(document.querySelector('.c h2')).fontSize),
             getComputedStyle(document.querySelector('.k')).wordBreak,
             parseFloat(getComputedStyle(document.querySelector('.c')).paddingLeft)]""")
         page.close()

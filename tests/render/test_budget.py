@@ -49,7 +49,7 @@ def test_each_variant_describes_what_its_reader_gets(tmp_path: Path) -> None:
         (folder / f"{by_reader['agents@example.com'].key}.html").read_text(encoding="utf-8")
     )
     assert [a.attributes["href"] for a in agents.css("ol.toc a")] == ["#paper-1", "#paper-8"]
-    assert len(agents.css("h2")) == 2
+    assert len(agents.css("div.c h2")) == 2
     assert "📊 순위 기반 1개 · 🤖 추천 1개 · 📄 전문 분석 2개 · 📝 초록 분석 0개" in agents.html
     vision = (folder / f"{by_reader['vision@example.com'].key}.html").read_text(encoding="utf-8")
     assert 'lang="en"' in vision and "📊 Ranked 2 · 🤖 Recommended 2" in vision
@@ -124,3 +124,20 @@ def test_unknown_policy_is_a_settings_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="over_budget"):
         write_edition(tmp_path, load_cards(), settings_toml='[edition]\nover_budget = "drop"\n')
+
+
+HEADROOM_BYTES = 80_000  # the reference edition's HTML part as sent, with room to spare
+
+
+@pytest.mark.parametrize(("factor", "limit"), [(1.0, HEADROOM_BYTES), (1.2, 100_000)])
+def test_reference_edition_has_headroom_and_longer_cards_fit_whole(
+    tmp_path: Path, factor: float, limit: int
+) -> None:
+    """Reference-length cards: at most 80 KB as sent; 20% longer: within the 100 KB budget
+    with every section kept (nothing shortened)."""
+    cards = load_cards(factor)
+    settings = write_edition(tmp_path, cards, subscribers=[{"email": "all@example.com"}])
+    (variant,) = build(settings, DAY, progress=lambda _: None).variants
+    assert len(variant.paper_ids) == 10
+    assert not variant.degraded  # rendered at level 0: every section of every card
+    assert variant.html_bytes <= limit, variant.html_bytes

@@ -52,7 +52,7 @@ def test_a_templates_folder_in_the_working_directory_overrides_by_name(
     workdir: Path,
 ) -> None:
     write_edition(workdir, load_cards()[:2])
-    _override(workdir / "templates", "partials/inline.css", (".m{", ".m{letter-spacing:1px;"))
+    _override(workdir / "templates", "partials/inline.css", (".toc{", ".toc{letter-spacing:1px;"))
     html = _sent_html(workdir)
     assert "letter-spacing:1px" in html
     assert 'class="toc"' in html  # every other template is still the bundled one
