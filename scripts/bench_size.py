@@ -98,8 +98,10 @@ def main() -> None:
                 for name in editions
             }
     chars = [sum(card_chars(c) for c in e) / len(e) for e in editions.values()]
-    print(f"ten Korean cards; card text per card: {chars[0]:,.0f} characters (reference), ")
-    print(f"{chars[1]:,.0f} (+20%). HTML part as sent, {BUDGET // 1000} KB budget:")
+    print(
+        f"ten Korean cards, {chars[0]:,.0f} characters of card text each ({chars[1]:,.0f} when "
+        f"20% longer); HTML part as sent, {BUDGET // 1000} KB budget:"
+    )
     print(f"{'':<22}{'before (' + args.ref + ')':>26}{'after (working tree)':>26}")
     for name, title in (("reference", "reference length"), ("longer", "cards 20% longer")):
         cells = []
