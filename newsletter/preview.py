@@ -85,7 +85,8 @@ class Preview:
         sub = self.subscriber(email)
         if sub is None:
             return "?"
-        topics = ", ".join(sub.topics) if sub.topics else self.labels["all_topics"]
+        every = labels_for(sub.language or self.edition.language)["all_topics"]
+        topics = ", ".join(sub.topics) if sub.topics else every
         return topics + (" (−" + ", ".join(sub.exclude) + ")" if sub.exclude else "")
 
     def body(self, v: Variant, suffix: str, email: str | None = None) -> str:

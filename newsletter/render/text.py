@@ -1,4 +1,5 @@
-"""Text helpers of the renderer: safe strings and URLs, display width, wrapping, truncation."""
+"""Text helpers of the renderer: safe strings and URLs, display width, wrapping, truncation
+(what models wrote: ``prose``)."""
 
 from __future__ import annotations
 
@@ -69,12 +70,3 @@ def truncate(title: str, width: int) -> str:
     """Cut a title to ``width`` characters with '…' (whole title if it fits)."""
     title = " ".join(str(clean_text(title)).split())
     return title if len(title) <= width else title[: width - 1].rstrip() + "…"
-
-
-def _text(value: str) -> str:
-    return " ".join(str(clean_text(value)).split())
-
-
-def _items(values: list[str], keep: int | None) -> list[str]:
-    items = [t for t in (_text(v) for v in values) if t]
-    return items if keep is None else items[:keep]

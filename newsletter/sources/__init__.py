@@ -3,7 +3,8 @@
 A source may list candidates for the edition date (Hugging Face Daily Papers, arXiv RSS,
 configured feeds) and may fill in what it knows about every candidate (arXiv API metadata,
 GitHub stars). ``collect_papers`` asks every enabled source in registry order, first for
-candidates, then to enrich them, and merges papers by arXiv id.
+candidates, then to enrich them, and merges papers by arXiv id. Titles and abstracts leave
+here as readable text (``readable``): whatever source wrote them in TeX.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol
 from ..config import Settings
 from ..http import Http
 from ..models import Paper
+from ..tex import tex_to_text
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,15 @@ def merge(into: Paper, other: Paper) -> None:
     into.sources = sorted(set(into.sources) | set(other.sources))
 
 
+def readable(paper: Paper) -> None:
+    """The paper's title, abstract and summary with their TeX turned into Unicode text."""
+    title = " ".join(tex_to_text(paper.title).split())
+    paper.title = title or paper.title
+    paper.abstract = tex_to_text(paper.abstract)
+    if paper.ai_summary:
+        paper.ai_summary = tex_to_text(paper.ai_summary)
+
+
 def collect_papers(
     settings: Settings,
     http: Http,
@@ -117,4 +128,6 @@ def collect_papers(
     if papers:
         for source in sources:
             source.enrich(papers, run)
+    for paper in papers.values():
+        readable(paper)
     return list(papers.values()), run.warnings

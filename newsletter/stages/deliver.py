@@ -18,6 +18,7 @@ from ..delivery.transports import Transport
 from ..errors import ConfigError, DeliveryError, HeaderInjection, StageError, TransportError
 from ..files import read_model
 from ..locks import run_lock
+from ..mail.headers import safe_header
 from ..mail.placeholders import Placeholders
 from ..models import Edition, Subscriber
 from ..render import RenderedVariant
@@ -48,13 +49,31 @@ def load_variants(settings: Settings, edition: Edition) -> dict[str, RenderedVar
         except FileNotFoundError as exc:
             raise StageError(f"{exc.filename} is missing: run 'newsletter build --force'") from None
         holes = Placeholders(v.unsubscribe_token, v.topics_token)
-        out[v.key] = RenderedVariant(html, text, holes, key=v.key, paper_count=len(v.paper_ids))
+        try:
+            # The titles come from edition.json, which a hand could have edited.
+            safe_header(subject(edition, v.language), "edition.titles")
+        except HeaderInjection as exc:
+            raise ConfigError(str(exc)) from None
+        out[v.key] = RenderedVariant(
+            html,
+            text,
+            holes,
+            key=v.key,
+            subject=subject(edition, v.language),
+            language=v.language,
+            paper_count=len(v.paper_ids),
+        )
     return out
 
 
-def subject(edition: Edition) -> str:
-    """The subject line: the title the edition was built with, so subject and body agree."""
-    return f"[{edition.date}] {edition.title}"
+def title(edition: Edition, language: str | None = None) -> str:
+    """The title a variant in ``language`` was built with (an older edition.json: its one)."""
+    return edition.titles.get(language or edition.language, edition.title)
+
+
+def subject(edition: Edition, language: str | None = None) -> str:
+    """The subject line: the title the variant was built with, so subject and body agree."""
+    return f"[{edition.date}] {title(edition, language)}"
 
 
 def assignments(
@@ -89,10 +108,11 @@ def variants_for(
     variants = load_variants(settings, edition)
     for key in keys:
         if key.startswith(NOTE_PREFIX):
+            language = key.removeprefix(NOTE_PREFIX)
             variants[key] = note_variant(
-                key.removeprefix(NOTE_PREFIX),
+                language,
                 edition.date,
-                settings.edition.title,
+                edition.titles.get(language) or settings.edition.title_for(language),
                 len(edition.cards),
             )
     return variants
@@ -102,7 +122,7 @@ def make_personalizer(settings: Settings, edition: Edition) -> Personalizer:
     """The per-recipient filler for an edition (subject, labels, unsubscribe links)."""
     return Personalizer(
         settings, edition.date, subject(edition), labels_for(edition.language)["all_topics"]
-    )
+    )  # a variant in another language brings its own subject and labels
 
 
 def plan(store: Store, edition_date: str, keys: dict[str, str | None]) -> int:

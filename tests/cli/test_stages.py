@@ -98,7 +98,10 @@ def test_send_sample_day_end_to_end(workdir: Path) -> None:
         text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         email = path.name.removesuffix(".eml")
         assert msg["To"].addresses[0].addr_spec == email
-        assert msg["Subject"] == f"[{DAY}] AI 논문 핵심 요약"
+        english = email == "alex.chen@example.com"  # the sample's subscriber reading English
+        assert msg["Subject"] == f"[{DAY}] " + (
+            "AI Paper Digest" if english else "AI 논문 핵심 요약"
+        )
         assert msg["Message-ID"].startswith(f"<{DAY}.")
         assert msg["List-Unsubscribe"] and msg["Date"]
         wanted = by_reader[email].paper_ids
@@ -136,10 +139,15 @@ def test_stages_one_by_one_and_their_files(workdir: Path) -> None:
 
     run("analyze", "--date", DAY)
     analyses = sorted((edition_dir(workdir) / "analyses").glob("*.json"))
-    assert len(analyses) == 10
-    one = PaperAnalysis.model_validate_json(analyses[0].read_bytes())
-    assert one.abstract_only and one.fulltext.source == "abstract"
+    korean = [p for p in analyses if p.name.count(".") == 2]
+    assert len(korean) == 10
+    one = PaperAnalysis.model_validate_json(korean[0].read_bytes())
+    assert one.abstract_only and one.fulltext.source == "abstract" and one.language == "ko"
     assert one.analysis.core_idea == papers[one.id].abstract
+    # The sample's English subscriber: an English card for each paper they receive.
+    english = sorted(set(analyses) - set(korean))
+    assert len(english) == 5 and all(p.name.endswith(".en.json") for p in english)
+    assert {PaperAnalysis.model_validate_json(p.read_bytes()).language for p in english} == {"en"}
 
     out = run("build", "--date", DAY).stdout
     assert out.count("KB html") == 4
@@ -149,7 +157,14 @@ def test_stages_one_by_one_and_their_files(workdir: Path) -> None:
     status = run("status", "--date", DAY, "--json").output
     report = json.loads(status)
     assert report["collect"]["papers"] == 30
-    assert report["analyze"] == {"papers": 10, "html": 0, "pdf": 0, "abstract": 10, "warnings": {}}
+    assert report["analyze"] == {
+        "papers": 10,
+        "html": 0,
+        "pdf": 0,
+        "abstract": 10,
+        "languages": "ko 10, en 5",
+        "warnings": {},
+    }
     assert report["deliver"]["sent"] == 0
 
     out = run("send", "--date", DAY, "--dry-run").output
@@ -389,4 +404,7 @@ def test_a_partly_sent_edition_is_finished_as_built(
     every = sorted(outbox.glob("*.eml"))
     assert len(every) == 4
     # The rest get the same edition as the first two: same subject, nothing rebuilt.
-    assert {_subject(p) for p in every} == {f"[{DAY}] AI 논문 핵심 요약"}
+    assert {_subject(p) for p in every} == {
+        f"[{DAY}] AI 논문 핵심 요약",
+        f"[{DAY}] AI Paper Digest",
+    }
