@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Sequence
 from typing import Literal
 
 from ..config import Settings
 from ..errors import EndpointUnavailable
 from ..models import Paper, Selected, split_arxiv_id
-from ..reasons import recommended_reason
+from ..reasons import reason_for, recommended_reason
 from . import Recommendation, prompts
 from .cache import AnswerCache, cache_key
 from .checks import foreign_script
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 _ABSTRACT_HEAD = 300
 _LANGUAGE_NAMES = {"ko": "Korean", "en": "English"}
+# A reason that speaks of upvotes, for a paper that has none, would tell subscribers a fiction.
+_UPVOTES = re.compile(r"upvot|추천\s*수|업보트|좋아요", re.IGNORECASE)
 
 
 def _candidate_line(p: Paper) -> str:
@@ -87,6 +90,7 @@ class LLMRecommender:
         self.cache = AnswerCache(settings.layout.llm_cache)
         self.method: Literal["llm", "heuristic"] = "llm"
         self.warnings: list[str] = []
+        self.no_votes: set[str] = set()  # the candidates without upvotes
 
     def usage_line(self) -> str:
         """Tokens and cost of this run's recommendation calls."""
@@ -149,6 +153,7 @@ class LLMRecommender:
         if m <= 0:
             return []
         by_id = {p.id: p for p in pool}
+        self.no_votes = {p.id for p in candidates if not p.upvotes}
         # Ranked papers in their order: the messages are the cache key, so they must be stable.
         ranked_papers = [by_id[s.id] for s in ranked_sel if s.id in by_id]
         messages = self.messages(candidates, ranked_papers, m, others)
@@ -189,12 +194,16 @@ class LLMRecommender:
     def _selected(self, pick: Pick, rank: int, others: Sequence[str]) -> Selected:
         """A pick as a selection, its reason in every language the model wrote it in."""
         written = {self.language: pick.reason, **pick.reasons}
+        if pick.id in self.no_votes:
+            written = {k: v for k, v in written.items() if not _UPVOTES.search(v)}
         reasons = {lang: recommended_reason(lang, written[lang]) for lang in written}
         missing = [lang for lang in others if lang not in written]
         if missing:
             # The card then gives a general reason in that language (reasons.reason_for).
             self.warnings.append(f"recommendation: no {', '.join(missing)} reason for {pick.id}")
         sel = Selected(id=pick.id, kind="recommended", reason="", rank=rank)
+        # The edition's language always has a reason: the model's, else a general one.
+        reasons.setdefault(self.language, reason_for(sel, self.language))
         return with_reasons(sel, {k: reasons[k] for k in [self.language, *others] if k in reasons})
 
     def _ask(
@@ -250,6 +259,8 @@ class LLMRecommender:
             name = _LANGUAGE_NAMES.get(lang, lang)
             if not text:
                 problems.append(f"{pick.id} has no '{key}' ({name})")
+            elif pick.id in self.no_votes and _UPVOTES.search(text):
+                problems.append(f"the '{key}' of {pick.id} mentions upvotes, but it has none")
             elif bad := foreign_script(text, lang):
                 problems.append(
                     f"the '{key}' of {pick.id} has characters that are not {name} ({''.join(bad)})"

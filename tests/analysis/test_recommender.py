@@ -253,3 +253,15 @@ def test_a_missing_or_korean_english_reason_is_asked_again_then_left_to_the_card
         "'reason_en' of 2606.08103 has characters that are not English" in w for w in rec.warnings
     )
     assert "no en reason for 2606.08103" in " ".join(rec.warnings)
+
+
+def test_a_reason_never_speaks_of_upvotes_a_paper_does_not_have(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    pool = [p.model_copy(update={"upvotes": None}) if p.id == "2606.08103" else p for p in POOL]
+    claim = {"picks": [{"id": "2606.08103", "reason": "Many upvotes for robot manipulation."}]}
+    llm_server.add(ok(claim), ok(claim))
+    rec = make_recommender(settings(tmp_path, llm_server))
+    [pick] = rec.picks(pool, ranked(), 1)
+    assert "mentions upvotes, but it has none" in user_text(llm_server.requests[1])
+    assert pick.reason == "recommended: picked from today's other papers"
