@@ -6,6 +6,8 @@ titles and abstracts, TeX included, as it does.
 
 from __future__ import annotations
 
+from datetime import date
+
 import feedparser
 import httpx
 from pytest_httpserver import HTTPServer
@@ -45,7 +47,7 @@ def collect(server: HTTPServer) -> dict[str, Paper]:
     s.sources.arxiv.request_interval_s = 0
     s.sources.github.enabled = False
     http = Http(httpx.Client(timeout=5), retries=0, sleep=lambda s: None)
-    papers, _ = collect_papers(s, http, DAY, progress=lambda m: None)
+    papers, _ = collect_papers(s, http, date.fromisoformat(DAY), progress=lambda m: None)
     return {p.id: p for p in papers}
 
 
