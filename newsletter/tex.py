@@ -124,11 +124,14 @@ def _bare_symbols(text: str) -> str:
 
 def has_tex(text: str) -> bool:
     """Whether ``text`` holds anything TeX would write differently from plain text."""
-    if _COMMAND.search(text) or _DASH.search(text) or _TIE.search(text):
+    # Substring tests first: the patterns start with lookbehinds, slow to try at every place.
+    if "\\" in text and _COMMAND.search(text):
         return True
-    if any(_is_math(m, text) for m in _MATH.finditer(text)):
+    if ("--" in text and _DASH.search(text)) or ("~" in text and _TIE.search(text)):
         return True
-    return any(_symbol(m.group(1)) for m in _BARE_SYMBOL.finditer(text))
+    if "$" in text and any(_is_math(m, text) for m in _MATH.finditer(text)):
+        return True
+    return "{" in text and any(_symbol(m.group(1)) for m in _BARE_SYMBOL.finditer(text))
 
 
 def tex_to_text(text: str) -> str:

@@ -18,8 +18,10 @@ from typing import Any
 from ..tex import tex_to_text
 from .text import clean_text
 
-# Nothing Markdown or TeX would read differently: the text is shown as it is.
-_SPECIAL = re.compile(r"[*_`\[\\$~]|--|\{[A-Za-z]{2,}\}")
+# Markdown's marks (emphasis, code, links); without them only TeX may need reading.
+_MARKDOWN = re.compile(r"[*`]|_\w|\w_|\]\(")
+_MARKDOWN_CHARS = frozenset("*`_]")
+_TEX_CHARS = frozenset("\\$-~{")
 _HEADING = re.compile(r"^#{1,6}\s+")
 _LEFTOVER = re.compile(r"\*{2,}|_{2,}")
 _TAGS = {"strong_open": "<b>", "strong_close": "</b>", "em_open": "<i>", "em_close": "</i>"}
@@ -29,15 +31,15 @@ class Prose(str):
     """Text for both parts: as a ``str`` it is plain text; Jinja's autoescape calls
     ``__html__`` and gets the escaped text with its bold, italic and code as tags."""
 
-    _html: str
+    _html: str | None
 
     def __new__(cls, plain: str, html: str | None = None) -> Prose:
         obj = super().__new__(cls, plain)
-        obj._html = escape(plain, quote=False) if html is None else html
+        obj._html = html  # None: the plain text, escaped when asked for
         return obj
 
     def __html__(self) -> str:
-        return self._html
+        return escape(str(self), quote=False) if self._html is None else self._html
 
 
 @functools.cache
@@ -60,8 +62,8 @@ def _tex(text: str) -> str:
 def prose(value: Any) -> Prose:
     """``value`` as one paragraph of Prose (whitespace collapsed, Markdown and TeX read)."""
     text = _HEADING.sub("", " ".join(str(clean_text(value or "")).split()))
-    if not _SPECIAL.search(text):
-        return Prose(text)
+    if _MARKDOWN_CHARS.isdisjoint(text) or not _MARKDOWN.search(text):
+        return Prose(tex_to_text(text) if not _TEX_CHARS.isdisjoint(text) else text)
     plain: list[str] = []
     html: list[str] = []
     for token in _markdown().parseInline(text)[0].children or []:

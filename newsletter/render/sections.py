@@ -39,16 +39,19 @@ def sections(card: Card, level: int = 0) -> dict[str, Any]:
     """The card's analysis sections after the degrade level, as Prose; empty ones are ''/[]."""
     a = card.analysis.analysis
     limits = _LEVEL_SECTIONS[level]
-    out: dict[str, Any] = {}
-    for key in ("summary", "core_idea", "problem", "key_technique"):
-        out[key] = "" if limits.get(key) == 0 else prose(getattr(a, key))
-    for key in ("method", "results", "improvements", "applications", "limitations"):
-        out[key] = prose_items(getattr(a, key), limits.get(key))
-    full = sum(bool(prose(getattr(a, k))) for k in ("problem", "key_technique"))
-    full += sum(
-        len(prose_items(getattr(a, k)))
+    texts = {k: prose(getattr(a, k)) for k in ("summary", "core_idea", "problem", "key_technique")}
+    lists = {
+        k: prose_items(getattr(a, k))
         for k in ("method", "results", "improvements", "applications", "limitations")
-    )
+    }
+    out: dict[str, Any] = {}
+    for key, text in texts.items():
+        out[key] = "" if limits.get(key) == 0 else text
+    for key, items in lists.items():
+        keep = limits.get(key)
+        out[key] = items if keep is None else items[:keep]
+    full = sum(bool(texts[k]) for k in ("problem", "key_technique"))
+    full += sum(len(items) for items in lists.values())
     shown = sum(bool(out[k]) for k in ("problem", "key_technique"))
     shown += sum(
         len(out[k]) for k in ("method", "results", "improvements", "applications", "limitations")
