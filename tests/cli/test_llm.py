@@ -49,7 +49,7 @@ def card_for(body: dict[str, Any]) -> Answer:
         return ok(english_card(pid), usage=(2000, 500))
     return ok(
         {
-            "summary": f"{pid} 논문의 핵심을 한 문장으로 정리한 요약입니다.",
+            "summary": f"{pid} 논문의 **핵심**을 한 문장으로 정리한 요약입니다.",  # Markdown
             "core_idea": "도서관 사서가 책을 분류하듯, 흩어진 정보를 정리해 필요한 곳에 둡니다.",
             "problem": "기존 방법은 비용이 크고 일반화가 어려웠다는 점을 문제로 삼습니다.",
             "method": ["자료를 모으고 정리하는 단계", "정리된 자료로 모델을 학습하는 단계"],
@@ -144,6 +144,7 @@ def test_send_with_an_llm_prints_usage_and_a_rerun_spends_nothing(
     for raw in sent.values():
         for part in sent_parts(raw).values():
             assert "not in the paper" not in part and "자동 점검" not in part
+            assert "**" not in part  # the model's Markdown: <b> in HTML, plain in text
 
     again = run("analyze", "--date", DAY, "--replay", "sample", "--force").output
     assert len(llm_server.requests) == 22
@@ -176,6 +177,7 @@ def test_an_english_subscriber_gets_an_english_edition_whole(
     # A Korean subscriber of the same day: the Korean cards.
     korean = sent_parts((outbox / "minji.kim@example.com.eml").read_bytes())
     assert "논문의 핵심을 한 문장으로" in korean["text"] and "The core of" not in korean["text"]
+    assert "논문의 <b>핵심</b>을 한 문장으로" in korean["html"]
 
 
 @pytest.mark.parametrize(
