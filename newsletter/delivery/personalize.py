@@ -16,6 +16,7 @@ from ..mail.message import BodyTemplate, build_message, message_id
 from ..mail.tokens import unsubscribe_token
 from ..models import Subscriber
 from ..render import RenderedVariant
+from ..render.labels import labels_for
 
 
 @dataclass
@@ -51,9 +52,10 @@ class Personalizer:
             return url, url
         return self.mailto, ""
 
-    def topics_line(self, sub: Subscriber) -> str:
+    def topics_line(self, sub: Subscriber, language: str = "") -> str:
         """The subscriber's topics as the footer shows them: 'llm, agents (−safety)'."""
-        topics = ", ".join(sub.topics) if sub.topics else self.all_topics_label
+        every = labels_for(language)["all_topics"] if language else self.all_topics_label
+        topics = ", ".join(sub.topics) if sub.topics else every
         if sub.exclude:
             topics += " (−" + ", ".join(sub.exclude) + ")"
         return topics
@@ -79,7 +81,7 @@ class Personalizer:
     ) -> tuple[bytes, str]:
         """(raw message, Message-ID) for one recipient; a test message gets a fresh id."""
         link, https = self.links(sub.email)
-        topics = self.topics_line(sub)
+        topics = self.topics_line(sub, variant.language)
         holes = variant.placeholders
         text_values = {holes.unsubscribe: link, holes.topics: topics}
         html_values = {
