@@ -154,13 +154,27 @@ def _collect(r: Run) -> bool:
 
 def _select(r: Run) -> bool:
     select(
-        r.settings, r.edition_date, r.recommender, force=r.force, store=r.store, progress=r.progress
+        r.settings,
+        r.edition_date,
+        r.recommender,
+        force=r.force,
+        store=r.store,
+        progress=r.progress,
+        lists=r.lists,
     )
     return True
 
 
 def _analyze(r: Run) -> bool:
-    analyze(r.settings, r.edition_date, r.analyzer, force=r.force, progress=r.progress)
+    analyze(
+        r.settings,
+        r.edition_date,
+        r.analyzer,
+        force=r.force,
+        store=r.store,
+        progress=r.progress,
+        lists=r.lists,
+    )
     return True
 
 

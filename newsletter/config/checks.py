@@ -7,11 +7,12 @@ the key in front of the message. A bad value here stops every command before any
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import HeaderInjection
 from ..mail.headers import safe_header, sender_domain
-from .sections import Settings
+from .sections import LANGUAGES, Settings
 
 Problem = tuple[tuple[str, ...], str]
 
@@ -22,11 +23,19 @@ MAX_UNSUBSCRIBE_URL = 400
 def problems(settings: Settings) -> Iterator[Problem]:
     """Every problem of ``settings`` as (key path, message)."""
     yield from _headers(settings)
+    yield from _titles(settings)
     yield from _unsubscribe(settings)
     yield from _links(settings)
     yield from _transport(settings)
     yield from _llm(settings)
     yield from _topics(settings)
+    yield from _templates(settings)
+
+
+def _templates(settings: Settings) -> Iterator[Problem]:
+    folder = settings.edition.templates_dir
+    if folder and not Path(folder).is_dir():
+        yield ("edition", "templates_dir"), f"edition.templates_dir: {folder} is not a folder"
 
 
 def _headers(settings: Settings) -> Iterator[Problem]:
@@ -47,6 +56,22 @@ def _headers(settings: Settings) -> Iterator[Problem]:
         sender_domain(d.from_)
     except ValueError as exc:
         yield ("delivery", "from"), f"delivery.from: {exc}"
+
+
+def _titles(settings: Settings) -> Iterator[Problem]:
+    key = ("edition", "titles")
+    for language, title in settings.edition.titles.items():
+        if language not in LANGUAGES:
+            known = ", ".join(LANGUAGES)
+            yield key, f"edition.titles: unknown language {language!r} (known: {known})"
+        elif not title.strip():
+            yield key, f"edition.titles.{language} is empty"
+        elif any(ord(c) < 32 or ord(c) == 127 for c in title):
+            why = "it goes into the Subject header"
+            yield (
+                key,
+                f"edition.titles.{language} contains a line break or control character ({why})",
+            )
 
 
 def _unsubscribe(settings: Settings) -> Iterator[Problem]:

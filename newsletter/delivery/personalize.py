@@ -22,6 +22,7 @@ from ..mail.template import MessageTemplate, Recipient
 from ..mail.tokens import unsubscribe_token
 from ..models import Subscriber
 from ..render import RenderedVariant
+from ..render.labels import labels_for
 
 
 @dataclass
@@ -58,9 +59,10 @@ class Personalizer:
             return url, url
         return self.mailto, ""
 
-    def topics_line(self, sub: Subscriber) -> str:
+    def topics_line(self, sub: Subscriber, language: str = "") -> str:
         """The subscriber's topics as the footer shows them: 'llm, agents (−safety)'."""
-        topics = ", ".join(sub.topics) if sub.topics else self.all_topics_label
+        every = labels_for(language)["all_topics"] if language else self.all_topics_label
+        topics = ", ".join(sub.topics) if sub.topics else every
         if sub.exclude:
             topics += " (−" + ", ".join(sub.exclude) + ")"
         return topics
@@ -79,7 +81,7 @@ class Personalizer:
     def recipient(self, variant: RenderedVariant, sub: Subscriber, msg_id: str) -> Recipient:
         """What ``sub``'s message of ``variant`` has of its own."""
         link, https = self.links(sub.email)
-        topics = self.topics_line(sub)
+        topics = self.topics_line(sub, variant.language)
         holes = variant.placeholders
         return Recipient(
             to=sub.email,

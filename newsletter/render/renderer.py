@@ -8,21 +8,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date as Date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import css_inline
 import jinja2
 import jinja2.bccache
+from markupsafe import Markup
 from mjml import mjml2html
 
 from ..errors import RenderError
 from ..mail.placeholders import Placeholders
 from ..models import Card
+from ..reasons import reason_for
+from . import templates
 from .labels import labels_for
+from .prose import Prose, prose
 from .sections import DEGRADE_LEVELS, sections
-from .text import Wrapper, _text, clean_text, safe_url, truncate
+from .text import Wrapper, clean_text, safe_url, truncate
+
+# Inbox lists show about 90-140 characters of preview text after the subject.
+PREHEADER_WIDTH = 140
 
 FONT_STACK = (
     "-apple-system,BlinkMacSystemFont,'Apple SD Gothic Neo','Malgun Gothic',"
@@ -30,10 +36,12 @@ FONT_STACK = (
 )
 
 
-_TEMPLATES = resources.files("newsletter") / "templates"
-
-
 def _finalize(value: Any) -> Any:
+    if isinstance(value, Prose):
+        return value  # cleaned when it was made; a plain str here would lose its markup
+    if isinstance(value, Markup):
+        # Already escaped (a filter's output, e.g. join): cleaned, but not escaped twice.
+        return Markup(clean_text(str(value)))
     return "" if value is None else clean_text(value)
 
 
@@ -61,13 +69,13 @@ _COMPILED = _CompiledTemplates()
 
 
 def make_env(templates_dir: Path | None = None) -> jinja2.Environment:
-    """The Jinja2 environment: autoescape for MJML/HTML, plain text for ``.txt.j2``."""
-    loaders: list[jinja2.BaseLoader] = []
-    if templates_dir is not None:
-        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
-    loaders.append(jinja2.FileSystemLoader(str(_TEMPLATES)))
+    """The Jinja2 environment: autoescape for MJML/HTML, plain text for ``.txt.j2``.
+
+    ``templates_dir`` holds an operator's templates, each replacing the bundled one of its name.
+    """
+    folders = templates.search_path(templates_dir)
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders]),
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("mjml.j2", "html.j2", "html"),
             disabled_extensions=("txt.j2",),
@@ -84,8 +92,7 @@ def make_env(templates_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def _inliner() -> css_inline.CSSInliner:
-    css = (_TEMPLATES / "partials" / "inline.css").read_text(encoding="utf-8")
+def _inliner(css: str) -> css_inline.CSSInliner:
     # MJML's own head styles stay as <style> blocks (inline_style_tags=False): inlining their
     # `table, td {...}` rules onto every cell would only add bytes. Our rules come as extra_css.
     return css_inline.CSSInliner(
@@ -97,12 +104,29 @@ def _inliner() -> css_inline.CSSInliner:
     )
 
 
+def _preheader(views: list[dict[str, Any]]) -> str:
+    """What inbox lists show after the subject: the top paper's one-line summary."""
+    if not views:
+        return ""
+    top = views[0]
+    return truncate(top["s"]["summary"] or top["paper"].title, PREHEADER_WIDTH)
+
+
+def _start_here(views: list[dict[str, Any]]) -> dict[str, str] | None:
+    """The 'start here' block: the day's top pick (the first card), linked to its card."""
+    if not views:
+        return None
+    top = views[0]
+    return {"anchor": top["anchor"], "title": top["paper"].title, "summary": top["s"]["summary"]}
+
+
 @dataclass
 class RenderedVariant:
     """A variant's HTML and text bodies, with the per-recipient values left as placeholders.
 
     ``key`` names the variant once build has keyed it; ``subject`` overrides the edition's
-    subject (the short 'nothing for your topics' note has its own).
+    subject (a variant in another language, the short 'nothing for your topics' note);
+    ``language`` is the one it was rendered in ("" = the edition's).
     """
 
     html: str
@@ -111,6 +135,7 @@ class RenderedVariant:
     level: int = 0
     key: str = ""
     subject: str = ""
+    language: str = ""
     paper_count: int = field(default=0, compare=False)
 
 
@@ -134,7 +159,22 @@ class Renderer:
         # Checked when the settings load (config.checks); a bad one here renders no link.
         self.web_url = safe_url(web_url)
         self.labels = labels_for(language)
-        self.inliner = _inliner()
+        self.inline_css = templates.find(self.env, "partials/inline.css")
+        self.inliner = _inliner(templates.read(self.inline_css))
+
+    def _why(self, card: Card) -> Prose:
+        """'📊 3rd most upvoted' / '🤖 recommended: ...': why the paper is in the edition."""
+        icon = "📊" if card.selected.kind == "ranked" else "🤖"
+        reason = prose(reason_for(card.selected, self.language))
+        return Prose(f"{icon} {reason}", f"{icon} {reason.__html__()}")
+
+    def _notice(self, card: Card) -> tuple[str, str]:
+        """The card's note on how it was written, and the heading of its first section: the
+        abstract is under its own heading only when no model wrote the card."""
+        L, pa = self.labels, card.analysis
+        if pa.analyzer == "offline":
+            return L["abstract_only"], L["abstract_body"]
+        return (L["from_abstract"] if pa.fulltext.source == "abstract" else ""), L["core_idea"]
 
     def _card_view(self, number: int, card: Card, level: int) -> dict[str, Any]:
         L = self.labels
@@ -142,6 +182,7 @@ class Renderer:
         source = card.analysis.fulltext.source
         url = f"{self.abs_url}/{p.id}"
         full_link = f"{self.web_url.rstrip('/')}#{card.anchor}" if self.web_url else url
+        notice, core_heading = self._notice(card)
         return {
             "paper": p,
             "selected": card.selected,
@@ -152,11 +193,12 @@ class Renderer:
             "fulltext_url": safe_url(card.analysis.fulltext.url),
             "github_url": safe_url(p.github_repo),
             "project_url": safe_url(p.project_page),
-            "kind_badge": L[f"badge_{card.selected.kind}"],
+            "why": self._why(card),
             "source_badge": L[f"src_{source}"],
+            "notice": notice,
+            "core_heading": core_heading,
             "s": sections(card, level),
             "full_link": full_link,
-            "warnings": [_text(w) for w in card.analysis.warnings if _text(w)],
         }
 
     def context(
@@ -189,14 +231,14 @@ class Renderer:
                 }
             )
         headline = L["headline"].format(date=edition_date, title=self.title)
-        first = truncate(cards[0].paper.title, 80) if cards else L["empty"]
         return {
             "language": self.language,
             "L": L,
             "headline": headline,
             "title": self.title,
             "date": edition_date,
-            "preheader": L["preheader"].format(date=edition_date, n=len(cards), first=first),
+            "preheader": _preheader(views) or L["empty"],
+            "start": _start_here(views),
             "font_stack": FONT_STACK,
             "counts": counts,
             "toc": toc,
@@ -230,11 +272,18 @@ class Renderer:
         try:
             mjml = self.env.get_template("edition.mjml.j2").render(ctx)
             text = self.env.get_template("edition.txt.j2").render(ctx)
-        except jinja2.TemplateError as exc:
-            raise RenderError(f"template error: {exc}") from exc
+        except RenderError:
+            raise
+        except Exception as exc:  # whatever an (operator's) template raises: name file and line
+            raise templates.template_error(exc) from exc
         html = self.compile(mjml)
         return RenderedVariant(
-            html=html, text=text, placeholders=holes, level=level, paper_count=len(cards)
+            html=html,
+            text=text,
+            placeholders=holes,
+            level=level,
+            language=self.language,
+            paper_count=len(cards),
         )
 
     def compile(self, mjml: str) -> str:
@@ -242,5 +291,10 @@ class Renderer:
         try:
             html = mjml2html(mjml, disable_comments=True, fonts={})
         except Exception as exc:  # mjml-python raises plain exceptions with MRML's message
-            raise RenderError(f"MJML compile failed: {exc}") from exc
-        return str(self.inliner.inline(html))
+            # MRML names no position; the folders at least say whose templates made the MJML.
+            folders = templates.search_path_of(self.env)
+            raise RenderError(f"MJML compile failed: {exc} (templates: {folders})") from exc
+        try:
+            return str(self.inliner.inline(html))
+        except ValueError as exc:  # css-inline: a rule of partials/inline.css it cannot parse
+            raise RenderError(f"{self.inline_css}: {exc}") from exc

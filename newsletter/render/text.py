@@ -1,4 +1,5 @@
-"""Text helpers of the renderer: safe strings and URLs, display width, wrapping, truncation."""
+"""Text helpers of the renderer: safe strings and URLs, display width, wrapping, truncation
+(what models wrote: ``prose``)."""
 
 from __future__ import annotations
 
@@ -99,15 +100,15 @@ class Wrapper:
 
 
 def truncate(title: str, width: int) -> str:
-    """Cut a title to ``width`` characters with '…' (whole title if it fits)."""
+    """Cut a title to at most ``width`` characters with '…', at a word boundary.
+
+    The whole title if it fits; a word longer than half the width is cut where it must be.
+    """
     title = " ".join(str(clean_text(title)).split())
-    return title if len(title) <= width else title[: width - 1].rstrip() + "…"
-
-
-def _text(value: str) -> str:
-    return " ".join(str(clean_text(value)).split())
-
-
-def _items(values: list[str], keep: int | None) -> list[str]:
-    items = [t for t in (_text(v) for v in values) if t]
-    return items if keep is None else items[:keep]
+    if len(title) <= width:
+        return title
+    cut = title[: width - 1]
+    mid_word = not cut.endswith(" ") and title[width - 1] != " "
+    if mid_word and cut.rfind(" ") >= width // 2:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,.:;-–—") + "…"

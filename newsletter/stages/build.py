@@ -7,23 +7,23 @@ edition behind that a later ``send`` could trust.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib import resources
-from pathlib import Path
 
 from ..config import Settings
 from ..dates import today
+from ..delivery.personalize import Personalizer
 from ..errors import StageError
 from ..files import fingerprint, fresh, read_model, sha256_text, write_atomic, write_model
 from ..layout import EditionPaths
-from ..mail.fold import encoded_size
-from ..models import Candidates, Card, Edition, PaperAnalysis, Selection, Variant
-from ..render import RenderedVariant, Renderer
+from ..mail.parts import sent_parts
+from ..models import Candidates, Card, Edition, PaperAnalysis, Selection, Subscriber, Variant
+from ..render import RenderedVariant, Renderer, templates
 from ..render.budget import render_within
-from ..routing import Group, Routing, describe, route
+from ..render.labels import labels_for
+from ..routing import Group, Routing, describe, profile, route
 from ..store import Store
 from ..subscribers import SubscriberLists, list_files, load_subscribers, subscribers_folder
 from . import Progress, log
@@ -43,21 +43,24 @@ def build(
 
     ``lists``: the subscriber lists as the command read them (read here when not given).
     What the build does with them costs a dictionary lookup per subscriber; the rendering
-    depends on the distinct topic choices only.
+    and its size checks depend on the distinct topic choices only.
     """
     paths = settings.layout.edition(edition_date)
+    e = settings.edition
     subs = load_subscribers(settings, store, lists)
-    routing = route(edition_cards(paths), subs, settings.edition.language, allow_empty)
+    cards = edition_cards(paths, e.language)
+    routing = route(cards, subs, e.language, allow_empty)
     digest = build_fingerprint(settings, routing, allow_empty)
     current = _current(settings, paths, digest, force, progress)
     if current is not None:
         return current
-    cards = edition_cards(paths)
-    models = {c.analysis.model for c in cards if c.analysis.model}
+    localized = localized_cards(paths, cards, routing.groups, e.language)
+    report_warnings(localized, progress)
+    models = {c.analysis.model for lc in localized.values() for c in lc if c.analysis.model}
     model = ", ".join(sorted(models)) or None
     paths.edition.unlink(missing_ok=True)
     try:
-        variants = _render_all(settings, edition_date, cards, routing.groups, model, progress)
+        variants = _render_all(settings, edition_date, localized, routing.groups, model, progress)
     except BaseException:
         shutil.rmtree(paths.staging, ignore_errors=True)
         raise
@@ -65,8 +68,9 @@ def build(
     paths.staging.rename(paths.variants)
     edition = Edition(
         date=edition_date,
-        title=settings.edition.title,
-        language=settings.edition.language,
+        title=e.title_for(e.language),
+        language=e.language,
+        titles={lang: e.title_for(lang) for lang in sorted({e.language, *localized})},
         model=model,
         cards=cards,
         variants=variants,
@@ -93,8 +97,9 @@ def _current(
     return None
 
 
-def edition_cards(paths: EditionPaths) -> list[Card]:
-    """The selected papers with their analyses, in edition order, each contract checked."""
+def edition_cards(paths: EditionPaths, language: str) -> list[Card]:
+    """The selected papers with their analyses in the edition's ``language``, in edition
+    order, each contract checked."""
     selection = read_model(paths.selection, Selection, "select")
     candidates = read_model(paths.candidates, Candidates, "collect")
     by_id = {p.id: p for p in candidates.papers}
@@ -113,21 +118,72 @@ def edition_cards(paths: EditionPaths) -> list[Card]:
                 f"{paths.selection}: paper {sel.id} is not in candidates.json "
                 "(collected again since?); rerun 'newsletter select --force'"
             )
-        analysis_path = paths.analysis(sel.id)
-        pa = read_model(analysis_path, PaperAnalysis, "analyze")
-        if pa.id != sel.id:
-            raise StageError(
-                f"{analysis_path}: holds the analysis of paper {pa.id}, not "
-                f"{sel.id} (rerun 'newsletter analyze --force')"
-            )
+        pa = read_analysis(paths, sel.id, language, None)
+        if not sel.reasons:
+            # An older selection.json: its one reason is in the edition's language.
+            sel = sel.model_copy(update={"reasons": {language: sel.reason}})
         cards.append(Card(paper=by_id[sel.id], selected=sel, analysis=pa, anchor=f"paper-{i}"))
     return cards
+
+
+def read_analysis(
+    paths: EditionPaths, paper_id: str, language: str, suffix: str | None
+) -> PaperAnalysis:
+    """``analyses/ID.json`` (``suffix`` None) or ``ID.LANG.json``, checked to be that paper's
+    analysis in ``language``."""
+    path = paths.analysis(paper_id, suffix)
+    pa = read_model(path, PaperAnalysis, "analyze")
+    if pa.id != paper_id:
+        raise StageError(
+            f"{path}: holds the analysis of paper {pa.id}, not "
+            f"{paper_id} (rerun 'newsletter analyze --force')"
+        )
+    if pa.language != language:
+        raise StageError(
+            f"{path}: holds an analysis in '{pa.language}', not '{language}' (rerun "
+            "'newsletter analyze')"
+        )
+    return pa
+
+
+def localized_cards(
+    paths: EditionPaths, cards: list[Card], groups: dict[str, Group], language: str
+) -> dict[str, list[Card]]:
+    """The cards of each variant language: the edition's ``cards``, or the same cards with
+    their analysis in another language (``ID.LANG.json``) for the papers its variants hold."""
+    out = {language: cards}
+    for group in groups.values():
+        if group.language == language:
+            continue
+        have = {c.paper.id: c for c in out.setdefault(group.language, [])}
+        for card in cards:
+            if card.paper.id in group.paper_ids and card.paper.id not in have:
+                pa = read_analysis(paths, card.paper.id, group.language, group.language)
+                have[card.paper.id] = card.model_copy(update={"analysis": pa})
+        order = [c.paper.id for c in cards]
+        out[group.language] = sorted(have.values(), key=lambda c: order.index(c.paper.id))
+    return out
+
+
+def report_warnings(localized: dict[str, list[Card]], progress: Progress) -> None:
+    """The check warnings of the cards, for the operator (subscribers never see them)."""
+    flagged = [
+        f"{c.paper.id}{'' if i == 0 else f' ({lang})'}: {len(c.analysis.warnings)}"
+        for i, (lang, cards) in enumerate(localized.items())
+        for c in cards
+        if c.analysis.warnings
+    ]
+    if flagged:
+        progress(
+            f"build: {len(flagged)} cards have check warnings, not shown to subscribers "
+            f"('newsletter status' lists them): {', '.join(flagged)}"
+        )
 
 
 def _render_all(
     settings: Settings,
     edition_date: str,
-    cards: list[Card],
+    localized: dict[str, list[Card]],
     groups: dict[str, Group],
     model: str | None,
     progress: Progress,
@@ -145,8 +201,9 @@ def _render_all(
         lang = group.language
         if lang not in renderers:
             renderers[lang] = make_renderer(settings, lang)
+        measure = html_size_as_sent(settings, edition_date, group)
         wanted = set(group.paper_ids)
-        picked = [c for c in cards if c.paper.id in wanted]
+        picked = [c for c in localized.get(lang, []) if c.paper.id in wanted]
         rendered, size = render_within(
             renderers[lang],
             edition_date,
@@ -154,7 +211,7 @@ def _render_all(
             model=model,
             generated=generated,
             budget_bytes=budget,
-            measure=encoded_size,
+            measure=measure,
             policy=e.over_budget,
             name=f"variant {key} ({len(group.emails)} subscribers)",
         )
@@ -172,13 +229,44 @@ def _render_all(
     return variants
 
 
+def html_size_as_sent(
+    settings: Settings, edition_date: str, group: Group
+) -> Callable[[RenderedVariant], int]:
+    """The HTML part's bytes on the wire in the message delivery would send the group.
+
+    Measured on a subscriber with the group's longest address (the unsubscribe link grows
+    with it) and its widest topic choice, so every subscriber's copy is at most that size;
+    found from the group's topic choices, not by going through its subscribers.
+    """
+
+    def personalizer() -> Personalizer:
+        # A fresh one each time: a Personalizer keeps each variant key's bodies, and every
+        # shortening level of a variant being built has the same (empty) key.
+        language = settings.edition.language
+        return Personalizer(settings, edition_date, "-", labels_for(language)["all_topics"])
+
+    p = personalizer()
+    choices = [Subscriber("", "", *prof) for prof in group.profiles] or [Subscriber("")]
+    topics, exclude, language = profile(
+        max(choices, key=lambda s: len(p.topics_line(s, group.language)))
+    )
+    widest = Subscriber(group.longest, "", topics, exclude, language)
+
+    def measure(rendered: RenderedVariant) -> int:
+        raw, _ = personalizer().message(rendered, widest)
+        return sent_parts(raw).html_wire_bytes
+
+    return measure
+
+
 def make_renderer(settings: Settings, language: str) -> Renderer:
     """The renderer of one language, as the settings configure it."""
     e = settings.edition
     return Renderer(
         language,
-        e.title,
+        e.title_for(language),
         e.toc_title_width,
+        templates_dir=templates.override_dir(e.templates_dir),
         abs_url=settings.sources.arxiv.abs_url,
         web_url=e.web_base_url,
     )
@@ -216,19 +304,9 @@ def build_fingerprint(settings: Settings, routing: Routing, allow_empty: bool) -
         settings.edition.model_dump(),
         settings.sources.arxiv.abs_url,
         {k: v.model_dump() for k, v in settings.topics.items()},
-        template_digest(),
+        templates.digest(templates.override_dir(settings.edition.templates_dir)),
         subscribers,
         allow_empty,
-    )
-
-
-@functools.cache
-def template_digest() -> str:
-    """A digest of the bundled templates, so an edited template makes editions stale."""
-    root = Path(str(resources.files("newsletter") / "templates"))
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    return fingerprint(
-        [(str(p.relative_to(root)), sha256_text(p.read_text("utf-8"))) for p in files]
     )
 
 

@@ -96,7 +96,7 @@ def test_each_subscriber_gets_their_variant_with_their_values(
         assert msg["Text"] == variant.text.replace(holes.unsubscribe, link).replace(
             holes.topics, topics
         )
-        assert msg["Subject"] == f"[{DAY}] AI 논문 핵심 요약"
+        assert msg["Subject"] == variant.subject and variant.subject.startswith(f"[{DAY}] ")
 
 
 def test_braces_and_backslashes_of_paper_text_stay_text() -> None:

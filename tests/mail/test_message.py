@@ -10,7 +10,8 @@ from support.delivery_servers import parse
 
 from newsletter.errors import HeaderInjection
 from newsletter.mail.fold import MAX_LINE_BYTES, body_encoding, encoded_size, reflow
-from newsletter.mail.message import build_message, message_id
+from newsletter.mail.message import build_message, html_bytes_as_sent, message_id
+from newsletter.mail.parts import sent_parts
 from newsletter.mail.tokens import unsubscribe_token, verify_unsubscribe_token
 
 WHEN = datetime(2026, 6, 12, 8, 30, tzinfo=UTC)
@@ -151,7 +152,7 @@ def test_unbreakable_line_falls_back_to_base64() -> None:
         *("x" * n for n in (54, 55, 56, 57, 899, 900, 901)),
     ],
 )
-def test_encoded_size_is_the_html_part_as_sent(html: str) -> None:
+def test_sent_parts_reads_the_html_part_back_with_its_wire_size(html: str) -> None:
     raw = make(html=html)
     boundary = parse(raw).get_boundary()
     assert boundary is not None
@@ -160,4 +161,9 @@ def test_encoded_size_is_the_html_part_as_sent(html: str) -> None:
     part = raw.split(f"--{boundary}".encode())[2]
     body = part.split(b"\r\n\r\n", 1)[1]
     assert body.endswith(b"\r\n")
-    assert encoded_size(html) == len(body) - 2
+    sent = sent_parts(raw)
+    assert sent.html_wire_bytes == len(body) - 2
+    assert encoded_size(html) == sent.html_wire_bytes  # counted, not built
+    assert html_bytes_as_sent(html, "안녕하세요") == sent.html_wire_bytes
+    assert " ".join(sent.html.split()) == " ".join(html.split())
+    assert sent.text.strip() == "안녕하세요"

@@ -1,10 +1,13 @@
 """The fixture edition for the email tests (tests/fixtures/edition_ko/cards.yaml) and helpers.
 
-- ``load_cards``: the ten Korean cards as ``Card`` models.
+- ``load_cards``: the ten Korean cards as ``Card`` models (``longer_cards``: 20% longer);
+  ``english_cards``: the four of them a subscriber following vision and video receives, with
+  their English analyses (tests/fixtures/edition_en/analyses.yaml).
 - ``hostile_card``: a card whose paper data tries every trick (script, onerror, template
   syntax, unbalanced tags, bidi overrides, a 500-character word, javascript: links).
-- ``write_edition``: the stage files ``build`` reads (candidates, selection, analyses) plus a
-  subscriber list, under a data folder, so the real ``pipeline.build`` renders the variants.
+- ``write_edition``: the stage files ``build`` reads (candidates, selection, analyses, the
+  English ones as ``ID.en.json``) plus a subscriber list, under a data folder, so the real
+  ``pipeline.build`` renders the variants.
 """
 
 from __future__ import annotations
@@ -12,15 +15,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from newsletter.analysis.offline import analyze_offline
 from newsletter.config import Settings, load_settings
-from newsletter.models import Candidates, Card, Selection
+from newsletter.models import Candidates, Card, PaperAnalysis, Selection
 from support import FIXTURES as FIXTURES_DIR
 
 DAY = "2026-06-12"
 CARDS_YAML = FIXTURES_DIR / "edition_ko" / "cards.yaml"
+ENGLISH_YAML = FIXTURES_DIR / "edition_en" / "analyses.yaml"
 NONCE = "0123456789ab"
 GENERATED = "2026-06-12"
 MODEL = "gpt-4.1-mini"
@@ -35,9 +41,47 @@ SUBSCRIBERS = [
 ]
 
 
-def load_cards() -> list[Card]:
+TEXT_FIELDS = ("summary", "core_idea", "problem", "key_technique")
+LIST_FIELDS = ("method", "results", "improvements", "applications", "limitations")
+
+
+def load_cards(factor: float = 1.0) -> list[Card]:
+    """The fixture's cards; ``factor`` > 1 makes every analysis text that much longer."""
     data = yaml.safe_load(CARDS_YAML.read_text(encoding="utf-8"))
-    return [Card.model_validate(item) for item in data]
+    return [Card.model_validate(item) for item in longer_cards(data, factor)]
+
+
+def _lengthen(text: str, factor: float) -> str:
+    extra = text[: round(len(text) * (factor - 1))]
+    return f"{text} {extra}".strip() if extra else text
+
+
+def longer_cards(cards: list[dict[str, Any]], factor: float) -> list[dict[str, Any]]:
+    """Cards (as the fixture's dicts) with every analysis text and list item ``factor`` times
+    as long, by repeating its own beginning: the same sections, more text in each."""
+    out = json.loads(json.dumps(cards))
+    for card in out:
+        a = card["analysis"]["analysis"]
+        for key in TEXT_FIELDS:
+            a[key] = _lengthen(a[key], factor)
+        for key in LIST_FIELDS:
+            a[key] = [_lengthen(item, factor) for item in a[key]]
+    return out
+
+
+def english_analyses() -> dict[str, PaperAnalysis]:
+    data = yaml.safe_load(ENGLISH_YAML.read_text(encoding="utf-8"))
+    return {item["id"]: PaperAnalysis.model_validate(item) for item in data}
+
+
+def english_cards() -> list[Card]:
+    """The fixture cards that have an English analysis, with it."""
+    english = english_analyses()
+    return [
+        c.model_copy(update={"analysis": english[c.paper.id]})
+        for c in load_cards()
+        if c.paper.id in english
+    ]
 
 
 def hostile_card(number: int = 11) -> Card:
@@ -83,9 +127,20 @@ def write_edition(
     selection = Selection(date=DAY, method="llm", model=MODEL, papers=[c.selected for c in cards])
     (folder / "candidates.json").write_text(candidates.model_dump_json(), encoding="utf-8")
     (folder / "selection.json").write_text(selection.model_dump_json(), encoding="utf-8")
+    english = english_analyses()
     for c in cards:
         (folder / "analyses" / f"{c.paper.id}.json").write_text(
             c.analysis.model_dump_json(), encoding="utf-8"
+        )
+        # Without a written English card, what the offline analyzer makes: the abstract.
+        en = english.get(c.paper.id) or analyze_offline(c.paper, {}, "en")
+        en = en.model_copy(
+            update={
+                "analysis": en.analysis.model_copy(update={"topics": c.analysis.analysis.topics})
+            }
+        )
+        (folder / "analyses" / f"{c.paper.id}.en.json").write_text(
+            en.model_dump_json(), encoding="utf-8"
         )
     subs = root / "subscribers"
     subs.mkdir(exist_ok=True)
