@@ -3,19 +3,20 @@
 ``build_message`` goes through the email package: milliseconds per message (set_content, the
 generator's walk over ~85 KB, header parsing and folding). ``MessageTemplate`` builds the
 variant's message once with ``build_message`` and cuts it into fixed bytes and slots: the
-per-recipient headers (To, Date, Message-ID, List-Unsubscribe) and the body lines holding a
-per-recipient value (unsubscribe link, topics). A recipient's message is the slots refilled
-and the pieces joined: the same bytes ``build_message`` makes for them (tests compare both).
+per-recipient headers (To, Date, Message-ID, List-Unsubscribe), and the end of each body
+from a line break well before its first per-recipient value (unsubscribe link, topics). A
+recipient's message is the slots refilled (that end of each body encoded again by the same
+body encoding) and the pieces joined: the same bytes ``build_message`` makes for them.
 
 What the template relies on, and checks when it is made (else it is not used):
-- the body encoding folds each line on its own (a line break in the body is kept, and how a
-  line is folded does not depend on the lines around it): the whole body encoded at once must
-  equal its lines encoded one by one;
-- the headers come out as ``build_message`` writes them: the template's message for two probe
-  recipients must equal ``build_message``'s, byte for byte.
-A recipient for whom a filled-in line cannot go as 8bit, or whose header has no fast form,
-gets the email package's own folding of that piece, or ``render`` returns None (then the
-caller uses ``build_message``).
+- the body encoding only turns spaces into line breaks or adds line breaks, decides each
+  break from at most a line's length ahead, and can start over at one of its own breaks:
+  encoding the end of a body alone must give what encoding the whole gave there;
+- the headers come out as ``build_message`` writes them: the template's message for two
+  probe recipients (one with long values) must equal ``build_message``'s, byte for byte.
+A recipient whose header has no fast form gets the email package's own folding of that line;
+one whose filled-in body cannot go as 8bit gets None from ``render`` (the caller then uses
+``build_message``, which sends that part base64).
 """
 
 from __future__ import annotations
@@ -269,11 +270,11 @@ class MessageTemplate:
         if first < 0:
             return [_crlf_body(folded)]
         starts = _line_starts(body, folded) or [0]
-        # A fold decides each line break from the text up to one line length ahead, so the
-        # breaks that end before then cannot depend on the value filled in after.
-        cut = max(
-            (i for i, at in enumerate(starts) if at <= first - FLOW_LINE_BYTES - 8), default=0
-        )
+        # A fold decides each line break from the start of that line and at most a line's
+        # length ahead: a break whose line starts that far before the first value cannot
+        # depend on what is filled in there.
+        margin = first - FLOW_LINE_BYTES - 8
+        cut = max((i for i in range(1, len(starts)) if starts[i - 1] <= margin), default=0)
         tail = body[starts[cut] :]
         if cut and self.encode(tail, kind) != ("\n".join(lines[cut:]), "8bit"):
             cut, tail = 0, body  # the fold cannot start over there: encode it whole each time
