@@ -10,7 +10,9 @@ same whatever language its subscriber reads.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from .models import Card, Subscriber
 
@@ -53,6 +55,10 @@ def variant_key(paper_ids: list[str], language: str) -> str:
 Profile = tuple[tuple[str, ...], tuple[str, ...], str | None]
 
 
+# profile() at C speed, for going through a million subscribers.
+profile_of = attrgetter("topics", "exclude", "language")
+
+
 def profile(sub: Subscriber) -> Profile:
     return (sub.topics, sub.exclude, sub.language)
 
@@ -72,9 +78,14 @@ class Group:
 
     paper_ids: list[str]
     language: str
-    emails: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)  # filled only when routing addresses
     profiles: dict[Profile, int] = field(default_factory=dict)  # subscribers per profile
     longest: str = ""  # the longest address (the longest unsubscribe link is its)
+
+    @property
+    def count(self) -> int:
+        """How many subscribers get this variant."""
+        return sum(self.profiles.values())
 
 
 @dataclass
@@ -85,6 +96,47 @@ class Routing:
     groups: dict[str, Group]
 
 
+_EMAIL = attrgetter("email")
+
+
+def route_profiles(
+    cards: list[Card],
+    counts: dict[Profile, int],
+    language: str,
+    allow_empty: bool = False,
+    longest: str = "",
+) -> Routing:
+    """The variants for subscribers counted per profile (what build needs), without saying
+    who gets which; each group's ``longest`` is ``longest`` (the longest address of all, an
+    upper bound for every variant's)."""
+    groups, _ = _decide(cards, counts, language, allow_empty)
+    for group in groups.values():
+        group.longest = longest
+    return Routing({}, groups)
+
+
+def _decide(
+    cards: list[Card], counts: dict[Profile, int], language: str, allow_empty: bool
+) -> tuple[dict[str, Group], dict[Profile, tuple[str, Group] | None]]:
+    """Each profile's variant (None: no paper for it), worked out once per profile."""
+    empty_ok = allow_empty and not cards
+    groups: dict[str, Group] = {}
+    decided: dict[Profile, tuple[str, Group] | None] = {}
+    for prof, n in counts.items():
+        topics, exclude, lang = prof
+        chooser = Subscriber("", "", topics, exclude, lang)
+        ids = [c.paper.id for c in cards if wants(chooser, c.analysis.analysis.topics)]
+        if not ids and not empty_ok:
+            decided[prof] = None
+            continue
+        lang = lang or language
+        key = variant_key(ids, lang)
+        group = groups.setdefault(key, Group(ids, lang))
+        group.profiles[prof] = n
+        decided[prof] = (key, group)
+    return groups, decided
+
+
 def route(
     cards: list[Card], subscribers: list[Subscriber], language: str, allow_empty: bool = False
 ) -> Routing:
@@ -92,23 +144,13 @@ def route(
     'no papers today' edition.
 
     The papers are worked out once per distinct profile (topics, excluded, language), so a
-    million subscribers cost a dictionary lookup each.
+    million subscribers cost a few dictionary operations each.
     """
+    counts = Counter(map(profile_of, subscribers))
+    groups, decided = _decide(cards, counts, language, allow_empty)
     keys: dict[str, str | None] = {}
-    groups: dict[str, Group] = {}
-    empty_ok = allow_empty and not cards
-    decided: dict[Profile, tuple[str, Group] | None] = {}
     for sub in subscribers:
-        prof = profile(sub)
-        if prof not in decided:
-            ids = [c.paper.id for c in cards if wants(sub, c.analysis.analysis.topics)]
-            if not ids and not empty_ok:
-                decided[prof] = None
-            else:
-                lang = sub.language or language
-                key = variant_key(ids, lang)
-                decided[prof] = (key, groups.setdefault(key, Group(ids, lang)))
-        found = decided[prof]
+        found = decided[profile_of(sub)]
         if found is None:
             keys[sub.email] = None
             continue
@@ -117,5 +159,4 @@ def route(
         group.emails.append(sub.email)
         if len(sub.email) > len(group.longest):
             group.longest = sub.email
-        group.profiles[prof] = group.profiles.get(prof, 0) + 1
     return Routing(keys, groups)

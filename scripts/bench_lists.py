@@ -120,8 +120,11 @@ def main() -> None:
         for kind in args.formats:
             for n in args.sizes:
                 write_list(root / "subscribers", n, kind)
-                # Built once for this list, so dry-run and planning find the edition current.
-                measure([*newsletter, "build", "--date", DAY], root)
+                # Prepared once for this list (analyses in each language its subscribers read,
+                # the build), so dry-run and planning find the edition current.
+                measure(
+                    [*newsletter, "send", "--date", DAY, "--replay", "sample", "--dry-run"], root
+                )
                 operations = {
                     "subscribers check": [*newsletter, "subscribers", "check"],
                     "send --dry-run": [*newsletter, "send", "--date", DAY, "--dry-run"],

@@ -18,14 +18,14 @@ from ..delivery.personalize import Personalizer
 from ..errors import StageError
 from ..files import fingerprint, fresh, read_model, sha256_text, write_atomic, write_model
 from ..layout import EditionPaths
-from ..mail.parts import sent_parts
+from ..mail.fold import encoded_size
 from ..models import Candidates, Card, Edition, PaperAnalysis, Selection, Subscriber, Variant
 from ..render import RenderedVariant, Renderer, templates
 from ..render.budget import render_within
 from ..render.labels import labels_for
-from ..routing import Group, Routing, describe, profile, route
+from ..routing import Group, Routing, describe, profile, route_profiles
 from ..store import Store
-from ..subscribers import SubscriberLists, list_files, load_subscribers, subscribers_folder
+from ..subscribers import SubscriberLists, list_files, read_lists, subscribers_folder
 from . import Progress, log
 
 
@@ -47,9 +47,10 @@ def build(
     """
     paths = settings.layout.edition(edition_date)
     e = settings.edition
-    subs = load_subscribers(settings, store, lists)
+    lists = lists or read_lists(settings)
+    counts = lists.active_profiles(store.statuses() if store else {})
     cards = edition_cards(paths, e.language)
-    routing = route(cards, subs, e.language, allow_empty)
+    routing = route_profiles(cards, counts, e.language, allow_empty, lists.longest)
     digest = build_fingerprint(settings, routing, allow_empty)
     current = _current(settings, paths, digest, force, progress)
     if current is not None:
@@ -213,7 +214,7 @@ def _render_all(
             budget_bytes=budget,
             measure=measure,
             policy=e.over_budget,
-            name=f"variant {key} ({len(group.emails)} subscribers)",
+            name=f"variant {key} ({group.count} subscribers)",
         )
         info = variant_record(key, group, rendered, size)
         write_atomic(staging / f"{key}.html", rendered.html)
@@ -222,7 +223,7 @@ def _render_all(
         variants.append(info)
         shortened = f", shortened to level {rendered.level}" if rendered.level else ""
         progress(
-            f"build: variant {key}: {len(picked)} papers, {len(group.emails)} subscribers, "
+            f"build: variant {key}: {len(picked)} papers, {group.count} subscribers, "
             f"{size / 1000:.1f} KB html as sent ({100 * size / budget:.0f}% of the "
             f"{budget / 1000:.0f} KB budget{shortened})"
         )
@@ -236,25 +237,22 @@ def html_size_as_sent(
 
     Measured on a subscriber with the group's longest address (the unsubscribe link grows
     with it) and its widest topic choice, so every subscriber's copy is at most that size;
-    found from the group's topic choices, not by going through its subscribers.
+    found from the group's topic choices, not by going through its subscribers. The bytes
+    are counted (``fold.encoded_size``, equal to the real message's HTML part), not built.
     """
-
-    def personalizer() -> Personalizer:
-        # A fresh one each time: a Personalizer keeps each variant key's bodies, and every
-        # shortening level of a variant being built has the same (empty) key.
-        language = settings.edition.language
-        return Personalizer(settings, edition_date, "-", labels_for(language)["all_topics"])
-
-    p = personalizer()
+    language = settings.edition.language
+    p = Personalizer(settings, edition_date, "-", labels_for(language)["all_topics"])
     choices = [Subscriber("", "", *prof) for prof in group.profiles] or [Subscriber("")]
-    topics, exclude, language = profile(
+    topics, exclude, lang = profile(
         max(choices, key=lambda s: len(p.topics_line(s, group.language)))
     )
-    widest = Subscriber(group.longest, "", topics, exclude, language)
+    widest = Subscriber(group.longest, "", topics, exclude, lang)
 
     def measure(rendered: RenderedVariant) -> int:
-        raw, _ = personalizer().message(rendered, widest)
-        return sent_parts(raw).html_wire_bytes
+        html = rendered.html
+        for token, value in p.recipient(rendered, widest, "<m@example.com>").html_values.items():
+            html = html.replace(token, value)
+        return encoded_size(html)
 
     return measure
 
@@ -277,7 +275,7 @@ def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int)
     return Variant(
         key=key,
         paper_ids=group.paper_ids,
-        subscriber_count=len(group.emails),
+        subscriber_count=group.count,
         profiles={describe(p): n for p, n in sorted(group.profiles.items(), key=_by_count)},
         language=group.language,
         html_bytes=size,

@@ -4,13 +4,15 @@ subscribers/README.md) and the store's status changes, which win over the files.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from ..config import Settings
 from ..errors import ConfigError
 from ..models import Subscriber
+from ..routing import Profile, profile, profile_of
 from ..store import Store
 from .edit import DEFAULT_FILE, add, entries, import_file, remove
 from .lists import (
@@ -21,6 +23,7 @@ from .lists import (
     load,
     normalize_email,
     read_file,
+    read_folder,
     same_address,
 )
 
@@ -67,18 +70,42 @@ def subscribers_folder(settings: Settings) -> Path:
 
 @dataclass
 class SubscriberLists:
-    """The lists as read once by a command: every valid record, and every problem."""
+    """The lists as read once by a command: every valid record, and every problem.
+
+    Also each subscriber by lower-cased address, and how many choose each topics profile
+    (counted as the lists are read), so that a build learns what it needs from a million
+    subscribers without going through them again.
+    """
 
     folder: Path
     everyone: list[Subscriber]
     problems: list[Problem]
+    by_address: dict[str, Subscriber] = field(default_factory=dict)
+    profiles: Counter[Profile] = field(default_factory=Counter)
+    longest: str = ""  # the longest address
+
+    def active_profiles(self, statuses: dict[str, str]) -> Counter[Profile]:
+        """Subscribers per profile, without those the store says left."""
+        counts = Counter(self.profiles)
+        for email, status in statuses.items():
+            sub = self.by_address.get(email.lower())
+            if sub is not None and status != "active":
+                counts[profile(sub)] -= 1
+        return +counts  # profiles left with nobody dropped
 
 
 def read_lists(settings: Settings) -> SubscriberLists:
     """Read the subscriber lists (each file once); a command passes the result around."""
     folder = subscribers_folder(settings)
-    everyone, problems = check(folder, set(settings.topics))
-    return SubscriberLists(folder, everyone, problems)
+    everyone, problems, by_address = read_folder(folder, set(settings.topics))
+    return SubscriberLists(
+        folder,
+        everyone,
+        problems,
+        by_address,
+        Counter(map(profile_of, everyone)),
+        max((s.email for s in everyone), key=len, default=""),
+    )
 
 
 def load_subscribers(

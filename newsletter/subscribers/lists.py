@@ -194,9 +194,17 @@ def list_files(folder: Path) -> list[Path]:
 
 def check(folder: Path, topics: set[str]) -> tuple[list[Subscriber], list[Problem]]:
     """All subscribers in ``folder`` and every problem (invalid, unknown topic, duplicate)."""
+    everyone, problems, _ = read_folder(folder, topics)
+    return everyone, problems
+
+
+def read_folder(
+    folder: Path, topics: set[str]
+) -> tuple[list[Subscriber], list[Problem], dict[str, Subscriber]]:
+    """``check``, and each subscriber by lower-cased address."""
     everyone: list[Subscriber] = []
     problems: list[Problem] = []
-    first_seen: dict[str, str] = {}
+    first_seen: dict[str, Subscriber] = {}
     reader = _Reader(topics)
     for path in list_files(folder):
         found, trouble = _read(path, reader)
@@ -206,13 +214,12 @@ def check(folder: Path, topics: set[str]) -> tuple[list[Subscriber], list[Proble
             if key == sub.email:
                 key = sub.email  # one string object, not two equal ones
             if key in first_seen:
-                problems.append(
-                    Problem(sub.origin, f"duplicate of {sub.email} (first at {first_seen[key]})")
-                )
+                first = first_seen[key].origin
+                problems.append(Problem(sub.origin, f"duplicate of {sub.email} (first at {first})"))
                 continue
-            first_seen[key] = sub.origin
+            first_seen[key] = sub
             everyone.append(sub)
-    return everyone, problems
+    return everyone, problems, first_seen
 
 
 def active(everyone: Iterable[Subscriber], statuses: dict[str, str]) -> list[Subscriber]:
