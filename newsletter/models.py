@@ -162,6 +162,7 @@ class Variant(_Model):
     degraded: bool = False
     unsubscribe_token: str = ""
     topics_token: str = ""
+    preferences_token: str = ""  # "" = rendered without a preferences link
     # Digests of variants/KEY.html and .txt as built ("" = not recorded): a file changed or
     # cut short since the build is refused before it is sent.
     html_sha256: str = ""

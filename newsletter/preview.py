@@ -98,6 +98,8 @@ class Preview:
             content = content.replace(v.topics_token, topics)
         if v.unsubscribe_token:
             content = content.replace(v.unsubscribe_token, PREVIEW_UNSUBSCRIBE)
+        if v.preferences_token:
+            content = content.replace(v.preferences_token, PREVIEW_UNSUBSCRIBE)
         return content
 
     def index(self, subscriber: str | None = None) -> str:

@@ -47,6 +47,11 @@ def edition_status(
                 + (f" ({r.last_error})" if r.last_error else "")
                 for r in unknown
             ]
+        from .feedback.rates import rates_report
+
+        rates = rates_report(settings, store)
+        if rates is not None:
+            out["feedback"] = rates
     return out
 
 
@@ -133,10 +138,11 @@ def _build(paths: EditionPaths) -> dict[str, Any] | None:
 def status_lines(report: dict[str, Any]) -> list[str]:
     """The report as ``newsletter status`` prints it: one line per stage, then warnings."""
     lines = [f"edition {report['date']} ({report['folder']})"]
-    for stage in ("collect", "select", "analyze", "build", "deliver"):
+    for stage in ("collect", "select", "analyze", "build", "deliver", "feedback"):
         info = report.get(stage)
         if info is None:
-            lines.append(f"  {stage:<8} not run")
+            if stage != "feedback":
+                lines.append(f"  {stage:<8} not run")
             continue
         if stage == "build" and "variants" in info:
             parts = [

@@ -15,6 +15,7 @@ from .base import Ctx
 from .send import send
 from .stages import COMMANDS
 from .subscribers import subscribers
+from .web import feedback, publish, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,7 +40,7 @@ def cli(click_ctx: click.Context, config: str | None, data_dir: str | None, verb
     click_ctx.obj = Ctx(config, data_dir, verbose)
 
 
-for command in (*COMMANDS, send, subscribers):
+for command in (*COMMANDS, send, subscribers, serve, feedback, publish):
     cli.add_command(command)
 
 

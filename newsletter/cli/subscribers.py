@@ -42,28 +42,17 @@ def split_topics(value: str) -> list[str]:
     "--all",
     "show_all",
     is_flag=True,
-    help="Include those who left (unsubscribed, bounced, complained).",
+    help="Include those who left (unsubscribed, bounced, complained), paused or are pending.",
 )
 @click.pass_obj
 @handle_errors
 def subscribers_list(ctx: Ctx, show_all: bool) -> None:
-    """List active subscribers: email, name, topics (* = all), -excluded, language."""
+    """List subscribers: email, name, topics (* = all), -excluded, language, source."""
     store = ctx.store()
-    statuses = store.statuses()
     warn_subscribers(ctx.settings)
-    if show_all:
-        everyone = files.load(files.subscribers_folder(ctx.settings), set(ctx.settings.topics))
-    else:
-        everyone = files.load_subscribers(ctx.settings, store)
     try:
-        for sub in everyone:
-            excluded = ("\t-" + ",".join(sub.exclude)) if sub.exclude else ""
-            state = statuses.get(sub.email.lower(), "active")
-            tail = f"\t[{state}]" if show_all and state != "active" else ""
-            click.echo(
-                f"{sub.email}\t{sub.name}\t{','.join(sub.topics) or '*'}{excluded}"
-                f"{(chr(9) + sub.language) if sub.language else ''}{tail}"
-            )
+        for line in files.listing(ctx.settings, store, show_all):
+            click.echo(line)
         sys.stdout.flush()
     except BrokenPipeError:
         reader_left()
@@ -198,7 +187,8 @@ def subscribers_unsubscribe(
     if bool(email) == bool(token):
         raise ConfigError("give an EMAIL or --token, not both")
     if token:
-        address, reason = verify_token(ctx.settings, token), reason or "unsubscribe link"
+        address = verify_token(ctx.settings, token, ctx.store())
+        reason = reason or "unsubscribe link"
     else:
         try:
             address = files.normalize_email(email or "")
@@ -243,21 +233,15 @@ def subscribers_verify_token(ctx: Ctx, token: str) -> None:
     """Print the address an unsubscribe-link token was signed for (fails if forged)."""
     from ..web.unsubscribe import verify_token
 
-    click.echo(verify_token(ctx.settings, token))
+    click.echo(verify_token(ctx.settings, token, ctx.store()))
 
 
-@subscribers.command("serve-unsubscribe")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8026, show_default=True, help="0 = any free port.")
+@subscribers.command("serve-unsubscribe", hidden=True)
 @click.pass_obj
 @handle_errors
-def subscribers_serve_unsubscribe(ctx: Ctx, host: str, port: int) -> None:
-    """Serve the unsubscribe link's endpoint (put it behind your HTTPS proxy)."""
-    from wsgiref.simple_server import make_server
-
-    from ..web.unsubscribe import make_app
-
-    app = make_app(ctx.settings, ctx.store())
-    with make_server(host, port, app) as server:
-        click.echo(f"unsubscribe endpoint on http://{host}:{server.server_port}/?token=...")
-        server.serve_forever()
+def subscribers_serve_unsubscribe(ctx: Ctx) -> None:
+    """Replaced by 'newsletter serve' (kept so old scripts say so)."""
+    raise ConfigError(
+        "'subscribers serve-unsubscribe' was replaced by 'newsletter serve' (sign-up, "
+        "preferences and the unsubscribe link; see the README)"
+    )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..layout import Layout
 from .secrets import Secrets
+from .service import ArchiveSettings, FeedbackSettings, WebSettings
 
 
 class _Section(BaseModel):
@@ -231,6 +232,9 @@ class Settings(_Section):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     topics: dict[str, TopicSettings] = Field(default_factory=_default_topics)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
 
     # Not settings: where they came from (for messages), and the secrets the settings name,
     # read once from the environment by the loader. Neither is ever dumped or fingerprinted.

@@ -13,9 +13,9 @@ from ..config import Settings
 from ..errors import ConfigError, HeaderInjection
 from ..mail.headers import build_headers, safe_header, sender_domain
 from ..mail.message import BodyTemplate, build_message, message_id
-from ..mail.tokens import unsubscribe_token
 from ..models import Subscriber
 from ..render import RenderedVariant
+from ..web.links import Links
 
 
 @dataclass
@@ -37,19 +37,15 @@ class Personalizer:
         except HeaderInjection as exc:
             raise ConfigError(str(exc)) from None
         self.domain = sender_domain(d.from_)
-        self.key = self.settings.secrets.unsubscribe_key.get_secret_value()
+        self.signed = Links(self.settings)
         self._templates: dict[str, BodyTemplate] = {}
         sender = d.from_.rsplit("<", 1)[-1].rstrip(">").strip()
         self.mailto = d.unsubscribe_mailto or f"mailto:{sender}?subject=unsubscribe"
 
     def links(self, email: str) -> tuple[str, str]:
         """(link for the footer, https URL for List-Unsubscribe or '')."""
-        d = self.settings.delivery
-        if d.unsubscribe_url:
-            sep = "&" if "?" in d.unsubscribe_url else "?"
-            url = f"{d.unsubscribe_url}{sep}token={unsubscribe_token(email, self.key)}"
-            return url, url
-        return self.mailto, ""
+        url = self.signed.unsubscribe_url(email)
+        return (url, url) if url else (self.mailto, "")
 
     def topics_line(self, sub: Subscriber) -> str:
         """The subscriber's topics as the footer shows them: 'llm, agents (−safety)'."""
@@ -86,6 +82,11 @@ class Personalizer:
             holes.unsubscribe: html_lib.escape(link, quote=True),
             holes.topics: html_lib.escape(topics),
         }
+        if holes.preferences:
+            # Rendered only when web.base_url is set (make_renderer), so a link is made.
+            prefs = self.signed.preferences_url(sub.email)
+            text_values[holes.preferences] = prefs
+            html_values[holes.preferences] = html_lib.escape(prefs, quote=True)
         subject = variant.subject or self.subject
         if test:
             msg_id, subject = make_msgid("test", domain=self.domain), f"[TEST] {subject}"

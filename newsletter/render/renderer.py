@@ -6,7 +6,7 @@ Paper data only ever reaches the output through ``{{ }}`` with autoescape on, af
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date as Date
 from importlib import resources
 from pathlib import Path
@@ -100,6 +100,7 @@ class Renderer:
         templates_dir: Path | None = None,
         abs_url: str = "https://arxiv.org/abs",
         web_url: str = "",
+        preferences: bool = False,
     ) -> None:
         self.env = make_env(templates_dir)
         self.language = language
@@ -109,6 +110,7 @@ class Renderer:
         # Checked when the settings load (config.checks); a bad one here renders no link.
         self.web_url = safe_url(web_url)
         self.labels = labels_for(language)
+        self.preferences = preferences  # a per-subscriber preferences link in the footer
         self.inliner = _inliner()
 
     def _card_view(self, number: int, card: Card, level: int) -> dict[str, Any]:
@@ -201,7 +203,10 @@ class Renderer:
             raise RenderError(f"degrade level {level} is not one of {DEGRADE_LEVELS}")
         ctx = self.context(edition_date, cards, model, generated or Date.today().isoformat(), level)
         holes = Placeholders.new(nonce)
+        if not self.preferences:
+            holes = replace(holes, preferences="")
         ctx["unsubscribe_token"], ctx["topics_token"] = holes.unsubscribe, holes.topics
+        ctx["preferences_token"] = holes.preferences
         try:
             mjml = self.env.get_template("edition.mjml.j2").render(ctx)
             text = self.env.get_template("edition.txt.j2").render(ctx)

@@ -138,7 +138,7 @@ def _render_all(
     for key, group in sorted(groups.items()):
         lang = group.language
         if lang not in renderers:
-            renderers[lang] = make_renderer(settings, lang)
+            renderers[lang] = make_renderer(settings, lang, edition_date)
         wanted = set(group.paper_ids)
         picked = [c for c in cards if c.paper.id in wanted]
         rendered, size = render_within(
@@ -166,15 +166,25 @@ def _render_all(
     return variants
 
 
-def make_renderer(settings: Settings, language: str) -> Renderer:
-    """The renderer of one language, as the settings configure it."""
+def make_renderer(settings: Settings, language: str, edition_date: str = "") -> Renderer:
+    """The renderer of one language, as the settings configure it.
+
+    With ``archive.base_url`` set, the "full edition" link and shortened cards point to the
+    edition's archive page; with ``web.base_url``, the footer links to the preferences page.
+    """
+    from ..archive.paths import edition_url
+
     e = settings.edition
+    web_url = e.web_base_url
+    if settings.archive.base_url and edition_date:
+        web_url = edition_url(settings.archive.base_url, edition_date, language)
     return Renderer(
         language,
         e.title,
         e.toc_title_width,
         abs_url=settings.sources.arxiv.abs_url,
-        web_url=e.web_base_url,
+        web_url=web_url,
+        preferences=bool(settings.web.base_url),
     )
 
 
@@ -190,6 +200,7 @@ def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int)
         degraded=rendered.level > 0,
         unsubscribe_token=rendered.placeholders.unsubscribe,
         topics_token=rendered.placeholders.topics,
+        preferences_token=rendered.placeholders.preferences,
         html_sha256=sha256_text(rendered.html),
         text_sha256=sha256_text(rendered.text),
     )

@@ -47,7 +47,7 @@ def load_variants(settings: Settings, edition: Edition) -> dict[str, RenderedVar
             text = (paths.variants / f"{v.key}.txt").read_text(encoding="utf-8")
         except FileNotFoundError as exc:
             raise StageError(f"{exc.filename} is missing: run 'newsletter build --force'") from None
-        holes = Placeholders(v.unsubscribe_token, v.topics_token)
+        holes = Placeholders(v.unsubscribe_token, v.topics_token, v.preferences_token)
         out[v.key] = RenderedVariant(html, text, holes, key=v.key, paper_count=len(v.paper_ids))
     return out
 

@@ -1,5 +1,6 @@
 """Subscribers: the list files (``subscribers/*.yaml``, ``*.csv``; format in
-subscribers/README.md) and the store's status changes, which win over the files."""
+subscribers/README.md), the web sign-ups and preferences, and the store's status changes,
+which win over the files."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from ..models import Subscriber
 from ..store import Store
 from .edit import DEFAULT_FILE, add, entries, import_file, remove
 from .lists import Problem, check, list_files, load, normalize_email, read_file, same_address
+from .web import listing as web_listing
+from .web import merge, source_of
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +27,14 @@ __all__ = [
     "entries",
     "import_file",
     "list_files",
+    "listing",
     "load",
     "load_subscribers",
     "normalize_email",
     "read_file",
     "remove",
     "same_address",
+    "source_of",
     "subscribers_folder",
 ]
 
@@ -53,7 +58,15 @@ def subscribers_folder(settings: Settings) -> Path:
 
 
 def load_subscribers(settings: Settings, store: Store | None = None) -> list[Subscriber]:
-    """The active subscribers of the lists (bad records skipped; those who left, dropped)."""
+    """The active subscribers: the lists (bad records skipped) and the confirmed web sign-ups,
+    with the preferences saved on the web; those who left or paused are dropped."""
     topics = set(settings.topics)
     statuses = store.statuses() if store else {}
-    return load(subscribers_folder(settings), topics, statuses)
+    listed = load(subscribers_folder(settings), topics, statuses)
+    return listed if store is None else merge(listed, store, topics, statuses)
+
+
+def listing(settings: Settings, store: Store, show_all: bool = False) -> list[str]:
+    """The lines of ``subscribers list`` (files and web, each with its source)."""
+    topics = set(settings.topics)
+    return web_listing(load(subscribers_folder(settings), topics), store, topics, show_all)

@@ -82,7 +82,7 @@ def settings(tmp_path: Path, **env: str) -> Settings:
 def test_personalizer_fills_topics_and_link(tmp_path: Path) -> None:
     s = settings(
         tmp_path,
-        UNSUBSCRIBE_SECRET="k",
+        UNSUBSCRIBE_SECRET="k" * 32,
         DELIVERY__UNSUBSCRIBE_URL="https://ex.example.com/u?list=ai",
     )
     p = Personalizer(s, DAY, "Subject", "all")
@@ -104,7 +104,9 @@ def test_personalizer_fills_topics_and_link(tmp_path: Path) -> None:
 def test_plain_http_unsubscribe_url_is_refused_when_settings_load(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="must be an https:// link"):
         settings(
-            tmp_path, UNSUBSCRIBE_SECRET="k", DELIVERY__UNSUBSCRIBE_URL="http://ex.example.com/u"
+            tmp_path,
+            UNSUBSCRIBE_SECRET="k" * 32,
+            DELIVERY__UNSUBSCRIBE_URL="http://ex.example.com/u",
         )
 
 
@@ -138,7 +140,7 @@ def test_a_bad_header_fails_one_row_and_the_run_goes_on(tmp_path: Path) -> None:
 
 def test_a_long_link_falls_back_to_a_full_build(tmp_path: Path) -> None:
     base = "https://ex.example.com/" + "p" * 370
-    s = settings(tmp_path, UNSUBSCRIBE_SECRET="k", DELIVERY__UNSUBSCRIBE_URL=base)
+    s = settings(tmp_path, UNSUBSCRIBE_SECRET="k" * 32, DELIVERY__UNSUBSCRIBE_URL=base)
     long_line = variant()
     # An unbreakable run just under the flow limit with the link in it: filled in, it would
     # pass MAX_LINE_BYTES, so the message is built from scratch (base64, as it cannot flow).
@@ -149,7 +151,7 @@ def test_a_long_link_falls_back_to_a_full_build(tmp_path: Path) -> None:
     assert html_part is not None and html_part["Content-Transfer-Encoding"] == "base64"
     assert f'href="{base}?token=' in html_part.get_content()
     with pytest.raises(ConfigError, match="over 400 characters"):
-        settings(tmp_path, UNSUBSCRIBE_SECRET="k", DELIVERY__UNSUBSCRIBE_URL=base + "p" * 40)
+        settings(tmp_path, UNSUBSCRIBE_SECRET="k" * 32, DELIVERY__UNSUBSCRIBE_URL=base + "p" * 40)
 
 
 def test_a_line_break_in_a_setting_is_a_config_error(tmp_path: Path) -> None:

@@ -143,9 +143,9 @@ def test_add_remove_list_cli(workdir: Path) -> None:
     )
     out = run("subscribers", "list").output.splitlines()
     assert out == [
-        "a@example.com\tA\t*",
-        "b@example.com\t\tllm",
-        "C@example.com\tCee\tllm,agents\t-safety\ten",
+        "a@example.com\tA\t*\tsubscribers/subscribers.yaml:2",
+        "b@example.com\t\tllm\tsubscribers/subscribers.yaml:5",
+        "C@example.com\tCee\tllm,agents\t-safety\ten\tsubscribers/subscribers.yaml:7",
     ]
     dup = run("subscribers", "add", "c@example.com", code=1)
     assert "already subscribed" in dup.output and "subscribers.yaml:7" in dup.output
@@ -216,15 +216,23 @@ def test_unsubscribe_wins_over_the_files_until_resubscribed(workdir: Path) -> No
         "- email: a@example.com\n- email: b@example.com\n",
     )
     run("subscribers", "unsubscribe", "B@example.com")
-    assert run("subscribers", "list").output.split() == ["a@example.com", "*"]
+    assert run("subscribers", "list").output.split() == [
+        "a@example.com",
+        "*",
+        "subscribers/subscribers.yaml:1",
+    ]
     everyone = run("subscribers", "list", "--all").output
-    assert "b@example.com\t\t*\t[unsubscribed]" in everyone
+    assert "b@example.com\t\t*\tsubscribers/subscribers.yaml:2\t[unsubscribed]" in everyone
     refused = run("subscribers", "add", "b@example.com", "--file", "more.yaml", code=1)
     assert "unsubscribed in the store" in refused.output
     run("subscribers", "unsubscribe", "a@example.com", "--status", "bounced")
     assert run("subscribers", "list").output == ""
     run("subscribers", "resubscribe", "a@example.com")
-    assert run("subscribers", "list").output.split() == ["a@example.com", "*"]
+    assert run("subscribers", "list").output.split() == [
+        "a@example.com",
+        "*",
+        "subscribers/subscribers.yaml:1",
+    ]
 
 
 def test_check_cli_reports_and_fails(workdir: Path) -> None:
