@@ -75,14 +75,18 @@ def drain(
     report = Report()
     known = known_addresses(settings, store)
     stop = stop or threading.Event()
+    refused: set[str] = set()  # left on the queue: they come back, and are not news
     while not stop.is_set():
         messages = _receive(sqs, f.queue_url, f.wait_s, f.visibility_timeout_s)
-        if not messages and not loop:
+        fresh = [m for m in messages if m.get("MessageId") not in refused]
+        if not fresh and not loop:
             break
-        for message in messages:
+        for message in fresh:
             report.received += 1
             if _handle(settings, store, sqs, message, known, report):
                 report.deleted += 1
+            else:
+                refused.add(str(message.get("MessageId")))
     return report
 
 

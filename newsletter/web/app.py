@@ -322,6 +322,10 @@ def _is_one_click(body: bytes, form: dict[str, list[str]]) -> bool:
 
 def make_app(settings: Settings, store: Store, **kwargs: Any) -> ASGIApp:
     """The whole app, wrapped in the body and time limits of ``[web]``."""
+    if "sns" not in kwargs and settings.feedback.sns_topic_arn:
+        from ..feedback.sns import SnsEndpoint
+
+        kwargs["sns"] = SnsEndpoint.from_settings(settings, store)
     web = Web(settings, store, **kwargs)
     routes: list[Route | Mount] = [
         Route("/", web.signup_get, methods=["GET"]),

@@ -22,16 +22,11 @@ def serve(
     host = host or settings.web.host
     port = settings.web.port if port is None else port
     store = Store(settings.layout.store)
-    sns = None
-    if settings.feedback.sns_topic_arn:
-        from ..feedback.sns import SnsEndpoint
-
-        sns = SnsEndpoint.from_settings(settings, store)
-    app = make_app(settings, store, sns=sns)
+    app = make_app(settings, store)
     sock = bind(host, port)
     real_port = sock.getsockname()[1]
     announce(f"newsletter serve: http://{host}:{real_port}/ (sign-up)")
-    if sns is not None:
+    if settings.feedback.sns_topic_arn:
         announce(f"  SNS notifications: POST /sns (topic {settings.feedback.sns_topic_arn})")
     if archive_folder(settings).is_dir():
         announce(f"  archive: /archive/ ({archive_folder(settings)})")

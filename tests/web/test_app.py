@@ -101,9 +101,7 @@ def wait_for_mail(workdir: Path, email: str) -> str:
     raise AssertionError(f"no confirmation email for {email}")
 
 
-def test_sign_up_confirm_and_the_next_edition_includes_them(
-    workdir: Path, served: Served
-) -> None:
+def test_sign_up_confirm_and_the_next_edition_includes_them(workdir: Path, served: Served) -> None:
     with httpx.Client(base_url=served.url) as client:
         answer = sign_up(client, "New@Example.com", "llm", "agents")
         assert answer.status_code == 200 and "Check your inbox" in answer.text
@@ -122,9 +120,7 @@ def test_sign_up_confirm_and_the_next_edition_includes_them(
     assert subs["new@example.com"].language == "en" and subs["new@example.com"].origin == "web"
 
 
-def test_the_same_answer_whether_or_not_the_address_is_known(
-    workdir: Path, served: Served
-) -> None:
+def test_the_same_answer_whether_or_not_the_address_is_known(workdir: Path, served: Served) -> None:
     with httpx.Client(base_url=served.url) as client:
         new = sign_up(client, "fresh@example.com")
         wait_for_mail(workdir, "fresh@example.com")
@@ -185,9 +181,7 @@ def test_forms_without_a_valid_csrf_token_are_refused(workdir: Path, served: Ser
     assert not (workdir / "data" / "outbox" / "web").exists()
 
 
-def test_sign_up_floods_from_one_client_and_for_one_address(
-    workdir: Path, served: Served
-) -> None:
+def test_sign_up_floods_from_one_client_and_for_one_address(workdir: Path, served: Served) -> None:
     with httpx.Client(base_url=served.url) as client:
         answers = [sign_up(client, "target@example.com").status_code for _ in range(5)]
         assert answers == [200] * 5
