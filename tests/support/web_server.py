@@ -6,6 +6,7 @@ at once: the kernel queues it until uvicorn accepts.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,11 +32,16 @@ class Served:
 
 
 @contextmanager
-def serve_app(settings: Settings, **kwargs: Any) -> Iterator[Served]:
-    """Serve the app for ``settings`` until the block ends (uvicorn stops, thread joins)."""
+def serve_app(
+    settings: Settings, sock: socket.socket | None = None, **kwargs: Any
+) -> Iterator[Served]:
+    """Serve the app for ``settings`` until the block ends (uvicorn stops, thread joins).
+
+    ``sock``: a socket bound beforehand (when the settings must name the port).
+    """
     store = Store(settings.layout.store)
     app = make_app(settings, store, **kwargs)
-    sock = bind("127.0.0.1", 0)
+    sock = sock or bind("127.0.0.1", 0)
     server = make_server(settings, app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
