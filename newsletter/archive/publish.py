@@ -31,6 +31,19 @@ def read_figures(settings: Settings, edition_date: str) -> dict[str, dict[str, s
     return data if isinstance(data, dict) else {}
 
 
+def figure_urls(settings: Settings, edition_date: str) -> dict[str, dict[str, str]]:
+    """paper id -> {url, alt} of the key figures published for an edition ({} without
+    ``archive.base_url`` or ``archive.figures``)."""
+    base = settings.archive.base_url.rstrip("/")
+    if not base or not settings.archive.figures:
+        return {}
+    return {
+        pid: {"url": f"{base}/{f['path']}", "alt": f.get("alt", "")}
+        for pid, f in read_figures(settings, edition_date).items()
+        if isinstance(f, dict) and "path" in f
+    }
+
+
 def publish_edition(
     settings: Settings,
     edition_date: str,

@@ -101,6 +101,7 @@ class Renderer:
         abs_url: str = "https://arxiv.org/abs",
         web_url: str = "",
         preferences: bool = False,
+        figures: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.env = make_env(templates_dir)
         self.language = language
@@ -111,6 +112,9 @@ class Renderer:
         self.web_url = safe_url(web_url)
         self.labels = labels_for(language)
         self.preferences = preferences  # a per-subscriber preferences link in the footer
+        # paper id -> {url, alt}: key figures in the archive, shown by URL (not attached),
+        # so a figure costs the email a few hundred bytes.
+        self.figures = figures or {}
         self.inliner = _inliner()
 
     def _card_view(self, number: int, card: Card, level: int) -> dict[str, Any]:
@@ -133,6 +137,7 @@ class Renderer:
             "source_badge": L[f"src_{source}"],
             "s": sections(card, level),
             "full_link": full_link,
+            "figure": self.figures.get(p.id) if level < 3 else None,
             "warnings": [_text(w) for w in card.analysis.warnings if _text(w)],
         }
 

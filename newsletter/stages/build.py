@@ -41,7 +41,7 @@ def build(
     """Render each distinct variant once; check each against the size budget."""
     paths = settings.layout.edition(edition_date)
     subs = load_subscribers(settings, store)
-    digest = build_fingerprint(settings, subs, allow_empty)
+    digest = build_fingerprint(settings, subs, allow_empty, edition_date)
     current = _current(settings, paths, digest, force, progress)
     if current is not None:
         return current
@@ -77,7 +77,8 @@ def _current(
     """The built edition when nothing it depends on changed since, else None."""
     sub_files = list_files(subscribers_folder(settings))
     analysis_files = sorted(paths.analyses.glob("*.json")) if paths.analyses.is_dir() else []
-    if force or not fresh(paths.edition, paths.selection, *analysis_files, *sub_files):
+    figures = paths.root / "figures.json"  # written by publish: key figures for the cards
+    if force or not fresh(paths.edition, paths.selection, figures, *analysis_files, *sub_files):
         return None
     edition = read_model(paths.edition, Edition, "build")
     problem = variant_files_problem(paths, edition)
@@ -173,6 +174,7 @@ def make_renderer(settings: Settings, language: str, edition_date: str = "") -> 
     edition's archive page; with ``web.base_url``, the footer links to the preferences page.
     """
     from ..archive.paths import edition_url
+    from ..archive.publish import figure_urls
 
     e = settings.edition
     web_url = e.web_base_url
@@ -185,6 +187,7 @@ def make_renderer(settings: Settings, language: str, edition_date: str = "") -> 
         abs_url=settings.sources.arxiv.abs_url,
         web_url=web_url,
         preferences=bool(settings.web.base_url),
+        figures=figure_urls(settings, edition_date) if edition_date else {},
     )
 
 
@@ -206,11 +209,19 @@ def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int)
     )
 
 
-def build_fingerprint(settings: Settings, subs: list[Subscriber], allow_empty: bool) -> str:
-    """What a build reads besides stage files: edition settings, templates and subscribers."""
+def build_fingerprint(
+    settings: Settings, subs: list[Subscriber], allow_empty: bool, edition_date: str = ""
+) -> str:
+    """What a build reads besides stage files: edition, web and archive settings, templates,
+    subscribers and the key figures publish found."""
+    from ..archive.publish import figure_urls
+
     subscribers = [(s.email, s.name, s.topics, s.exclude, s.language) for s in subs]
     return fingerprint(
         settings.edition.model_dump(),
+        settings.web.base_url,
+        settings.archive.base_url,
+        figure_urls(settings, edition_date) if edition_date else {},
         settings.sources.arxiv.abs_url,
         {k: v.model_dump() for k, v in settings.topics.items()},
         template_digest(),

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from playwright.sync_api import BrowserContext, sync_playwright
 from pytest_httpserver import HTTPServer
 from support import FIXTURES
-from support.delivery_servers import AWS_ENV, DAY, make_site, subscriber_rows
+from support.delivery_servers import AWS_ENV, DAY, make_site, parse, subscriber_rows
 
 from newsletter.archive.figures import collect, key_figure
 from newsletter.cli import cli
@@ -203,3 +203,25 @@ def test_figures_are_copied_only_when_small_raster_images(
     assert (site / "figures" / f"{first}.png").read_bytes() == PNG
     settings = load_settings(None)
     assert settings.archive.figures
+
+
+def test_a_published_key_figure_shows_on_the_emailed_card(site: Path) -> None:
+    edition = read_model(Path("data/editions") / DAY / "edition.json", Edition, "build")
+    first = edition.cards[0].paper.id
+    # As publish leaves it after copying a figure (see the test above).
+    figures = {first: {"path": f"figures/{first}.png", "alt": "Latency <against> context"}}
+    (Path("data/editions") / DAY / "figures.json").write_text(json.dumps(figures))
+    before = {v.key: v.html_bytes for v in edition.variants}
+    run("send", "--date", DAY)
+    html = (
+        parse(next((Path("data/outbox") / DAY).glob("reader0000*.eml")).read_bytes())
+        .get_body(("html",))
+        .get_content()  # type: ignore[union-attr]
+    )
+    url = f"https://news.example.com/archive/figures/{first}.png"
+    # Flowed into short lines; in an attribute the brackets are text (css-inline's HTML5
+    # serializer writes them bare, which is valid there).
+    assert f'src="{url}" alt="Latency <against> context"' in " ".join(html.split())
+    rebuilt = read_model(Path("data/editions") / DAY / "edition.json", Edition, "build")
+    grown = [v.html_bytes - before[v.key] for v in rebuilt.variants if v.key in before]
+    assert grown and max(grown) < 500  # a link to the figure, not the figure
