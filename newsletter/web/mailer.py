@@ -43,7 +43,7 @@ _TEXT = {
 
 
 class Mailer:
-    """Builds and sends confirmation emails; one transport, used by one thread at a time."""
+    """Builds and sends confirmation emails, one at a time."""
 
     def __init__(
         self,
@@ -53,7 +53,6 @@ class Mailer:
     ) -> None:
         self.settings, self.links = settings, links
         self.factory = transport_factory or (lambda: make_transport(settings, OUTBOX_FOLDER))
-        self._transport: Transport | None = None
         self._lock = threading.Lock()
 
     def message(self, email: str, nonce: str, language: str | None) -> bytes:
@@ -94,19 +93,16 @@ class Mailer:
         except HeaderInjection as exc:
             log.error("confirmation for %s not sent: %s", email, exc)
             return False
+        # A transport of its own each time: sign-ups are rare, and an SMTP connection kept
+        # between them would go stale.
         with self._lock:
+            transport = self.factory()
             try:
-                if self._transport is None:
-                    self._transport = self.factory()
-                self._transport.send(raw, self.settings.delivery.from_, email, {"kind": "confirm"})
+                transport.send(raw, self.settings.delivery.from_, email, {"kind": "confirm"})
             except TransportError as exc:
                 log.error("confirmation for %s not sent: %s: %s", email, type(exc).__name__, exc)
                 return False
+            finally:
+                transport.close()
         log.info("confirmation sent to %s", email)
         return True
-
-    def close(self) -> None:
-        with self._lock:
-            if self._transport is not None:
-                self._transport.close()
-                self._transport = None

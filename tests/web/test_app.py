@@ -267,3 +267,24 @@ def test_legacy_unsubscribe_links_work_during_the_grace_period(
     )
     assert ok.status_code == 200
     assert served.store.status_of("listed@example.com") == "unsubscribed"
+
+
+def test_each_refusal_is_logged_with_its_reason(
+    workdir: Path, served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="newsletter")
+    with httpx.Client(base_url=served.url) as client:
+        client.get("/preferences", params={"token": "n1.AAAA.BBBB"})
+        client.post("/subscribe", data={"email": "x@example.com"})
+        sign_up(client, "listed@example.com")
+        sign_up(client, "twice@example.com")
+        wait_for_mail(workdir, "twice@example.com")
+        sign_up(client, "twice@example.com")
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("refused (forged)") for m in lines), lines
+    assert any(m.startswith("refused (csrf)") for m in lines), lines
+    assert "sign-up for listed@example.com: no confirmation sent (already subscribed)" in lines
+    assert any(
+        m.startswith("sign-up for twice@example.com: no confirmation sent (already sent 1")
+        for m in lines
+    ), lines
