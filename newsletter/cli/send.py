@@ -84,8 +84,6 @@ def send(
     # Bad records are skipped (the others still get the edition) and make the run exit 1.
     bad = 0 if to else warn_subscribers(ctx.settings)
     run = prepared(ctx, date_, force, allow_empty, record, replay)
-    if run is None:
-        return
     if dry_run:
         show_plan(delivery_plan(run.settings, run.edition_date, run.store))
         return
@@ -99,8 +97,9 @@ def prepared(
     allow_empty: bool,
     record: str | None,
     replay: str | None,
-) -> Run | None:
-    """The run, with every stage before delivery done; None (said so) on an empty day."""
+) -> Run:
+    """The run, with every stage before delivery done; on an empty day, or one whose lists are
+    still open, says so and exits (0, or 75 so that a scheduler retries)."""
     from .. import pipeline
     from ..analysis import make_analyzer, make_recommender
 
@@ -110,10 +109,10 @@ def prepared(
         analyzer = make_analyzer(s, http, progress=say)
         allow = allow_empty or s.edition.allow_empty
         run = pipeline.Run(s, day, ctx.store(), http, analyzer, recommender, force, allow, say)
-        edition = pipeline.prepare(run)
-    if edition is None:
-        click.echo(pipeline.EMPTY_DAY.format(date=day))
-        return None
+        done = pipeline.prepare(run)
+    if done.edition is None:
+        click.echo(done.line())
+        sys.exit(done.exit_code)
     for usage in (recommender.usage_line(), analyzer.usage_line()):
         if usage:
             say(usage)
