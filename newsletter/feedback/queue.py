@@ -49,14 +49,18 @@ def make_sqs_client(settings: Settings) -> Any:
     """An SQS client from ``[feedback]`` (region defaults to delivery.ses.region)."""
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
 
     f = settings.feedback
-    return boto3.session.Session().client(
-        "sqs",
-        region_name=f.region or settings.delivery.ses.region or None,
-        endpoint_url=f.endpoint_url or None,
-        config=Config(connect_timeout=10, read_timeout=f.wait_s + 10),
-    )
+    try:
+        return boto3.session.Session().client(
+            "sqs",
+            region_name=f.region or settings.delivery.ses.region or None,
+            endpoint_url=f.endpoint_url or None,
+            config=Config(connect_timeout=10, read_timeout=f.wait_s + 10),
+        )
+    except BotoCoreError as exc:
+        raise FeedbackError(f"SQS client: {exc}; check feedback.region and credentials") from None
 
 
 def drain(
@@ -133,5 +137,19 @@ def _handle(
         report.actions[done.action] += 1
     if not events:
         report.actions["ignored"] += 1
-    sqs.delete_message(QueueUrl=settings.feedback.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    _delete(sqs, settings.feedback.queue_url, message)
     return True
+
+
+def _delete(sqs: Any, queue_url: str, message: dict[str, Any]) -> None:
+    """Delete a message whose effect the store has committed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    except (ClientError, BotoCoreError) as exc:
+        # Applied but not deleted: it comes back and the store sees it is done already.
+        raise FeedbackError(
+            f"SQS {queue_url}: message {message.get('MessageId')} applied but not deleted "
+            f"({exc}); the next run skips it as a duplicate"
+        ) from None

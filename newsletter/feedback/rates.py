@@ -21,10 +21,12 @@ def _pct(value: float) -> str:
 
 def rates_report(settings: Settings, store: Store) -> dict[str, Any] | None:
     """Rates over the last ``feedback.recent_editions`` editions and warnings; None when no
-    edition was sent."""
+    edition was sent or nothing reports feedback."""
     f = settings.feedback
     rows = store.rates(f.recent_editions)
-    if not rows:
+    configured = bool(f.queue_url or f.sns_topic_arn)
+    if not rows or not (configured or any(r.bounced or r.complained for r in rows)):
+        # Nothing reports bounces (the outbox, SMTP without feedback): no rates to show.
         return None
     sent = sum(r.sent for r in rows)
     bounced = sum(r.bounced for r in rows)
