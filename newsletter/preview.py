@@ -3,6 +3,10 @@
 Routes: ``/`` lists the variants (who gets which, sizes) with each one at 600 px and 375 px
 beside its text part; ``/variant/KEY.html|.txt`` is one variant; ``/email/ADDRESS.html|.txt``
 is one subscriber's email with their topics filled in. Serves 127.0.0.1 only.
+
+What it shows are the parts of the message delivery would hand the transport (built by the
+same code, then parsed back), never the variant files themselves; only the unsubscribe link
+is one that unsubscribes no one.
 """
 
 from __future__ import annotations
@@ -11,17 +15,22 @@ import html
 import threading
 import webbrowser
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote, urlsplit
 
 from .config import Settings
+from .delivery.personalize import Personalizer
 from .errors import NewsletterError
 from .files import read_model
+from .mail.parts import SentParts, sent_parts
 from .models import Edition, Subscriber, Variant
 from .render.labels import labels_for
+from .stages.deliver import load_variants, subject
 from .subscribers import load_subscribers
 
 # Where delivery puts each subscriber's unsubscribe link; the preview has no subscriber to sign for.
+PREVIEW_PREFERENCES = "#preferences-link-is-filled-in-per-subscriber"
 PREVIEW_UNSUBSCRIBE = "#unsubscribe-link-is-filled-in-per-subscriber"
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -48,6 +57,26 @@ budget)</span> · {text_size} KB text{degraded} · {count} subscriber(s): {who}<
 <div><p class="label">text part</p><pre>{text}</pre></div></div></section>"""
 
 
+@dataclass
+class _PreviewPersonalizer(Personalizer):
+    """Delivery's own message building, with a link that unsubscribes no one."""
+
+    topics: str | None = None
+
+    def links(self, email: str) -> tuple[str, str]:
+        return PREVIEW_UNSUBSCRIBE, ""
+
+    def preferences_link(self, email: str) -> str:
+        return PREVIEW_PREFERENCES
+
+    def topics_line(self, sub: Subscriber) -> str:
+        return self.topics if self.topics is not None else super().topics_line(sub)
+
+
+# Who the variant's own page is built for: each subscriber's topics are filled in per copy.
+_ANYONE = Subscriber(email="preview@example.com", name="Preview")
+
+
 class Preview:
     """The built edition of one date and what the pages show."""
 
@@ -56,6 +85,7 @@ class Preview:
         self.paths = settings.layout.edition(edition_date)
         self.edition = read_model(self.paths.edition, Edition, "build")
         self.labels = labels_for(self.edition.language)
+        self._variants = load_variants(settings, self.edition)
 
     def variant_of(self, email: str) -> Variant:
         for v in self.edition.variants:
@@ -72,35 +102,28 @@ class Preview:
                 return sub
         return None
 
-    def _read(self, v: Variant, suffix: str) -> str:
-        path = self.paths.variants / f"{v.key}.{suffix}"
-        try:
-            return path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise NewsletterError(f"{path} is missing: run 'newsletter build --force'") from None
+    def message(self, v: Variant, email: str | None = None) -> bytes:
+        """The message delivery would send ``email`` (or anyone) of variant ``v``, as bytes."""
+        sub = self.subscriber(email) if email else None
+        topics = None if sub else "(each subscriber's topics)" if email is None else "?"
+        personalizer = _PreviewPersonalizer(
+            self.settings,
+            self.edition.date,
+            subject(self.edition),
+            self.labels["all_topics"],
+            topics=topics,
+        )
+        raw, _ = personalizer.message(self._variants[v.key], sub or _ANYONE)
+        return raw
 
-    def _topics(self, email: str | None) -> str:
-        if email is None:
-            return "(each subscriber's topics)"
-        sub = self.subscriber(email)
-        if sub is None:
-            return "?"
-        topics = ", ".join(sub.topics) if sub.topics else self.labels["all_topics"]
-        return topics + (" (−" + ", ".join(sub.exclude) + ")" if sub.exclude else "")
+    def parts(self, v: Variant, email: str | None = None) -> SentParts:
+        """The text and HTML parts of that message, read back out of its bytes."""
+        return sent_parts(self.message(v, email))
 
     def body(self, v: Variant, suffix: str, email: str | None = None) -> str:
-        """A variant's HTML or text with the per-subscriber values filled in for the preview."""
-        content = self._read(v, suffix)
-        topics = self._topics(email)
-        if suffix == "html":
-            topics = html.escape(topics)
-        if v.topics_token:
-            content = content.replace(v.topics_token, topics)
-        if v.unsubscribe_token:
-            content = content.replace(v.unsubscribe_token, PREVIEW_UNSUBSCRIBE)
-        if v.preferences_token:
-            content = content.replace(v.preferences_token, PREVIEW_UNSUBSCRIBE)
-        return content
+        """A variant's HTML or text part, as the message delivery builds carries it."""
+        parts = self.parts(v, email)
+        return parts.html if suffix == "html" else parts.text
 
     def index(self, subscriber: str | None = None) -> str:
         """The page listing every variant (or only ``subscriber``'s email)."""

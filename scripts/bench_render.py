@@ -18,7 +18,7 @@ import yaml
 from benchlib import median_s
 from mjml import mjml2html
 
-from newsletter.mail.fold import encoded_size
+from newsletter.mail.message import html_bytes_as_sent
 from newsletter.models import Card
 from newsletter.render import Renderer
 
@@ -44,7 +44,7 @@ def main() -> None:
         out = renderer.render(DAY, picked, "m", DAY)
         t = median_s(lambda r=renderer, p=picked: r.render(DAY, p, "m", DAY), args.repeat)
         print(
-            f"  {name:<14} {t * 1000:7.1f} ms   {encoded_size(out.html) / 1000:6.1f} KB html "
+            f"  {name:<14} {t * 1000:7.1f} ms   {html_bytes_as_sent(out.html) / 1000:6.1f} KB html "
             f"as sent, {len(out.text.encode()) / 1000:5.1f} KB text"
         )
 
@@ -69,7 +69,7 @@ def main() -> None:
     raw = mjml2html(
         ko.env.get_template("edition.mjml.j2").render(ctx), disable_comments=True, fonts={}
     )
-    css = (ROOT / "newsletter" / "templates" / "partials" / "inline.css").read_text("utf-8")
+    css = (ROOT / "templates" / "partials" / "inline.css").read_text("utf-8")
     import premailer
 
     # premailer logs every CSS property it does not know (mso-*, -webkit-*) as a warning.
@@ -106,7 +106,7 @@ def main() -> None:
         important = html.count("!important")
         print(
             f"  {name:<10} {t * 1000:7.1f} ms   {len(html.encode()) / 1000:6.1f} KB, "
-            f"{encoded_size(html) / 1000:6.1f} KB as sent, doctype {doctype}, "
+            f"{html_bytes_as_sent(html) / 1000:6.1f} KB as sent, doctype {doctype}, "
             f"{important} !important kept"
         )
     print(f"  premailer / css-inline time: {results['premailer'] / results['css-inline']:.1f}x")

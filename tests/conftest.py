@@ -27,3 +27,15 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty current directory, as a new user would have."""
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def sample_outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample day's outbox (``send --replay sample``), sent once for the whole run."""
+    from support.sent import send_sample_day
+
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("NEWSLETTER_")}
+    try:
+        return send_sample_day(tmp_path_factory.mktemp("sample-day"))
+    finally:
+        os.environ.update(saved)

@@ -10,15 +10,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from threading import Thread
+from urllib.parse import quote
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from support.render_edition import DAY, load_cards, write_edition
 
+from newsletter.cli import cli
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.files import read_model
+from newsletter.mail.parts import sent_parts
 from newsletter.models import Edition
 from newsletter.preview import PREVIEW_UNSUBSCRIBE, make_server
 from newsletter.stages.build import build
@@ -82,7 +86,7 @@ def test_subscriber_opens_that_subscribers_email(serve) -> None:  # type: ignore
     assert tree.css_first("iframe").attributes["src"] == "/email/agents%40example.com.html"
     email = httpx.get(base + "/email/agents%40example.com.html").text
     assert "구독 주제: agents</p>" in email
-    assert len(HTMLParser(email).css("h2")) == 2
+    assert len(HTMLParser(email).css("div.c h2")) == 2
     other = httpx.get(base + "/email/vision@example.com.txt").text
     assert "Your topics: vision, video" in other
 
@@ -146,3 +150,30 @@ def test_preview_command_serves_until_interrupted(built: Settings) -> None:
             proc.kill()
         proc.communicate()
     assert proc.returncode == 0
+
+
+def test_preview_shows_the_parts_of_the_message_delivery_sends(built: Settings) -> None:
+    """The subscriber's page is the HTML and text part of their sent message, link aside."""
+    result = CliRunner().invoke(
+        cli, ["--config", str(built.source_path), "send", "--date", DAY, "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    server = make_server(built, DAY, port=0)
+    Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for email in ("agents@example.com", "vision@example.com", "all@example.com"):
+            sent = sent_parts((built.layout.outbox(DAY) / f"{email}.eml").read_bytes())
+            link = HTMLParser(sent.html).css("a")[-1].attributes["href"] or ""
+            assert link.startswith("mailto:")  # the real per-subscriber unsubscribe link
+            for suffix, part in (("html", sent.html), ("txt", sent.text)):
+                shown = httpx.get(f"{base}/email/{quote(email)}.{suffix}").text
+                assert shown == part.replace(link, PREVIEW_UNSUBSCRIBE), (email, suffix)
+        pages = [httpx.get(base + "/").text]
+        for v in read_model(built.layout.edition(DAY).edition, Edition, "build").variants:
+            pages += [httpx.get(f"{base}/variant/{v.key}.{s}").text for s in ("html", "txt")]
+        for page in pages:  # no placeholder is ever shown raw
+            assert "%%" not in page and "unsubscribe.invalid" not in page
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from ..config import Settings
 from ..errors import StageError
 from ..files import read_model, write_atomic
 from ..models import Edition
+from ..render import templates
 from ..render.labels import labels_for
 from ..render.renderer import Renderer, make_env
 from ..render.text import truncate
@@ -159,7 +159,7 @@ def publish(
     )
     editions = [p for p in read_manifest(folder) if p.date != edition_date] + [entry]
     editions.sort(key=lambda p: p.date, reverse=True)
-    css = (resources.files("newsletter") / "templates" / "archive" / "style.css").read_text("utf-8")
+    css = (templates.bundled_dir() / "archive" / "style.css").read_text(encoding="utf-8")
     for name, content in (
         ("style.css", css),
         ("index.html", index_page(settings, editions)),

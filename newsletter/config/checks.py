@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import HeaderInjection
@@ -31,6 +32,13 @@ def problems(settings: Settings) -> Iterator[Problem]:
     yield from _transport(settings)
     yield from _llm(settings)
     yield from _topics(settings)
+    yield from _templates(settings)
+
+
+def _templates(settings: Settings) -> Iterator[Problem]:
+    folder = settings.edition.templates_dir
+    if folder and not Path(folder).is_dir():
+        yield ("edition", "templates_dir"), f"edition.templates_dir: {folder} is not a folder"
 
 
 def _headers(settings: Settings) -> Iterator[Problem]:

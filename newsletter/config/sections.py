@@ -35,8 +35,11 @@ class EditionSettings(_Section):
     toc_title_width: int = Field(45, ge=10)
     size_budget_kb: int = Field(100, ge=10)
     # Over budget: "fail" the build, or "shorten" the cards level by level until it fits.
-    over_budget: Literal["fail", "shorten"] = "fail"
+    over_budget: Literal["fail", "shorten"] = "shorten"
     web_base_url: str = ""
+    # An operator's templates, each replacing the bundled one of the same name ("" = a
+    # templates/ folder in the working directory, if there is one).
+    templates_dir: str = ""
 
     @field_validator("title")
     @classmethod

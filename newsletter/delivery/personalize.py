@@ -47,6 +47,10 @@ class Personalizer:
         url = self.signed.unsubscribe_url(email)
         return (url, url) if url else (self.mailto, "")
 
+    def preferences_link(self, email: str) -> str:
+        """The footer's signed link to the preferences page ('' without ``web.base_url``)."""
+        return self.signed.preferences_url(email)
+
     def topics_line(self, sub: Subscriber) -> str:
         """The subscriber's topics as the footer shows them: 'llm, agents (−safety)'."""
         topics = ", ".join(sub.topics) if sub.topics else self.all_topics_label
@@ -84,7 +88,7 @@ class Personalizer:
         }
         if holes.preferences:
             # Rendered only when web.base_url is set (make_renderer), so a link is made.
-            prefs = self.signed.preferences_url(sub.email)
+            prefs = self.preferences_link(sub.email)
             text_values[holes.preferences] = prefs
             html_values[holes.preferences] = html_lib.escape(prefs, quote=True)
         subject = variant.subject or self.subject

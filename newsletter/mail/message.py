@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
-from .fold import MAX_LINE_BYTES, body_encoding, reflow
+from .fold import MAX_LINE_BYTES, body_encoding, lines_fit, reflow
 from .headers import build_headers
+from .parts import sent_parts
 
 
 def message_id(edition_date: str, email: str, domain: str) -> str:
@@ -27,8 +29,8 @@ def build_message(*, html: str, text: str, **headers: Any) -> EmailMessage:
     ``headers`` are the keyword arguments of ``build_headers``.
     """
     msg = build_headers(**headers)
-    text_body, text_cte = body_encoding(text)
-    html_body, html_cte = body_encoding(html)
+    text_body, text_cte = body_encoding(text, "plain")
+    html_body, html_cte = body_encoding(html, "html")
     msg.set_content(text_body, subtype="plain", charset="utf-8", cte=text_cte)
     msg.add_alternative(html_body, subtype="html", charset="utf-8", cte=html_cte)
     return msg
@@ -47,7 +49,7 @@ class BodyTemplate:
     """
 
     def __init__(self, text: str, html: str) -> None:
-        flowed_text = reflow(text)
+        flowed_text = text if lines_fit(text) else None
         flowed_html = reflow(html)
         self.usable = flowed_text is not None and flowed_html is not None
         self.text = (flowed_text or "").rstrip("\n") + "\n"
@@ -85,3 +87,22 @@ class BodyTemplate:
             headers.policy.fold_binary(name, value) for name, value in headers.raw_items()
         )
         return head + b"\r\n" + b"\r\n".join(parts) + f"\r\n--{self.boundary}--\r\n".encode()
+
+
+def html_bytes_as_sent(html: str, text: str = "-") -> int:
+    """The HTML part's bytes on the wire in a message built as delivery builds one.
+
+    For measuring a variant without subscribers (benchmarks, scripts); build measures the
+    real message of the variant's subscriber with the longest values to fill in.
+    """
+    fields: dict[str, Any] = dict(
+        from_="digest@example.com",
+        to="subscriber@example.com",
+        subject="-",
+        msg_id="<measure@example.com>",
+        date=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    raw = BodyTemplate(text, html).render(build_headers(**fields), {}, {})
+    if raw is None:
+        raw = build_message(html=html, text=text, **fields).as_bytes()
+    return sent_parts(raw).html_wire_bytes

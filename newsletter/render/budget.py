@@ -27,17 +27,21 @@ def render_within(
     model: str | None,
     generated: str,
     budget_bytes: int,
-    measure: Callable[[str], int],
+    measure: Callable[[RenderedVariant], int],
     policy: OverBudget = "fail",
     name: str = "variant",
     nonce: str | None = None,
 ) -> tuple[RenderedVariant, int]:
-    """The variant rendered at the first level whose HTML ``measure``s within budget."""
+    """The variant rendered at the first level whose HTML part ``measure``s within budget.
+
+    ``measure`` gives the bytes of the HTML part of a message built from the variant, as the
+    transport gets it (build passes one that personalizes a real message and parses it back).
+    """
     levels = DEGRADE_LEVELS if policy == "shorten" else DEGRADE_LEVELS[:1]
     sizes: list[int] = []
     for level in levels:
         rendered = renderer.render(edition_date, cards, model, generated, level=level, nonce=nonce)
-        size = measure(rendered.html)
+        size = measure(rendered)
         if size <= budget_bytes:
             return rendered, size
         sizes.append(size)

@@ -47,7 +47,7 @@ LABELS: dict[str, dict[str, str]] = {
         "subscribe": "구독 신청",
         "web_version": "전체 내용 보기",
         "empty": "오늘은 소개할 논문이 없습니다.",
-        "preheader": "{date} · 논문 {n}편: {first}",
+        "start_here": "👉 오늘 먼저 읽을 논문",
     },
     "en": {
         "headline": "{date} {title}",
@@ -93,7 +93,7 @@ LABELS: dict[str, dict[str, str]] = {
         "subscribe": "Subscribe",
         "web_version": "Read the full edition",
         "empty": "No papers to share today.",
-        "preheader": "{date} · {n} papers: {first}",
+        "start_here": "👉 Start here",
     },
 }
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date as Date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,13 @@ from mjml import mjml2html
 from ..errors import RenderError
 from ..mail.placeholders import Placeholders
 from ..models import Card
+from . import templates
 from .labels import labels_for
 from .sections import DEGRADE_LEVELS, sections
 from .text import _text, clean_text, safe_url, truncate, wrap
+
+# Inbox lists show about 90-140 characters of preview text after the subject.
+PREHEADER_WIDTH = 140
 
 FONT_STACK = (
     "-apple-system,BlinkMacSystemFont,'Apple SD Gothic Neo','Malgun Gothic',"
@@ -29,21 +32,18 @@ FONT_STACK = (
 )
 
 
-_TEMPLATES = resources.files("newsletter") / "templates"
-
-
 def _finalize(value: Any) -> Any:
     return "" if value is None else clean_text(value)
 
 
 def make_env(templates_dir: Path | None = None) -> jinja2.Environment:
-    """The Jinja2 environment: autoescape for MJML/HTML, plain text for ``.txt.j2``."""
-    loaders: list[jinja2.BaseLoader] = []
-    if templates_dir is not None:
-        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
-    loaders.append(jinja2.FileSystemLoader(str(_TEMPLATES)))
+    """The Jinja2 environment: autoescape for MJML/HTML, plain text for ``.txt.j2``.
+
+    ``templates_dir`` holds an operator's templates, each replacing the bundled one of its name.
+    """
+    folders = templates.search_path(templates_dir)
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders]),
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("mjml.j2", "html.j2", "html"),
             disabled_extensions=("txt.j2",),
@@ -59,8 +59,7 @@ def make_env(templates_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def _inliner() -> css_inline.CSSInliner:
-    css = (_TEMPLATES / "partials" / "inline.css").read_text(encoding="utf-8")
+def _inliner(css: str) -> css_inline.CSSInliner:
     # MJML's own head styles stay as <style> blocks (inline_style_tags=False): inlining their
     # `table, td {...}` rules onto every cell would only add bytes. Our rules come as extra_css.
     return css_inline.CSSInliner(
@@ -70,6 +69,22 @@ def _inliner() -> css_inline.CSSInliner:
         extra_css=css,
         minify_css=True,
     )
+
+
+def _preheader(views: list[dict[str, Any]]) -> str:
+    """What inbox lists show after the subject: the top paper's one-line summary."""
+    if not views:
+        return ""
+    top = views[0]
+    return truncate(top["s"]["summary"] or top["paper"].title, PREHEADER_WIDTH)
+
+
+def _start_here(views: list[dict[str, Any]]) -> dict[str, str] | None:
+    """The 'start here' block: the day's top pick (the first card), linked to its card."""
+    if not views:
+        return None
+    top = views[0]
+    return {"anchor": top["anchor"], "title": top["paper"].title, "summary": top["s"]["summary"]}
 
 
 @dataclass
@@ -115,7 +130,8 @@ class Renderer:
         # paper id -> {url, alt}: key figures in the archive, shown by URL (not attached),
         # so a figure costs the email a few hundred bytes.
         self.figures = figures or {}
-        self.inliner = _inliner()
+        self.inline_css = templates.find(self.env, "partials/inline.css")
+        self.inliner = _inliner(templates.read(self.inline_css))
 
     def _card_view(self, number: int, card: Card, level: int) -> dict[str, Any]:
         L = self.labels
@@ -171,14 +187,14 @@ class Renderer:
                 }
             )
         headline = L["headline"].format(date=edition_date, title=self.title)
-        first = truncate(cards[0].paper.title, 80) if cards else L["empty"]
         return {
             "language": self.language,
             "L": L,
             "headline": headline,
             "title": self.title,
             "date": edition_date,
-            "preheader": L["preheader"].format(date=edition_date, n=len(cards), first=first),
+            "preheader": _preheader(views) or L["empty"],
+            "start": _start_here(views),
             "font_stack": FONT_STACK,
             "counts": counts,
             "toc": toc,
@@ -215,8 +231,10 @@ class Renderer:
         try:
             mjml = self.env.get_template("edition.mjml.j2").render(ctx)
             text = self.env.get_template("edition.txt.j2").render(ctx)
-        except jinja2.TemplateError as exc:
-            raise RenderError(f"template error: {exc}") from exc
+        except RenderError:
+            raise
+        except Exception as exc:  # whatever an (operator's) template raises: name file and line
+            raise templates.template_error(exc) from exc
         html = self.compile(mjml)
         return RenderedVariant(
             html=html, text=text, placeholders=holes, level=level, paper_count=len(cards)
@@ -227,5 +245,10 @@ class Renderer:
         try:
             html = mjml2html(mjml, disable_comments=True, fonts={})
         except Exception as exc:  # mjml-python raises plain exceptions with MRML's message
-            raise RenderError(f"MJML compile failed: {exc}") from exc
-        return str(self.inliner.inline(html))
+            # MRML names no position; the folders at least say whose templates made the MJML.
+            folders = templates.search_path_of(self.env)
+            raise RenderError(f"MJML compile failed: {exc} (templates: {folders})") from exc
+        try:
+            return str(self.inliner.inline(html))
+        except ValueError as exc:  # css-inline: a rule of partials/inline.css it cannot parse
+            raise RenderError(f"{self.inline_css}: {exc}") from exc

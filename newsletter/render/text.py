@@ -66,9 +66,18 @@ def wrap(text: str, width: int = 76, indent: str = "") -> str:
 
 
 def truncate(title: str, width: int) -> str:
-    """Cut a title to ``width`` characters with '…' (whole title if it fits)."""
+    """Cut a title to at most ``width`` characters with '…', at a word boundary.
+
+    The whole title if it fits; a word longer than half the width is cut where it must be.
+    """
     title = " ".join(str(clean_text(title)).split())
-    return title if len(title) <= width else title[: width - 1].rstrip() + "…"
+    if len(title) <= width:
+        return title
+    cut = title[: width - 1]
+    mid_word = not cut.endswith(" ") and title[width - 1] != " "
+    if mid_word and cut.rfind(" ") >= width // 2:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,.:;-–—") + "…"
 
 
 def _text(value: str) -> str:

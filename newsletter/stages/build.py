@@ -7,22 +7,22 @@ edition behind that a later ``send`` could trust.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib import resources
-from pathlib import Path
 
 from ..config import Settings
 from ..dates import today
+from ..delivery.personalize import Personalizer
 from ..errors import StageError
 from ..files import fingerprint, fresh, read_model, sha256_text, write_atomic, write_model
 from ..layout import EditionPaths
-from ..mail.fold import encoded_size
+from ..mail.parts import sent_parts
 from ..models import Candidates, Card, Edition, PaperAnalysis, Selection, Subscriber, Variant
-from ..render import RenderedVariant, Renderer
+from ..render import RenderedVariant, Renderer, templates
 from ..render.budget import render_within
+from ..render.labels import labels_for
 from ..routing import Group, route
 from ..store import Store
 from ..subscribers import list_files, load_subscribers, subscribers_folder
@@ -51,7 +51,7 @@ def build(
     model = ", ".join(sorted(models)) or None
     paths.edition.unlink(missing_ok=True)
     try:
-        variants = _render_all(settings, edition_date, cards, routing.groups, model, progress)
+        variants = _render_all(settings, edition_date, cards, routing.groups, subs, model, progress)
     except BaseException:
         shutil.rmtree(paths.staging, ignore_errors=True)
         raise
@@ -124,6 +124,7 @@ def _render_all(
     edition_date: str,
     cards: list[Card],
     groups: dict[str, Group],
+    subs: list[Subscriber],
     model: str | None,
     progress: Progress,
 ) -> list[Variant]:
@@ -136,10 +137,12 @@ def _render_all(
     renderers: dict[str, Renderer] = {}
     generated = today(settings)
     variants = []
+    by_email = {s.email: s for s in subs}
     for key, group in sorted(groups.items()):
         lang = group.language
         if lang not in renderers:
             renderers[lang] = make_renderer(settings, lang, edition_date)
+        measure = html_size_as_sent(settings, edition_date, [by_email[e] for e in group.emails])
         wanted = set(group.paper_ids)
         picked = [c for c in cards if c.paper.id in wanted]
         rendered, size = render_within(
@@ -149,7 +152,7 @@ def _render_all(
             model=model,
             generated=generated,
             budget_bytes=budget,
-            measure=encoded_size,
+            measure=measure,
             policy=e.over_budget,
             name=f"variant {key} ({len(group.emails)} subscribers)",
         )
@@ -165,6 +168,31 @@ def _render_all(
             f"{budget / 1000:.0f} KB budget{shortened})"
         )
     return variants
+
+
+def html_size_as_sent(
+    settings: Settings, edition_date: str, group: list[Subscriber]
+) -> Callable[[RenderedVariant], int]:
+    """The HTML part's bytes on the wire in the message delivery would send the group.
+
+    Measured on the subscriber whose unsubscribe link and topics fill in the longest, so
+    every subscriber's copy is at most that size.
+    """
+
+    def personalizer() -> Personalizer:
+        # A fresh one each time: a Personalizer keeps each variant key's bodies, and every
+        # shortening level of a variant being built has the same (empty) key.
+        language = settings.edition.language
+        return Personalizer(settings, edition_date, "-", labels_for(language)["all_topics"])
+
+    p = personalizer()
+    widest = max(group, key=lambda s: len(p.links(s.email)[0]) + len(p.topics_line(s)))
+
+    def measure(rendered: RenderedVariant) -> int:
+        raw, _ = personalizer().message(rendered, widest)
+        return sent_parts(raw).html_wire_bytes
+
+    return measure
 
 
 def make_renderer(settings: Settings, language: str, edition_date: str = "") -> Renderer:
@@ -184,6 +212,7 @@ def make_renderer(settings: Settings, language: str, edition_date: str = "") -> 
         language,
         e.title,
         e.toc_title_width,
+        templates_dir=templates.override_dir(e.templates_dir),
         abs_url=settings.sources.arxiv.abs_url,
         web_url=web_url,
         preferences=bool(settings.web.base_url),
@@ -224,19 +253,9 @@ def build_fingerprint(
         figure_urls(settings, edition_date) if edition_date else {},
         settings.sources.arxiv.abs_url,
         {k: v.model_dump() for k, v in settings.topics.items()},
-        template_digest(),
+        templates.digest(templates.override_dir(settings.edition.templates_dir)),
         subscribers,
         allow_empty,
-    )
-
-
-@functools.cache
-def template_digest() -> str:
-    """A digest of the bundled templates, so an edited template makes editions stale."""
-    root = Path(str(resources.files("newsletter") / "templates"))
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    return fingerprint(
-        [(str(p.relative_to(root)), sha256_text(p.read_text("utf-8"))) for p in files]
     )
 
 

@@ -19,9 +19,10 @@ from ..errors import ConfigError, DeliveryError, HeaderInjection, StageError, Tr
 from ..files import read_model
 from ..locks import run_lock
 from ..mail.placeholders import Placeholders
-from ..models import Edition, Subscriber
+from ..models import Edition, Subscriber, Variant
 from ..render import RenderedVariant
 from ..render.labels import labels_for
+from ..render.text import truncate
 from ..routing import route
 from ..store import Store
 from ..subscribers import load_subscribers, normalize_email
@@ -29,6 +30,8 @@ from . import log
 from .build import check_variant_files
 
 Callback = Callable[[Summary], None]
+# Of a paper's title in the subject: inbox lists show some 60-80 characters of a subject.
+SUBJECT_PAPER_WIDTH = 50
 
 
 def built_edition(settings: Settings, edition_date: str) -> Edition:
@@ -48,13 +51,26 @@ def load_variants(settings: Settings, edition: Edition) -> dict[str, RenderedVar
         except FileNotFoundError as exc:
             raise StageError(f"{exc.filename} is missing: run 'newsletter build --force'") from None
         holes = Placeholders(v.unsubscribe_token, v.topics_token, v.preferences_token)
-        out[v.key] = RenderedVariant(html, text, holes, key=v.key, paper_count=len(v.paper_ids))
+        out[v.key] = RenderedVariant(
+            html,
+            text,
+            holes,
+            key=v.key,
+            subject=subject(edition, v),
+            paper_count=len(v.paper_ids),
+        )
     return out
 
 
-def subject(edition: Edition) -> str:
-    """The subject line: the title the edition was built with, so subject and body agree."""
-    return f"[{edition.date}] {edition.title}"
+def subject(edition: Edition, variant: Variant | None = None) -> str:
+    """The subject line: the title the edition was built with, so subject and body agree,
+    then the variant's first paper (the 'start here' pick), which the preheader summarizes."""
+    ids = variant.paper_ids if variant is not None else [c.paper.id for c in edition.cards]
+    first = next((c.paper.title for c in edition.cards if ids and c.paper.id == ids[0]), "")
+    # Paper data goes into a header: whitespace folded, control characters dropped.
+    first = "".join(ch for ch in truncate(first, SUBJECT_PAPER_WIDTH) if ch.isprintable())
+    base = f"[{edition.date}] {edition.title}"
+    return f"{base}: {first}" if first else base
 
 
 def assignments(

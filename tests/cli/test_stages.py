@@ -98,7 +98,11 @@ def test_send_sample_day_end_to_end(workdir: Path) -> None:
         text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         email = path.name.removesuffix(".eml")
         assert msg["To"].addresses[0].addr_spec == email
-        assert msg["Subject"] == f"[{DAY}] AI 논문 핵심 요약"
+        first = next(
+            c.paper.title for c in edition.cards if c.paper.id == by_reader[email].paper_ids[0]
+        )
+        # The title, then the variant's first paper (cut at a word boundary).
+        assert msg["Subject"].startswith(f"[{DAY}] AI 논문 핵심 요약: {first.split()[0]}")
         assert msg["Message-ID"].startswith(f"<{DAY}.")
         assert msg["List-Unsubscribe"] and msg["Date"]
         wanted = by_reader[email].paper_ids
@@ -392,4 +396,4 @@ def test_a_partly_sent_edition_is_finished_as_built(
     every = sorted(outbox.glob("*.eml"))
     assert len(every) == 4
     # The rest get the same edition as the first two: same subject, nothing rebuilt.
-    assert {_subject(p) for p in every} == {f"[{DAY}] AI 논문 핵심 요약"}
+    assert {_subject(p).split(":")[0] for p in every} == {f"[{DAY}] AI 논문 핵심 요약"}

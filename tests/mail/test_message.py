@@ -8,8 +8,9 @@ import pytest
 from support.delivery_servers import parse
 
 from newsletter.errors import HeaderInjection
-from newsletter.mail.fold import MAX_LINE_BYTES, body_encoding, encoded_size, reflow
-from newsletter.mail.message import build_message, message_id
+from newsletter.mail.fold import MAX_LINE_BYTES, body_encoding, reflow
+from newsletter.mail.message import build_message, html_bytes_as_sent, message_id
+from newsletter.mail.parts import sent_parts
 from newsletter.mail.tokens import make_token
 
 WHEN = datetime(2026, 6, 12, 8, 30, tzinfo=UTC)
@@ -131,7 +132,7 @@ def test_unbreakable_line_falls_back_to_base64() -> None:
         "<p>short</p>",
     ],
 )
-def test_encoded_size_is_the_html_part_as_sent(html: str) -> None:
+def test_sent_parts_reads_the_html_part_back_with_its_wire_size(html: str) -> None:
     raw = make(html=html)
     boundary = parse(raw).get_boundary()
     assert boundary is not None
@@ -140,7 +141,11 @@ def test_encoded_size_is_the_html_part_as_sent(html: str) -> None:
     part = raw.split(f"--{boundary}".encode())[2]
     body = part.split(b"\r\n\r\n", 1)[1]
     assert body.endswith(b"\r\n")
-    assert encoded_size(html) == len(body) - 2
+    sent = sent_parts(raw)
+    assert sent.html_wire_bytes == len(body) - 2
+    assert html_bytes_as_sent(html, "안녕하세요") == sent.html_wire_bytes
+    assert " ".join(sent.html.split()) == " ".join(html.split())
+    assert sent.text.strip() == "안녕하세요"
 
 
 def _headers() -> dict[str, object]:
@@ -198,10 +203,7 @@ def test_body_template_gives_the_same_message_as_a_full_build() -> None:
     )
     assert max(len(line) for line in raw.split(b"\r\n")) <= MAX_LINE_BYTES
     assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
-    html_part = raw.split(b'Content-Type: text/html; charset="utf-8"')[1]
-    assert encoded_size(filled_html) == len(
-        html_part.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0]
-    )
+    assert sent_parts(raw).html_wire_bytes == sent_parts(full).html_wire_bytes
 
 
 def test_body_template_refuses_what_it_cannot_vouch_for() -> None:

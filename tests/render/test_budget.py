@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,40 +11,28 @@ from support.render_edition import DAY, load_cards, write_edition
 
 from newsletter.cli import cli
 from newsletter.errors import RenderError
-from newsletter.mail.fold import encoded_size
-from newsletter.mail.message import build_message
+from newsletter.files import read_model
+from newsletter.mail.parts import sent_parts
+from newsletter.models import Edition
 from newsletter.stages.build import build
 
 AGENT_PAPERS = ["2606.13681", "2606.11662"]
 VISION_PAPERS = ["2606.08063", "2606.13289", "2606.06113", "2606.12575"]
 
 
-def html_part_bytes(html: str) -> int:
-    """The HTML part of a real message as it goes on the wire (after its transfer encoding)."""
-    msg = build_message(
-        from_="d@example.com",
-        to="r@example.com",
-        subject="s",
-        html=html,
-        text="t",
-        msg_id="<1@example.com>",
-        date=datetime(2026, 6, 12),
-    )
-    part = [p for p in msg.walk() if p.get_content_type() == "text/html"][0]
-    body = part.as_bytes().replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
-    return len(body) + body.count(b"\n")  # CRLF on the wire
-
-
 def test_full_korean_edition_fits_the_budget_as_sent(tmp_path: Path) -> None:
     settings = write_edition(tmp_path, load_cards())
-    edition = build(settings, DAY, progress=lambda _: None)
+    result = CliRunner().invoke(
+        cli, ["--config", str(settings.source_path), "send", "--date", DAY, "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    edition = read_model(settings.layout.edition(DAY).edition, Edition, "build")
     full = [v for v in edition.variants if len(v.paper_ids) == 10]
     assert len(full) == 1 and full[0].subscribers == ["all@example.com", "also-all@example.com"]
-    html = (settings.layout.edition(DAY).variants / f"{full[0].key}.html").read_text(
-        encoding="utf-8"
-    )
-    assert full[0].html_bytes == encoded_size(html)
-    assert abs(html_part_bytes(html) - full[0].html_bytes) < 200
+    # What build measured is the HTML part of the largest message the transport got.
+    outbox = settings.layout.outbox(DAY)
+    sent = [sent_parts((outbox / f"{e}.eml").read_bytes()) for e in full[0].subscribers]
+    assert full[0].html_bytes == max(s.html_wire_bytes for s in sent)
     assert full[0].html_bytes <= 100_000
     assert not full[0].degraded
 
@@ -62,7 +49,7 @@ def test_each_variant_describes_what_its_reader_gets(tmp_path: Path) -> None:
         (folder / f"{by_reader['agents@example.com'].key}.html").read_text(encoding="utf-8")
     )
     assert [a.attributes["href"] for a in agents.css("ol.toc a")] == ["#paper-1", "#paper-8"]
-    assert len(agents.css("h2")) == 2
+    assert len(agents.css("div.c h2")) == 2
     assert "📊 순위 기반 1개 · 🤖 추천 1개 · 📄 전문 분석 2개 · 📝 초록 분석 0개" in agents.html
     vision = (folder / f"{by_reader['vision@example.com'].key}.html").read_text(encoding="utf-8")
     assert 'lang="en"' in vision and "📊 Ranked 2 · 🤖 Recommended 2" in vision
@@ -81,9 +68,11 @@ def test_build_command_prints_each_variant_size(tmp_path: Path) -> None:
     assert "% of the 100 KB budget" in result.output  # progress lines on stderr
 
 
-def test_over_budget_fails_with_a_clear_message(tmp_path: Path) -> None:
+def test_over_budget_fails_with_a_clear_message_when_so_configured(tmp_path: Path) -> None:
     settings = write_edition(
-        tmp_path, load_cards(), settings_toml="[edition]\nsize_budget_kb = 60\n"
+        tmp_path,
+        load_cards(),
+        settings_toml='[edition]\nsize_budget_kb = 60\nover_budget = "fail"\n',
     )
     with pytest.raises(RenderError) as err:
         build(settings, DAY, progress=lambda _: None)
@@ -100,12 +89,12 @@ def test_over_budget_fails_with_a_clear_message(tmp_path: Path) -> None:
 
 
 def test_shorten_policy_degrades_only_the_variant_over_budget(tmp_path: Path) -> None:
+    # "shorten" is the default: a day is never lost to size.
     settings = write_edition(
         tmp_path,
         load_cards(),
         settings_toml=(
-            '[edition]\nsize_budget_kb = 60\nover_budget = "shorten"\n'
-            'web_base_url = "https://news.example/2026-06-12"\n'
+            '[edition]\nsize_budget_kb = 60\nweb_base_url = "https://news.example/2026-06-12"\n'
         ),
     )
     lines: list[str] = []
@@ -135,3 +124,20 @@ def test_unknown_policy_is_a_settings_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="over_budget"):
         write_edition(tmp_path, load_cards(), settings_toml='[edition]\nover_budget = "drop"\n')
+
+
+HEADROOM_BYTES = 80_000  # the reference edition's HTML part as sent, with room to spare
+
+
+@pytest.mark.parametrize(("factor", "limit"), [(1.0, HEADROOM_BYTES), (1.2, 100_000)])
+def test_reference_edition_has_headroom_and_longer_cards_fit_whole(
+    tmp_path: Path, factor: float, limit: int
+) -> None:
+    """Reference-length cards: at most 80 KB as sent; 20% longer: within the 100 KB budget
+    with every section kept (nothing shortened)."""
+    cards = load_cards(factor)
+    settings = write_edition(tmp_path, cards, subscribers=[{"email": "all@example.com"}])
+    (variant,) = build(settings, DAY, progress=lambda _: None).variants
+    assert len(variant.paper_ids) == 10
+    assert not variant.degraded  # rendered at level 0: every section of every card
+    assert variant.html_bytes <= limit, variant.html_bytes

@@ -1,7 +1,10 @@
-"""Golden files: the fixture edition rendered with fixed tokens and date, compared byte for byte.
+"""Golden files: the fixture edition as a subscriber receives it, compared byte for byte.
 
-A change to the templates, labels or CSS shows up here as a diff to review. Regenerate with
-``UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_render_golden.py`` and commit the
+Each case is rendered with fixed tokens and date, built into the message delivery sends one
+subscriber, and its text and HTML parts are read back out of those bytes: the golden files are
+the parts as sent (line folding included), not the rendered variant. A change to the
+templates, labels, CSS or the folding shows up here as a diff to review. Regenerate with
+``UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/render/test_golden.py`` and commit the
 files under tests/golden/ after reading the diff.
 """
 
@@ -12,6 +15,7 @@ import os
 import pytest
 from support import GOLDEN as GOLDEN_DIR
 from support.render_edition import GENERATED, MODEL, NONCE, load_cards
+from support.sent import as_sent
 
 from newsletter.render import Renderer
 
@@ -33,11 +37,11 @@ def test_golden(name: str, part: str) -> None:
         cards = [cards[i] for i in picks]
     renderer = Renderer(language, title, web_url="https://news.example/2026-06-12")
     out = renderer.render("2026-06-12", cards, MODEL, GENERATED, nonce=NONCE, level=level)
-    # One tag per line, so that a reviewed diff shows what changed rather than one long line.
-    actual = out.html.replace("><", ">\n<") if part == "html" else out.text
+    sent = as_sent(out, topics=["llm", "agents"])
+    actual = sent.html if part == "html" else sent.text
     path = GOLDEN / f"{name}.{part}"
     if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(actual, encoding="utf-8")
+        path.write_bytes(actual.encode("utf-8"))  # CRLF line ends, as on the wire
     assert path.is_file(), f"{path} missing: run with UPDATE_GOLDEN=1 to create it"
-    expected = path.read_text(encoding="utf-8")
+    expected = path.read_bytes().decode("utf-8")
     assert actual == expected, f"{path} differs: review, then UPDATE_GOLDEN=1 to accept"

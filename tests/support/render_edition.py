@@ -1,6 +1,6 @@
 """The fixture edition for the email tests (tests/fixtures/edition_ko/cards.yaml) and helpers.
 
-- ``load_cards``: the ten Korean cards as ``Card`` models.
+- ``load_cards``: the ten Korean cards as ``Card`` models (``longer_cards``: 20% longer etc.).
 - ``hostile_card``: a card whose paper data tries every trick (script, onerror, template
   syntax, unbalanced tags, bidi overrides, a 500-character word, javascript: links).
 - ``write_edition``: the stage files ``build`` reads (candidates, selection, analyses) plus a
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -35,9 +36,32 @@ SUBSCRIBERS = [
 ]
 
 
-def load_cards() -> list[Card]:
+TEXT_FIELDS = ("summary", "core_idea", "problem", "key_technique")
+LIST_FIELDS = ("method", "results", "improvements", "applications", "limitations")
+
+
+def load_cards(factor: float = 1.0) -> list[Card]:
+    """The fixture's cards; ``factor`` > 1 makes every analysis text that much longer."""
     data = yaml.safe_load(CARDS_YAML.read_text(encoding="utf-8"))
-    return [Card.model_validate(item) for item in data]
+    return [Card.model_validate(item) for item in longer_cards(data, factor)]
+
+
+def _lengthen(text: str, factor: float) -> str:
+    extra = text[: round(len(text) * (factor - 1))]
+    return f"{text} {extra}".strip() if extra else text
+
+
+def longer_cards(cards: list[dict[str, Any]], factor: float) -> list[dict[str, Any]]:
+    """Cards (as the fixture's dicts) with every analysis text and list item ``factor`` times
+    as long, by repeating its own beginning: the same sections, more text in each."""
+    out = json.loads(json.dumps(cards))
+    for card in out:
+        a = card["analysis"]["analysis"]
+        for key in TEXT_FIELDS:
+            a[key] = _lengthen(a[key], factor)
+        for key in LIST_FIELDS:
+            a[key] = [_lengthen(item, factor) for item in a[key]]
+    return out
 
 
 def hostile_card(number: int = 11) -> Card:
