@@ -4,7 +4,7 @@ DATA/
   editions/DATE/        one edition's stage files
     candidates.json     collect
     selection.json      select
-    analyses/ID.json    analyze
+    analyses/ID.json    analyze (ID.LANG.json: in another language subscribers read)
     variants/KEY.*      build (rendered into .variants.new first)
     edition.json        build, written last
   outbox/DATE/          the outbox transport's .eml files
@@ -37,8 +37,9 @@ class EditionPaths:
     def analyses(self) -> Path:
         return self.root / "analyses"
 
-    def analysis(self, paper_id: str) -> Path:
-        return self.analyses / f"{paper_id}.json"
+    def analysis(self, paper_id: str, language: str | None = None) -> Path:
+        """The analysis in the edition's language (None), or in another ``language``."""
+        return self.analyses / (f"{paper_id}.{language}.json" if language else f"{paper_id}.json")
 
     @property
     def edition(self) -> Path:

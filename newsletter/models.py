@@ -82,8 +82,12 @@ class Candidates(_Model):
 class Selected(_Model):
     id: str
     kind: SelectionKind
-    reason: str
+    reason: str  # why it was selected, for subscribers, in the edition's language
     rank: int
+    # The reason in each language subscribers read when it was selected (the edition's
+    # included). A language missing here (an older file, a subscriber added since) gets one
+    # made from ``kind`` and ``rank`` (``reasons.reason_for``).
+    reasons: dict[str, str] = Field(default_factory=dict)
 
 
 class Selection(_Model):
@@ -96,6 +100,7 @@ class Selection(_Model):
     papers: list[Selected]
     usage: dict[str, int] = Field(default_factory=dict)  # the recommender's LLM tokens
     cost_usd: float | None = None
+    warnings: list[str] = Field(default_factory=list)  # for operators ('newsletter status')
 
 
 class FullText(_Model):
@@ -124,7 +129,14 @@ class Analysis(_Model):
 
 
 class PaperAnalysis(_Model):
-    """``analyses/ID.json``: one paper's analysis and how it was made."""
+    """``analyses/ID.json`` (the edition's language) or ``analyses/ID.LANG.json`` (another
+    language some subscriber reads): one paper's analysis in ``language`` and how it was made.
+
+    ``analyzer`` "llm": a model wrote the card, from the full text or, when ``abstract_only``,
+    from the abstract. "offline": no model wrote it; the card is the abstract itself.
+    ``warnings`` are for operators (``newsletter status``, the build report), never shown to
+    subscribers.
+    """
 
     schema_version: int = SCHEMA_VERSION
     id: str
@@ -142,7 +154,7 @@ class PaperAnalysis(_Model):
 
 
 class Card(_Model):
-    """Everything the templates need for one paper."""
+    """Everything the templates need for one paper (its analysis in the variant's language)."""
 
     paper: Paper
     selected: Selected
@@ -176,8 +188,10 @@ class Edition(_Model):
     date: str
     title: str
     language: str
+    # The title in each language the variants were built in (the subject of their messages).
+    titles: dict[str, str] = Field(default_factory=dict)
     model: str | None = None
-    cards: list[Card]
+    cards: list[Card]  # in the edition's language; variants in others used ID.LANG.json
     variants: list[Variant]
     built_at: datetime
     # Digest of what the build read besides stage files (settings, templates, subscribers):

@@ -158,7 +158,14 @@ def _select(r: Run) -> bool:
 
 
 def _analyze(r: Run) -> bool:
-    analyze(r.settings, r.edition_date, r.analyzer, force=r.force, progress=r.progress)
+    analyze(
+        r.settings,
+        r.edition_date,
+        r.analyzer,
+        force=r.force,
+        store=r.store,
+        progress=r.progress,
+    )
     return True
 
 

@@ -69,8 +69,8 @@ class _PreviewPersonalizer(Personalizer):
     def preferences_link(self, email: str) -> str:
         return PREVIEW_PREFERENCES
 
-    def topics_line(self, sub: Subscriber) -> str:
-        return self.topics if self.topics is not None else super().topics_line(sub)
+    def topics_line(self, sub: Subscriber, language: str = "") -> str:
+        return self.topics if self.topics is not None else super().topics_line(sub, language)
 
 
 # Who the variant's own page is built for: each subscriber's topics are filled in per copy.

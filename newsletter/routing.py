@@ -1,8 +1,10 @@
 """Which subscriber gets which papers: one routing, used by build and by deliver alike.
 
 A subscriber receives the papers whose topics meet theirs (no topics = every paper) minus
-those with a topic they exclude. Subscribers receiving the same papers in the same language
-share one variant, keyed by those papers and the language.
+those with a topic they exclude, in their language (default: the edition's). Subscribers
+receiving the same papers in the same language share one variant, keyed by those papers and
+the language. Topics are always the edition language's analysis's, so a paper is routed the
+same whatever language its subscriber reads.
 """
 
 from __future__ import annotations
@@ -18,6 +20,25 @@ def wants(sub: Subscriber, paper_topics: list[str]) -> bool:
     if set(paper_topics) & set(sub.exclude):
         return False
     return not sub.topics or bool(set(paper_topics) & set(sub.topics))
+
+
+def languages(subscribers: list[Subscriber], language: str) -> list[str]:
+    """The edition's ``language``, then every other language some subscriber reads."""
+    return [language, *sorted({s.language for s in subscribers if s.language} - {language})]
+
+
+def papers_by_language(
+    topics: dict[str, list[str]], subscribers: list[Subscriber], language: str
+) -> dict[str, list[str]]:
+    """For each language other than the edition's ``language`` that some subscriber reads, the
+    papers (of ``topics``: paper id -> topics, in edition order) someone reading it receives."""
+    out: dict[str, list[str]] = {}
+    for sub in subscribers:
+        if sub.language and sub.language != language:
+            ids = out.setdefault(sub.language, [])
+            ids += [pid for pid, t in topics.items() if pid not in ids and wants(sub, t)]
+    order = list(topics)
+    return {lang: sorted(ids, key=order.index) for lang, ids in sorted(out.items())}
 
 
 def variant_key(paper_ids: list[str], language: str) -> str:

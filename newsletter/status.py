@@ -84,6 +84,8 @@ def _select(paths: EditionPaths) -> dict[str, Any] | None:
     }
     if s.usage:
         out.update(_usage(s.usage, s.cost_usd or 0.0))
+    if s.warnings:
+        out["warnings"] = s.warnings
     return out
 
 
@@ -94,20 +96,31 @@ def _analyze(paths: EditionPaths) -> dict[str, Any] | None:
     wanted = None
     if paths.selection.is_file():
         wanted = {s.id for s in read_model(paths.selection, Selection, "select").papers}
-    items = [
-        read_model(path, PaperAnalysis, "analyze")
-        for path in sorted(paths.analyses.glob("*.json"))
-        if wanted is None or path.stem in wanted
-    ]
+    # ID.json in the edition's language, ID.LANG.json in another one some subscriber reads.
+    found: list[tuple[str | None, PaperAnalysis]] = []
+    for path in sorted(paths.analyses.glob("*.json")):
+        head, _, tail = path.stem.rpartition(".")
+        pid, lang = (head, tail) if tail.isalpha() else (path.stem, None)
+        if wanted is None or pid in wanted:
+            found.append((lang, read_model(path, PaperAnalysis, "analyze")))
+    found.sort(key=lambda item: item[0] is not None)  # the edition's language first
+    items = [i for lang, i in found if lang is None]
     sources = [i.fulltext.source for i in items]
+    counts: dict[str, int] = {}
+    for _, i in found:
+        counts[i.language] = counts.get(i.language, 0) + 1
     out: dict[str, Any] = {
         "papers": len(items),
         "html": sources.count("html"),
         "pdf": sources.count("pdf"),
         "abstract": sources.count("abstract"),
-        "warnings": {i.id: i.warnings for i in items if i.warnings},
+        "languages": ", ".join(f"{lang} {n}" for lang, n in counts.items()),
+        # For operators only: subscribers never see these.
+        "warnings": {
+            i.id + (f" ({lang})" if lang else ""): i.warnings for lang, i in found if i.warnings
+        },
     }
-    llm_items = [i for i in items if i.usage]
+    llm_items = [i for _, i in found if i.usage]
     if llm_items:
         total = {
             key: sum(i.usage.get(key, 0) for i in llm_items)

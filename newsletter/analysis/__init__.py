@@ -9,7 +9,7 @@ LLMRecommender``, behind any OpenAI-compatible endpoint) and one that needs no m
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -35,8 +35,11 @@ class Recommendation:
 
 
 class Recommender(Protocol):
-    def recommend(self, pool: list[Paper], ranked: list[Selected], m: int) -> Recommendation:
-        """M papers from ``pool`` beyond the ``ranked`` ones."""
+    def recommend(
+        self, pool: list[Paper], ranked: list[Selected], m: int, languages: Sequence[str] = ()
+    ) -> Recommendation:
+        """M papers from ``pool`` beyond the ``ranked`` ones, each with its reason in the
+        edition's language and in each of ``languages``."""
         ...
 
     def usage_line(self) -> str | None:
@@ -52,8 +55,10 @@ class Analyzer(Protocol):
         papers: list[Paper],
         progress: Progress | None = None,
         on_result: Callable[[PaperAnalysis], None] | None = None,
+        language: str | None = None,
     ) -> list[PaperAnalysis]:
-        """One analysis per paper, in order; ``on_result`` gets each as soon as it is done."""
+        """One analysis per paper in ``language`` (default: the edition's), in order;
+        ``on_result`` gets each as soon as it is done."""
         ...
 
     def usage_line(self) -> str | None:

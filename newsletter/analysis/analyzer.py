@@ -10,6 +10,7 @@ language, so a rerun of the same day spends no tokens.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from collections.abc import Callable
@@ -91,7 +92,7 @@ class LLMAnalyzer:
         self.http = http
         self.client = client
         self.model = client.model
-        self.language = settings.edition.language
+        self.language: str = settings.edition.language
         self.prompt = prompts.load("analyze", self.language, settings.llm.prompt_dir)
         self.taxonomy = list(settings.topics)
         self.schema = analysis_schema(self.taxonomy)
@@ -106,17 +107,30 @@ class LLMAnalyzer:
         """Tokens and cost of this run's analysis calls."""
         return self.client.usage_line("analysis")
 
+    def for_language(self, language: str) -> LLMAnalyzer:
+        """The same analyzer (client, cache, HTTP) writing its cards in ``language``."""
+        if language == self.language:
+            return self
+        other = copy.copy(self)
+        other.language = language
+        other.prompt = prompts.load("analyze", language, self.settings.llm.prompt_dir)
+        return other
+
     def analyze_many(
         self,
         papers: list[Paper],
         progress: Progress | None = None,
         on_result: Callable[[PaperAnalysis], None] | None = None,
+        language: str | None = None,
     ) -> list[PaperAnalysis]:
-        """Analyse ``papers`` with at most ``llm.max_concurrency`` in flight, in input order.
+        """Analyse ``papers`` with at most ``llm.max_concurrency`` in flight, in input order,
+        in ``language`` (default: the edition's).
 
         ``on_result`` gets each analysis as soon as it is collected, so a run stopped halfway
         keeps what it finished.
         """
+        if language is not None and language != self.language:
+            return self.for_language(language).analyze_many(papers, progress, on_result)
         say = progress or self.progress
         if not papers:
             return []
@@ -142,7 +156,7 @@ class LLMAnalyzer:
                     if result.fallback
                     else f"{result.fulltext.source}, {len(result.warnings)} warnings"
                 )
-                say(f"analyze: [{i}/{len(papers)}] {paper.id} ({how})")
+                say(f"analyze: [{i}/{len(papers)}] {paper.id} ({self.language}, {how})")
         return results
 
     def fulltext(self, paper: Paper) -> tuple[FullText, str]:

@@ -8,8 +8,11 @@ deterministic. The LLM recommender fills any gap in its picks with it too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..config import Settings, TopicSettings
 from ..models import Paper, Selected
+from ..reasons import coverage_reason, ranked_reason
 from ..topics import rule_topics
 from . import Recommendation
 
@@ -18,34 +21,20 @@ def _popularity(p: Paper) -> tuple[int, int, int]:
     return (p.upvotes or 0, p.github_stars or 0, p.comments or 0)
 
 
-# Reasons are shown to subscribers on each card, so they are written in the edition's language.
-_REASONS = {
-    "ko": {
-        "ranked": "추천수 {n}위",
-        "new_topics": "아직 다루지 않은 주제: {topics}",
-        "next": "나머지 중 추천수 순",
-        "heuristic": " (규칙 기반)",
-    },
-    "en": {
-        "ranked": "#{n} by upvotes",
-        "new_topics": "adds topics not yet covered: {topics}",
-        "next": "next by upvotes among the rest",
-        "heuristic": " (heuristic)",
-    },
-}
+def with_reasons(sel: Selected, reasons: dict[str, str]) -> Selected:
+    """``sel`` with its reason in each language (the first one is the edition's)."""
+    return sel.model_copy(update={"reason": next(iter(reasons.values())), "reasons": reasons})
 
 
-def reason_text(language: str, key: str, **values: object) -> str:
-    return _REASONS.get(language, _REASONS["en"])[key].format(**values)
-
-
-def ranked(papers: list[Paper], n: int, language: str = "en") -> list[Selected]:
-    """The top ``n`` papers by upvotes (ties: stars, comments, id)."""
-    with_votes = [p for p in papers if p.upvotes is not None]
+def ranked(papers: list[Paper], n: int, languages: Sequence[str] = ("en",)) -> list[Selected]:
+    """The top ``n`` papers by upvotes (ties: stars, comments, id); a paper without upvotes
+    (unknown or none yet) is never ranked by them. Reasons in each of ``languages``."""
+    with_votes = [p for p in papers if p.upvotes]
     order = sorted(with_votes, key=lambda p: (tuple(-x for x in _popularity(p)), p.id))
     return [
-        Selected(
-            id=p.id, kind="ranked", rank=i + 1, reason=reason_text(language, "ranked", n=i + 1)
+        with_reasons(
+            Selected(id=p.id, kind="ranked", rank=i + 1, reason=""),
+            {lang: ranked_reason(lang, i + 1) for lang in languages},
         )
         for i, p in enumerate(order[:n])
     ]
@@ -56,7 +45,7 @@ def heuristic(
     taken: list[Selected],
     m: int,
     taxonomy: dict[str, TopicSettings],
-    language: str = "en",
+    languages: Sequence[str] = ("en",),
 ) -> list[Selected]:
     """M more by greedy topic coverage (see the module docstring)."""
     chosen_ids = {s.id for s in taken}
@@ -72,15 +61,9 @@ def heuristic(
             pool, key=lambda p: (-len(topics[p.id] - covered), *(-x for x in _popularity(p)), p.id)
         )
         new = sorted(topics[best.id] - covered)
-        reason = (
-            reason_text(language, "new_topics", topics=", ".join(new))
-            if new
-            else reason_text(language, "next")
-        )
+        sel = Selected(id=best.id, kind="recommended", reason="", rank=len(taken) + len(picks) + 1)
         picks.append(
-            Selected(
-                id=best.id, kind="recommended", reason=reason, rank=len(taken) + len(picks) + 1
-            )
+            with_reasons(sel, {lang: coverage_reason(lang, best, new) for lang in languages})
         )
         covered |= topics[best.id]
         pool.remove(best)
@@ -93,10 +76,13 @@ class HeuristicRecommender:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def recommend(self, pool: list[Paper], ranked_sel: list[Selected], m: int) -> Recommendation:
+    def recommend(
+        self, pool: list[Paper], ranked_sel: list[Selected], m: int, languages: Sequence[str] = ()
+    ) -> Recommendation:
         """M more by greedy topic coverage."""
         s = self.settings
-        picks = heuristic(pool, ranked_sel, m, s.topics, s.edition.language)
+        langs = list(dict.fromkeys([s.edition.language, *languages]))
+        picks = heuristic(pool, ranked_sel, m, s.topics, langs)
         return Recommendation(picks=picks, method="heuristic")
 
     def usage_line(self) -> str | None:

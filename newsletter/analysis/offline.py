@@ -84,11 +84,13 @@ class OfflineAnalyzer:
         papers: list[Paper],
         progress: Callable[[str], None] | None = None,
         on_result: Callable[[PaperAnalysis], None] | None = None,
+        language: str | None = None,
     ) -> list[PaperAnalysis]:
-        """The abstract card of each paper."""
+        """The abstract card of each paper (the same in every language but for its labels)."""
         out = []
+        lang = language or self.settings.edition.language
         for paper in papers:
-            card = analyze_offline(paper, self.settings.topics, self.settings.edition.language)
+            card = analyze_offline(paper, self.settings.topics, lang)
             if on_result is not None:
                 on_result(card)
             out.append(card)

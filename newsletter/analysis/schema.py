@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..models import Analysis
 
@@ -26,12 +27,26 @@ FIELDS = tuple(Analysis.model_fields)
 
 
 class Pick(BaseModel):
-    """One recommended paper and why."""
+    """One recommended paper and why: ``reason`` in the edition's language, ``reasons`` in
+    the others (the answer's ``reason_en``, ``reason_ko`` keys)."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str
     reason: str
+    reasons: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _other_languages(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        keys = [k for k in data if isinstance(k, str) and k.startswith("reason_")]
+        if not keys:
+            return data
+        more = {k.removeprefix("reason_"): data[k] for k in keys}
+        rest = {k: v for k, v in data.items() if k not in keys}
+        return {**rest, "reasons": {**rest.get("reasons", {}), **more}}
 
 
 class Recommendation(BaseModel):
@@ -70,9 +85,21 @@ def analysis_schema(topics: list[str]) -> dict[str, Any]:
     return schema
 
 
-def recommendation_schema() -> dict[str, Any]:
-    """JSON schema of the recommender's answer."""
-    return _strict(Recommendation.model_json_schema())
+def recommendation_schema(others: Sequence[str] = ()) -> dict[str, Any]:
+    """JSON schema of the recommender's answer, with a ``reason_LANG`` per other language."""
+    names = ["id", "reason", *(f"reason_{lang}" for lang in others)]
+    pick = {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in names},
+        "required": names,
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {"picks": {"type": "array", "items": pick}},
+        "required": ["picks"],
+        "additionalProperties": False,
+    }
 
 
 class AnswerError(Exception):

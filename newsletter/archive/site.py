@@ -23,7 +23,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import StageError
 from ..files import read_model, write_atomic
-from ..models import Edition
+from ..models import Card, Edition
 from ..render import templates
 from ..render.labels import labels_for
 from ..render.renderer import Renderer, make_env
@@ -68,11 +68,11 @@ def edition_page(
 ) -> str:
     """One edition's page in one language: header, table of contents, every card in full."""
     e = settings.edition
-    renderer = Renderer(
-        language, edition.title, e.toc_title_width, abs_url=settings.sources.arxiv.abs_url
-    )
+    title = edition.titles.get(language) or edition.title
+    renderer = Renderer(language, title, e.toc_title_width, abs_url=settings.sources.arxiv.abs_url)
     generated = edition.built_at.astimezone(UTC).date().isoformat()
-    ctx: dict[str, Any] = renderer.context(edition.date, edition.cards, edition.model, generated)
+    cards = cards_in(settings, edition, language)
+    ctx: dict[str, Any] = renderer.context(edition.date, cards, edition.model, generated)
     for view in ctx["cards"]:
         view["figure"] = figures.get(view["paper"].id)
     others = [code for code in _languages(edition) if code != language]
@@ -86,6 +86,23 @@ def edition_page(
             signup_url=settings.web.base_url,
         )
     )
+
+
+def cards_in(settings: Settings, edition: Edition, language: str) -> list[Card]:
+    """The edition's cards with their analysis in ``language`` where analyze wrote one
+    (``ID.LANG.json``, for the papers that language's subscribers receive), else as built."""
+    if language == edition.language:
+        return edition.cards
+    from ..stages.build import read_analysis
+
+    paths = settings.layout.edition(edition.date)
+    out = []
+    for card in edition.cards:
+        if paths.analysis(card.paper.id, language).is_file():
+            pa = read_analysis(paths, card.paper.id, language, language)
+            card = card.model_copy(update={"analysis": pa})
+        out.append(card)
+    return out
 
 
 def read_manifest(folder: Path) -> list[Published]:

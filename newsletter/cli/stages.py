@@ -78,7 +78,9 @@ def analyze(
     day = ctx.edition_date(date_)
     with open_http(ctx, record, replay) as http:
         analyzer = make_analyzer(ctx.settings, http, progress=say)
-        results = run_analyze(ctx.settings, day, analyzer, force=force, progress=say)
+        results = run_analyze(
+            ctx.settings, day, analyzer, force=force, store=ctx.store(), progress=say
+        )
     if usage := analyzer.usage_line():
         say(usage)
     click.echo(f"{len(results)} analyses -> {ctx.settings.layout.edition(day).analyses}")

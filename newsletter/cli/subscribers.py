@@ -20,7 +20,9 @@ def subscribers() -> None:
 def topics_option(func: F) -> F:
     """--name, --topics, --exclude, --language for a new subscriber."""
     func = click.option(
-        "--language", type=click.Choice(["ko", "en"]), help="Language of the email's labels."
+        "--language",
+        type=click.Choice(["ko", "en"]),
+        help="Language of the whole email (default: the edition's).",
     )(func)
     func = click.option("--exclude", metavar="T1,T2", default="", help="Topics never to receive.")(
         func

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from ..errors import HeaderInjection
 from ..mail.headers import safe_header, sender_domain
 from ..mail.tokens import MIN_KEY_BYTES
-from .sections import Settings
+from .sections import LANGUAGES, Settings
 
 Problem = tuple[tuple[str, ...], str]
 
@@ -25,6 +25,7 @@ MAX_UNSUBSCRIBE_URL = 400
 def problems(settings: Settings) -> Iterator[Problem]:
     """Every problem of ``settings`` as (key path, message)."""
     yield from _headers(settings)
+    yield from _titles(settings)
     yield from _unsubscribe(settings)
     yield from _signing_key(settings)
     yield from _links(settings)
@@ -59,6 +60,22 @@ def _headers(settings: Settings) -> Iterator[Problem]:
         sender_domain(d.from_)
     except ValueError as exc:
         yield ("delivery", "from"), f"delivery.from: {exc}"
+
+
+def _titles(settings: Settings) -> Iterator[Problem]:
+    key = ("edition", "titles")
+    for language, title in settings.edition.titles.items():
+        if language not in LANGUAGES:
+            known = ", ".join(LANGUAGES)
+            yield key, f"edition.titles: unknown language {language!r} (known: {known})"
+        elif not title.strip():
+            yield key, f"edition.titles.{language} is empty"
+        elif any(ord(c) < 32 or ord(c) == 127 for c in title):
+            why = "it goes into the Subject header"
+            yield (
+                key,
+                f"edition.titles.{language} contains a line break or control character ({why})",
+            )
 
 
 def _unsubscribe(settings: Settings) -> Iterator[Problem]:

@@ -21,8 +21,16 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+LANGUAGES = ("ko", "en")
+# The title of an edition in each language, when the settings give none for it.
+DEFAULT_TITLES = {"ko": "AI 논문 핵심 요약", "en": "AI Paper Digest"}
+
+
 class EditionSettings(_Section):
-    title: str = "AI 논문 핵심 요약"
+    # The title in ``language`` (by default that language's built-in title); ``titles`` gives
+    # it in the other languages subscribers read, e.g. { en = "AI Paper Digest" }.
+    title: str = DEFAULT_TITLES["ko"]
+    titles: dict[str, str] = Field(default_factory=dict)
     language: Literal["ko", "en"] = "ko"
     timezone: str = "Asia/Seoul"
     # Which day of the sources an edition date carries: "same" (edition 2026-06-12 = the lists
@@ -40,6 +48,22 @@ class EditionSettings(_Section):
     # An operator's templates, each replacing the bundled one of the same name ("" = a
     # templates/ folder in the working directory, if there is one).
     templates_dir: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _title_of_the_language(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "title" not in data:
+            language = data.get("language", "ko")
+            return {**data, "title": DEFAULT_TITLES.get(str(language), DEFAULT_TITLES["ko"])}
+        return data
+
+    def title_for(self, language: str) -> str:
+        """The edition's title in ``language``: ``titles``, ``title`` or the built-in one."""
+        if language in self.titles:
+            return self.titles[language]
+        if language == self.language:
+            return self.title
+        return DEFAULT_TITLES.get(language, self.title)
 
     @field_validator("title")
     @classmethod

@@ -47,4 +47,6 @@ def note_variant(language: str, edition_date: str, title: str, paper_count: int)
         f'<p style="color: #666; font-size: 13px;">{esc(t["topics"])}: {topics}<br>\n'
         f'<a href="{link}">{esc(t["unsubscribe"])}</a></p>\n</body></html>\n'
     )
-    return RenderedVariant(html, text, holes, key=note_key(language), subject=subject)
+    return RenderedVariant(
+        html, text, holes, key=note_key(language), subject=subject, language=language
+    )

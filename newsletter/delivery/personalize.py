@@ -15,6 +15,7 @@ from ..mail.headers import build_headers, safe_header, sender_domain
 from ..mail.message import BodyTemplate, build_message, message_id
 from ..models import Subscriber
 from ..render import RenderedVariant
+from ..render.labels import labels_for
 from ..web.links import Links
 
 
@@ -51,9 +52,10 @@ class Personalizer:
         """The footer's signed link to the preferences page ('' without ``web.base_url``)."""
         return self.signed.preferences_url(email)
 
-    def topics_line(self, sub: Subscriber) -> str:
+    def topics_line(self, sub: Subscriber, language: str = "") -> str:
         """The subscriber's topics as the footer shows them: 'llm, agents (−safety)'."""
-        topics = ", ".join(sub.topics) if sub.topics else self.all_topics_label
+        every = labels_for(language)["all_topics"] if language else self.all_topics_label
+        topics = ", ".join(sub.topics) if sub.topics else every
         if sub.exclude:
             topics += " (−" + ", ".join(sub.exclude) + ")"
         return topics
@@ -79,7 +81,7 @@ class Personalizer:
     ) -> tuple[bytes, str]:
         """(raw message, Message-ID) for one recipient; a test message gets a fresh id."""
         link, https = self.links(sub.email)
-        topics = self.topics_line(sub)
+        topics = self.topics_line(sub, variant.language)
         holes = variant.placeholders
         text_values = {holes.unsubscribe: link, holes.topics: topics}
         html_values = {

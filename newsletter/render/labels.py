@@ -1,4 +1,5 @@
-"""Interface text of the edition, per language (paper content comes from the analysis)."""
+"""Interface text of the edition, per language (paper content comes from the analysis, in
+the variant's language; why a paper was selected from ``newsletter.reasons``)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,9 @@ LABELS: dict[str, dict[str, str]] = {
         "count": "{n}개",
         "toc": "📑 목차",
         "org": "기관",
-        "badge_ranked": "📊 순위선정",
-        "badge_recommended": "🤖 추천",
         "src_html": "📄 HTML",
         "src_pdf": "📕 PDF",
         "src_abstract": "📝 초록",
-        "why": "선정 이유",
         "tags": "태그",
         "prerequisites": "사전 지식",
         "summary": "한 줄 요약",
@@ -30,8 +28,8 @@ LABELS: dict[str, dict[str, str]] = {
         "applications": "🎯 활용 분야",
         "limitations": "⚠️ 한계 및 주의사항",
         "abstract_only": "📝 LLM 분석 없이 초록만 실었습니다.",
-        "abstract_body": "초록 (원문)",
-        "warnings": "⚠️ 자동 점검에서 경고 {n}건: 수치와 주장은 원문으로 확인하세요.",
+        "from_abstract": "📝 초록만 보고 분석했습니다.",
+        "abstract_body": "초록",
         "full_analysis": "→ 전체 분석 보기",
         "degraded_note": "메일 크기 제한 때문에 일부 섹션을 줄였습니다.",
         "back_to_top": "↑ 목차로",
@@ -58,12 +56,9 @@ LABELS: dict[str, dict[str, str]] = {
         "count": "{n}",
         "toc": "📑 Contents",
         "org": "Org",
-        "badge_ranked": "📊 Ranked",
-        "badge_recommended": "🤖 Recommended",
         "src_html": "📄 HTML",
         "src_pdf": "📕 PDF",
         "src_abstract": "📝 Abstract",
-        "why": "Why",
         "tags": "Tags",
         "prerequisites": "Prerequisites",
         "summary": "In one line",
@@ -76,8 +71,8 @@ LABELS: dict[str, dict[str, str]] = {
         "applications": "🎯 Applications",
         "limitations": "⚠️ Limitations",
         "abstract_only": "📝 No LLM analysis: the abstract is shown as published.",
+        "from_abstract": "📝 Analysed from the abstract only.",
         "abstract_body": "Abstract",
-        "warnings": "⚠️ {n} automatic check warning(s): verify figures against the paper.",
         "full_analysis": "→ Read the full analysis",
         "degraded_note": "Some sections were shortened to keep this email under the size limit.",
         "back_to_top": "↑ Contents",

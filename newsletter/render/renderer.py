@@ -13,15 +13,18 @@ from typing import Any
 
 import css_inline
 import jinja2
+from markupsafe import Markup
 from mjml import mjml2html
 
 from ..errors import RenderError
 from ..mail.placeholders import Placeholders
 from ..models import Card
+from ..reasons import reason_for
 from . import templates
 from .labels import labels_for
+from .prose import Prose, prose
 from .sections import DEGRADE_LEVELS, sections
-from .text import _text, clean_text, safe_url, truncate, wrap
+from .text import clean_text, safe_url, truncate, wrap
 
 # Inbox lists show about 90-140 characters of preview text after the subject.
 PREHEADER_WIDTH = 140
@@ -33,6 +36,11 @@ FONT_STACK = (
 
 
 def _finalize(value: Any) -> Any:
+    if isinstance(value, Prose):
+        return value  # cleaned when it was made; a plain str here would lose its markup
+    if isinstance(value, Markup):
+        # Already escaped (a filter's output, e.g. join): cleaned, but not escaped twice.
+        return Markup(clean_text(str(value)))
     return "" if value is None else clean_text(value)
 
 
@@ -92,7 +100,8 @@ class RenderedVariant:
     """A variant's HTML and text bodies, with the per-recipient values left as placeholders.
 
     ``key`` names the variant once build has keyed it; ``subject`` overrides the edition's
-    subject (the short 'nothing for your topics' note has its own).
+    subject (a variant in another language, the short 'nothing for your topics' note);
+    ``language`` is the one it was rendered in ("" = the edition's).
     """
 
     html: str
@@ -101,6 +110,7 @@ class RenderedVariant:
     level: int = 0
     key: str = ""
     subject: str = ""
+    language: str = ""
     paper_count: int = field(default=0, compare=False)
 
 
@@ -133,12 +143,27 @@ class Renderer:
         self.inline_css = templates.find(self.env, "partials/inline.css")
         self.inliner = _inliner(templates.read(self.inline_css))
 
+    def _why(self, card: Card) -> Prose:
+        """'📊 3rd most upvoted' / '🤖 recommended: ...': why the paper is in the edition."""
+        icon = "📊" if card.selected.kind == "ranked" else "🤖"
+        reason = prose(reason_for(card.selected, self.language))
+        return Prose(f"{icon} {reason}", f"{icon} {reason.__html__()}")
+
+    def _notice(self, card: Card) -> tuple[str, str]:
+        """The card's note on how it was written, and the heading of its first section: the
+        abstract is under its own heading only when no model wrote the card."""
+        L, pa = self.labels, card.analysis
+        if pa.analyzer == "offline":
+            return L["abstract_only"], L["abstract_body"]
+        return (L["from_abstract"] if pa.fulltext.source == "abstract" else ""), L["core_idea"]
+
     def _card_view(self, number: int, card: Card, level: int) -> dict[str, Any]:
         L = self.labels
         p = card.paper
         source = card.analysis.fulltext.source
         url = f"{self.abs_url}/{p.id}"
         full_link = f"{self.web_url.rstrip('/')}#{card.anchor}" if self.web_url else url
+        notice, core_heading = self._notice(card)
         return {
             "paper": p,
             "selected": card.selected,
@@ -149,12 +174,13 @@ class Renderer:
             "fulltext_url": safe_url(card.analysis.fulltext.url),
             "github_url": safe_url(p.github_repo),
             "project_url": safe_url(p.project_page),
-            "kind_badge": L[f"badge_{card.selected.kind}"],
+            "why": self._why(card),
             "source_badge": L[f"src_{source}"],
+            "notice": notice,
+            "core_heading": core_heading,
             "s": sections(card, level),
             "full_link": full_link,
             "figure": self.figures.get(p.id) if level < 3 else None,
-            "warnings": [_text(w) for w in card.analysis.warnings if _text(w)],
         }
 
     def context(
@@ -237,7 +263,12 @@ class Renderer:
             raise templates.template_error(exc) from exc
         html = self.compile(mjml)
         return RenderedVariant(
-            html=html, text=text, placeholders=holes, level=level, paper_count=len(cards)
+            html=html,
+            text=text,
+            placeholders=holes,
+            level=level,
+            language=self.language,
+            paper_count=len(cards),
         )
 
     def compile(self, mjml: str) -> str:

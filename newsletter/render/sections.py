@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import Card
-from .text import _items, _text
+from .prose import prose, prose_items
 
 # Degrade levels (see README): 0 = everything; 1 = lists cut to two items; 2 = summary,
 # core idea, problem, two results and one limitation; 3 = summary and core idea only.
@@ -36,24 +36,27 @@ _LEVEL_SECTIONS: dict[int, dict[str, int | None]] = {
 
 
 def sections(card: Card, level: int = 0) -> dict[str, Any]:
-    """The card's analysis sections after the degrade level; empty ones are ''/[]."""
+    """The card's analysis sections after the degrade level, as Prose; empty ones are ''/[]."""
     a = card.analysis.analysis
     limits = _LEVEL_SECTIONS[level]
-    out: dict[str, Any] = {}
-    for key in ("summary", "core_idea", "problem", "key_technique"):
-        out[key] = "" if limits.get(key) == 0 else _text(getattr(a, key))
-    for key in ("method", "results", "improvements", "applications", "limitations"):
-        out[key] = _items(getattr(a, key), limits.get(key))
-    full = sum(bool(_text(getattr(a, k))) for k in ("problem", "key_technique"))
-    full += sum(
-        len(_items(getattr(a, k), None))
+    texts = {k: prose(getattr(a, k)) for k in ("summary", "core_idea", "problem", "key_technique")}
+    lists = {
+        k: prose_items(getattr(a, k))
         for k in ("method", "results", "improvements", "applications", "limitations")
-    )
+    }
+    out: dict[str, Any] = {}
+    for key, text in texts.items():
+        out[key] = "" if limits.get(key) == 0 else text
+    for key, items in lists.items():
+        keep = limits.get(key)
+        out[key] = items if keep is None else items[:keep]
+    full = sum(bool(texts[k]) for k in ("problem", "key_technique"))
+    full += sum(len(items) for items in lists.values())
     shown = sum(bool(out[k]) for k in ("problem", "key_technique"))
     shown += sum(
         len(out[k]) for k in ("method", "results", "improvements", "applications", "limitations")
     )
     out["shortened"] = shown < full
-    out["tags"] = ["-".join(t.split()) for t in _items(a.tags, None)]  # one #hashtag each
-    out["prerequisites"] = _items(a.prerequisites, None)
+    out["tags"] = ["-".join(t.split()) for t in prose_items(a.tags)]  # one #hashtag each
+    out["prerequisites"] = prose_items(a.prerequisites)
     return out

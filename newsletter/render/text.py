@@ -1,4 +1,5 @@
-"""Text helpers of the renderer: safe strings and URLs, display width, wrapping, truncation."""
+"""Text helpers of the renderer: safe strings and URLs, display width, wrapping, truncation
+(what models wrote: ``prose``)."""
 
 from __future__ import annotations
 
@@ -78,12 +79,3 @@ def truncate(title: str, width: int) -> str:
     if mid_word and cut.rfind(" ") >= width // 2:
         cut = cut[: cut.rfind(" ")]
     return cut.rstrip(" ,.:;-–—") + "…"
-
-
-def _text(value: str) -> str:
-    return " ".join(str(clean_text(value)).split())
-
-
-def _items(values: list[str], keep: int | None) -> list[str]:
-    items = [t for t in (_text(v) for v in values) if t]
-    return items if keep is None else items[:keep]

@@ -5,7 +5,8 @@ configured feeds) and may fill in what it knows about every candidate (arXiv API
 GitHub stars). Each listing source says when its list of a day is complete (``closes_at``, on
 its own calendar: ``calendar.py``); ``not_ready`` tells whether any is still open.
 ``collect_papers`` asks every enabled source in registry order, first for candidates, then to
-enrich them, and merges papers by arXiv id.
+enrich them, and merges papers by arXiv id. Titles and abstracts leave here as readable text
+(``readable``), whatever source wrote them in TeX.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 from ..config import Settings
 from ..http import Http
 from ..models import Paper
+from ..tex import tex_to_text
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,15 @@ def merge(into: Paper, other: Paper) -> None:
     into.sources = sorted(set(into.sources) | set(other.sources))
 
 
+def readable(paper: Paper) -> None:
+    """The paper's title, abstract and summary with their TeX turned into Unicode text."""
+    title = " ".join(tex_to_text(paper.title).split())
+    paper.title = title or paper.title
+    paper.abstract = tex_to_text(paper.abstract)
+    if paper.ai_summary:
+        paper.ai_summary = tex_to_text(paper.ai_summary)
+
+
 def not_ready(settings: Settings, day: date, now: datetime) -> NotReady | None:
     """The enabled source whose list of ``day`` closes last, if that is still to come."""
     waits = [
@@ -144,6 +155,7 @@ def collect_papers(
         for source in sources:
             source.enrich(papers, run)
     for paper in papers.values():
+        readable(paper)
         if paper.project_page and same_link(paper.project_page, paper.github_repo):
             paper.project_page = None  # the card would show one link twice
     return list(papers.values()), run.warnings

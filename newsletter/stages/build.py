@@ -45,13 +45,18 @@ def build(
     current = _current(settings, paths, digest, force, progress)
     if current is not None:
         return current
-    cards = edition_cards(paths)
-    routing = route(cards, subs, settings.edition.language, allow_empty)
-    models = {c.analysis.model for c in cards if c.analysis.model}
+    e = settings.edition
+    cards = edition_cards(paths, e.language)
+    routing = route(cards, subs, e.language, allow_empty)
+    localized = localized_cards(paths, cards, routing.groups, e.language)
+    report_warnings(localized, progress)
+    models = {c.analysis.model for lc in localized.values() for c in lc if c.analysis.model}
     model = ", ".join(sorted(models)) or None
     paths.edition.unlink(missing_ok=True)
     try:
-        variants = _render_all(settings, edition_date, cards, routing.groups, subs, model, progress)
+        variants = _render_all(
+            settings, edition_date, localized, routing.groups, subs, model, progress
+        )
     except BaseException:
         shutil.rmtree(paths.staging, ignore_errors=True)
         raise
@@ -59,8 +64,9 @@ def build(
     paths.staging.rename(paths.variants)
     edition = Edition(
         date=edition_date,
-        title=settings.edition.title,
-        language=settings.edition.language,
+        title=e.title_for(e.language),
+        language=e.language,
+        titles={lang: e.title_for(lang) for lang in sorted({e.language, *localized})},
         model=model,
         cards=cards,
         variants=variants,
@@ -88,8 +94,9 @@ def _current(
     return None
 
 
-def edition_cards(paths: EditionPaths) -> list[Card]:
-    """The selected papers with their analyses, in edition order, each contract checked."""
+def edition_cards(paths: EditionPaths, language: str) -> list[Card]:
+    """The selected papers with their analyses in the edition's ``language``, in edition
+    order, each contract checked."""
     selection = read_model(paths.selection, Selection, "select")
     candidates = read_model(paths.candidates, Candidates, "collect")
     by_id = {p.id: p for p in candidates.papers}
@@ -108,21 +115,72 @@ def edition_cards(paths: EditionPaths) -> list[Card]:
                 f"{paths.selection}: paper {sel.id} is not in candidates.json "
                 "(collected again since?); rerun 'newsletter select --force'"
             )
-        analysis_path = paths.analysis(sel.id)
-        pa = read_model(analysis_path, PaperAnalysis, "analyze")
-        if pa.id != sel.id:
-            raise StageError(
-                f"{analysis_path}: holds the analysis of paper {pa.id}, not "
-                f"{sel.id} (rerun 'newsletter analyze --force')"
-            )
+        pa = read_analysis(paths, sel.id, language, None)
+        if not sel.reasons:
+            # An older selection.json: its one reason is in the edition's language.
+            sel = sel.model_copy(update={"reasons": {language: sel.reason}})
         cards.append(Card(paper=by_id[sel.id], selected=sel, analysis=pa, anchor=f"paper-{i}"))
     return cards
+
+
+def read_analysis(
+    paths: EditionPaths, paper_id: str, language: str, suffix: str | None
+) -> PaperAnalysis:
+    """``analyses/ID.json`` (``suffix`` None) or ``ID.LANG.json``, checked to be that paper's
+    analysis in ``language``."""
+    path = paths.analysis(paper_id, suffix)
+    pa = read_model(path, PaperAnalysis, "analyze")
+    if pa.id != paper_id:
+        raise StageError(
+            f"{path}: holds the analysis of paper {pa.id}, not "
+            f"{paper_id} (rerun 'newsletter analyze --force')"
+        )
+    if pa.language != language:
+        raise StageError(
+            f"{path}: holds an analysis in '{pa.language}', not '{language}' (rerun "
+            "'newsletter analyze')"
+        )
+    return pa
+
+
+def localized_cards(
+    paths: EditionPaths, cards: list[Card], groups: dict[str, Group], language: str
+) -> dict[str, list[Card]]:
+    """The cards of each variant language: the edition's ``cards``, or the same cards with
+    their analysis in another language (``ID.LANG.json``) for the papers its variants hold."""
+    out = {language: cards}
+    for group in groups.values():
+        if group.language == language:
+            continue
+        have = {c.paper.id: c for c in out.setdefault(group.language, [])}
+        for card in cards:
+            if card.paper.id in group.paper_ids and card.paper.id not in have:
+                pa = read_analysis(paths, card.paper.id, group.language, group.language)
+                have[card.paper.id] = card.model_copy(update={"analysis": pa})
+        order = [c.paper.id for c in cards]
+        out[group.language] = sorted(have.values(), key=lambda c: order.index(c.paper.id))
+    return out
+
+
+def report_warnings(localized: dict[str, list[Card]], progress: Progress) -> None:
+    """The check warnings of the cards, for the operator (subscribers never see them)."""
+    flagged = [
+        f"{c.paper.id}{'' if i == 0 else f' ({lang})'}: {len(c.analysis.warnings)}"
+        for i, (lang, cards) in enumerate(localized.items())
+        for c in cards
+        if c.analysis.warnings
+    ]
+    if flagged:
+        progress(
+            f"build: {len(flagged)} cards have check warnings, not shown to subscribers "
+            f"('newsletter status' lists them): {', '.join(flagged)}"
+        )
 
 
 def _render_all(
     settings: Settings,
     edition_date: str,
-    cards: list[Card],
+    localized: dict[str, list[Card]],
     groups: dict[str, Group],
     subs: list[Subscriber],
     model: str | None,
@@ -144,7 +202,7 @@ def _render_all(
             renderers[lang] = make_renderer(settings, lang, edition_date)
         measure = html_size_as_sent(settings, edition_date, [by_email[e] for e in group.emails])
         wanted = set(group.paper_ids)
-        picked = [c for c in cards if c.paper.id in wanted]
+        picked = [c for c in localized.get(lang, []) if c.paper.id in wanted]
         rendered, size = render_within(
             renderers[lang],
             edition_date,
@@ -210,7 +268,7 @@ def make_renderer(settings: Settings, language: str, edition_date: str = "") -> 
         web_url = edition_url(settings.archive.base_url, edition_date, language)
     return Renderer(
         language,
-        e.title,
+        e.title_for(language),
         e.toc_title_width,
         templates_dir=templates.override_dir(e.templates_dir),
         abs_url=settings.sources.arxiv.abs_url,

@@ -18,6 +18,7 @@ from ..delivery.transports import Transport
 from ..errors import ConfigError, DeliveryError, HeaderInjection, StageError, TransportError
 from ..files import read_model
 from ..locks import run_lock
+from ..mail.headers import safe_header
 from ..mail.placeholders import Placeholders
 from ..models import Edition, Subscriber, Variant
 from ..render import RenderedVariant
@@ -51,25 +52,36 @@ def load_variants(settings: Settings, edition: Edition) -> dict[str, RenderedVar
         except FileNotFoundError as exc:
             raise StageError(f"{exc.filename} is missing: run 'newsletter build --force'") from None
         holes = Placeholders(v.unsubscribe_token, v.topics_token, v.preferences_token)
+        try:
+            # The titles come from edition.json, which a hand could have edited.
+            safe_header(subject(edition, v), "edition.titles")
+        except HeaderInjection as exc:
+            raise ConfigError(str(exc)) from None
         out[v.key] = RenderedVariant(
             html,
             text,
             holes,
             key=v.key,
             subject=subject(edition, v),
+            language=v.language,
             paper_count=len(v.paper_ids),
         )
     return out
 
 
+def title(edition: Edition, language: str | None = None) -> str:
+    """The title a variant in ``language`` was built with (an older edition.json: its one)."""
+    return edition.titles.get(language or edition.language, edition.title)
+
+
 def subject(edition: Edition, variant: Variant | None = None) -> str:
-    """The subject line: the title the edition was built with, so subject and body agree,
+    """The subject line: the title the variant was built with, so subject and body agree,
     then the variant's first paper (the 'start here' pick), which the preheader summarizes."""
     ids = variant.paper_ids if variant is not None else [c.paper.id for c in edition.cards]
     first = next((c.paper.title for c in edition.cards if ids and c.paper.id == ids[0]), "")
     # Paper data goes into a header: whitespace folded, control characters dropped.
     first = "".join(ch for ch in truncate(first, SUBJECT_PAPER_WIDTH) if ch.isprintable())
-    base = f"[{edition.date}] {edition.title}"
+    base = f"[{edition.date}] {title(edition, variant.language if variant else None)}"
     return f"{base}: {first}" if first else base
 
 
@@ -105,10 +117,11 @@ def variants_for(
     variants = load_variants(settings, edition)
     for key in keys:
         if key.startswith(NOTE_PREFIX):
+            language = key.removeprefix(NOTE_PREFIX)
             variants[key] = note_variant(
-                key.removeprefix(NOTE_PREFIX),
+                language,
                 edition.date,
-                settings.edition.title,
+                edition.titles.get(language) or settings.edition.title_for(language),
                 len(edition.cards),
             )
     return variants
@@ -118,7 +131,7 @@ def make_personalizer(settings: Settings, edition: Edition) -> Personalizer:
     """The per-recipient filler for an edition (subject, labels, unsubscribe links)."""
     return Personalizer(
         settings, edition.date, subject(edition), labels_for(edition.language)["all_topics"]
-    )
+    )  # a variant in another language brings its own subject and labels
 
 
 def plan(store: Store, edition_date: str, keys: dict[str, str | None]) -> int:

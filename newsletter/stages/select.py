@@ -12,7 +12,9 @@ from ..analysis.heuristic import ranked
 from ..config import Settings
 from ..files import fresh, read_model, write_model
 from ..models import Candidates, Edition, Selection
+from ..routing import languages
 from ..store import Store
+from ..subscribers import load_subscribers
 from . import Progress, log
 
 
@@ -68,9 +70,11 @@ def select(
             f"select: {len(candidates.papers) - len(pool)} papers left out, already "
             f"sent in the last {settings.edition.dedupe_days} days"
         )
-    top = ranked(pool, settings.edition.ranked, settings.edition.language)
+    # Reasons in every language a subscriber reads: they are shown on the cards.
+    langs = languages(load_subscribers(settings, store), settings.edition.language)
+    top = ranked(pool, settings.edition.ranked, langs)
     # An LLM recommender falls back to the heuristic when the endpoint is unavailable.
-    chosen = recommender.recommend(pool, top, settings.edition.recommended)
+    chosen = recommender.recommend(pool, top, settings.edition.recommended, langs)
     for warning in chosen.warnings:
         progress(f"select: warning: {warning}")
     selection = Selection(
@@ -80,6 +84,7 @@ def select(
         papers=top + chosen.picks,
         usage=chosen.usage,
         cost_usd=chosen.cost_usd,
+        warnings=chosen.warnings,
     )
     write_model(paths.selection, selection)
     progress(f"select: {len(top)} ranked + {len(chosen.picks)} recommended ({chosen.method})")

@@ -83,7 +83,7 @@ def test_a_good_korean_card_is_kept_with_usage_and_cost(
     assert "arXiv: 2606.13174" in sent and "초록만 있음" in sent
     assert "한자" in body["messages"][0]["content"]  # the Korean system prompt
     assert result.analyzer == "llm" and result.model == "glm-4.7"
-    assert result.prompt_version == "analyze-ko-1" and result.language == "ko"
+    assert result.prompt_version == "analyze-ko-2" and result.language == "ko"
     assert result.abstract_only is True and result.warnings == []
     assert result.analysis.summary == CARDS[TRACE]["ko"]["summary"]
     assert result.usage == {"calls": 1, "prompt_tokens": 1500, "completion_tokens": 700}

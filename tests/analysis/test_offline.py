@@ -65,11 +65,34 @@ def test_heuristic_adds_uncovered_topics_then_upvotes() -> None:
     picks = heuristic(pool, top, 3, taxonomy)
     # 00013 adds video + benchmarks (two new topics), 00012 adds robotics, then upvotes.
     assert [p.id for p in picks] == ["2606.00013", "2606.00012", "2606.00011"]
-    assert picks[0].reason == "adds topics not yet covered: benchmarks, video"
-    assert picks[2].reason == "next by upvotes among the rest"
+    assert picks[0].reason == (
+        "recommended: brings in benchmarks, video, not yet covered in this edition"
+    )
+    assert picks[2].reason == "recommended: the most upvoted of the rest"
     assert [p.rank for p in picks] == [2, 3, 4]
-    # Readers see the reasons: a Korean edition gets them in Korean.
-    korean = heuristic(pool, ranked(pool, 1, "ko"), 3, taxonomy, "ko")
-    assert [p.id for p in korean] == [p.id for p in picks]
-    assert korean[0].reason == "아직 다루지 않은 주제: benchmarks, video"
-    assert ranked(pool, 1, "ko")[0].reason == "추천수 1위"
+    assert [s.reason for s in ranked(pool, 3)] == [
+        "most upvoted",
+        "2nd most upvoted",
+        "3rd most upvoted",
+    ]
+    # Subscribers see the reasons: in every language they read, the edition's first.
+    both = heuristic(pool, ranked(pool, 1, ["ko", "en"]), 3, taxonomy, ["ko", "en"])
+    assert [p.id for p in both] == [p.id for p in picks]
+    assert both[0].reason == "추천: 이번 호에서 아직 다루지 않은 주제(benchmarks, video)"
+    assert both[0].reasons == {"ko": both[0].reason, "en": picks[0].reason}
+    assert ranked(pool, 1, ["ko", "en"])[0].reasons == {"ko": "추천수 1위", "en": "most upvoted"}
+
+
+def test_a_paper_without_upvotes_is_never_given_an_upvote_reason() -> None:
+    pool = [
+        make("2606.00020", upvotes=5, categories=["cs.CL"]),
+        make("2606.00021", upvotes=None, categories=["cs.CL"]),
+        make("2606.00022", upvotes=0, categories=["cs.CL"]),
+    ]
+    top = ranked(pool, 3)
+    assert [s.id for s in top] == ["2606.00020"]  # unknown and zero upvotes rank nothing
+    picks = heuristic(pool, top, 2, TAXONOMY, ["en", "ko"])
+    assert {p.id for p in picks} == {"2606.00021", "2606.00022"}
+    for pick in picks:
+        assert "upvote" not in pick.reason and "추천수" not in pick.reasons["ko"]
+        assert pick.reason == "recommended: picked from today's other papers"

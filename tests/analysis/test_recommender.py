@@ -78,7 +78,7 @@ def test_picks_and_reasons_are_kept_and_the_prompt_shows_the_candidates(
     rec = make_recommender(settings(tmp_path, llm_server))
     picks = rec.picks(POOL, ranked(), 2)
     assert [(p.id, p.kind, p.rank) for p in picks] == [(a, "recommended", 4), (b, "recommended", 5)]
-    assert picks[0].reason == "Shows agents are least safe at the start of a session."
+    assert picks[0].reason == "recommended: Shows agents are least safe at the start of a session."
     [body] = llm_server.requests
     assert body["model"] == "local-model"
     assert body["response_format"]["json_schema"]["name"] == "recommendation"
@@ -138,10 +138,12 @@ def test_what_the_repair_cannot_fix_is_filled_by_the_heuristic(
     )
     rec = make_recommender(settings(tmp_path, llm_server))
     picks = rec.picks(POOL, ranked(), 2)
-    assert picks[0].id == "2606.08103" and picks[0].reason == "robots"
+    assert picks[0].id == "2606.08103" and picks[0].reason == "recommended: robots"
     expected = recommend.heuristic(POOL, [*ranked(), picks[0]], 1, Settings().topics)[0]
-    assert picks[1].id == expected.id and picks[1].reason.endswith("(heuristic)")
+    assert picks[1].id == expected.id and picks[1].reason == expected.reason
     assert any("not JSON" in w for w in rec.warnings)
+    # Subscribers read the reason; operators learn how the gap was filled.
+    assert "1 of 2 picks by greedy topic coverage" in " ".join(rec.warnings)
 
 
 def test_an_endpoint_that_is_down_means_the_heuristic(
@@ -157,8 +159,9 @@ def test_an_endpoint_that_is_down_means_the_heuristic(
 
 
 def test_select_stage_records_the_model_and_a_rerun_uses_the_cache(
-    tmp_path: Path, llm_server: LLMServer
+    tmp_path: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the bundled example list: Korean and English subscribers
     s = settings(tmp_path, llm_server, language="ko")
     paths = s.layout.edition("2026-06-12")
     write_model(
@@ -169,18 +172,35 @@ def test_select_stage_records_the_model_and_a_rerun_uses_the_cache(
     )
     answer = {
         "picks": [
-            {"id": "2606.07867", "reason": "세션 초반 에이전트의 안전 공백을 다룹니다."},
-            {"id": "2606.08103", "reason": "VR 라벨링으로 로봇 조작을 쉽게 합니다."},
+            {
+                "id": "2606.07867",
+                "reason": "세션 초반 에이전트의 안전 공백을 다룹니다.",
+                "reason_en": "Covers the safety gap of agents early in a session.",
+            },
+            {
+                "id": "2606.08103",
+                "reason": "VR 라벨링으로 로봇 조작을 쉽게 합니다.",
+                "reason_en": "VR labeling makes robot manipulation data cheap.",
+            },
         ]
     }
     llm_server.add(ok(answer))
     said: list[str] = []
     selection = select(s, "2026-06-12", make_recommender(s), progress=said.append)
-    assert "정확히 2편" in user_text(llm_server.requests[0])
+    asked = llm_server.requests[0]
+    assert "정확히 2편" in user_text(asked)
+    assert '"reason_en": "the same reason in English"' in user_text(asked)
+    schema = asked["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["picks"]["items"]["required"] == ["id", "reason", "reason_en"]
     assert selection.method == "llm" and selection.model == "local-model"
     assert [p.kind for p in selection.papers] == ["ranked"] * 3 + ["recommended"] * 2
     stored = Selection.model_validate_json(paths.selection.read_bytes())
-    assert stored.papers[3].reason == answer["picks"][0]["reason"]
+    assert stored.papers[3].reason == "추천: " + answer["picks"][0]["reason"]
+    assert stored.papers[3].reasons == {
+        "ko": stored.papers[3].reason,
+        "en": "recommended: Covers the safety gap of agents early in a session.",
+    }
+    assert stored.papers[0].reasons == {"ko": "추천수 1위", "en": "most upvoted"}
     again = make_recommender(s)
     select(s, "2026-06-12", again, force=True, progress=said.append)
     assert len(llm_server.requests) == 1
@@ -211,4 +231,37 @@ def test_a_korean_reason_with_chinese_characters_is_repaired(
     llm_server.add(ok(leaky), ok(clean))
     picks = make_recommender(settings(tmp_path, llm_server, "ko")).picks(POOL, ranked(), 1)
     assert "(数据)" in user_text(llm_server.requests[1])
-    assert picks[0].reason == clean["picks"][0]["reason"]
+    assert picks[0].reason == "추천: " + clean["picks"][0]["reason"]
+
+
+def test_a_missing_or_korean_english_reason_is_asked_again_then_left_to_the_card(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    first = {"picks": [{"id": "2606.08103", "reason": "로봇 조작을 쉽게 합니다."}]}
+    second = {
+        "picks": [
+            {"id": "2606.08103", "reason": "로봇 조작을 쉽게 합니다.", "reason_en": "로봇 조작"}
+        ]
+    }
+    llm_server.add(ok(first), ok(second))
+    rec = make_recommender(settings(tmp_path, llm_server, "ko"))
+    [pick] = rec.picks(POOL, ranked(), 1, ["en"])
+    assert "2606.08103 has no 'reason_en' (English)" in user_text(llm_server.requests[1])
+    # Still Hangul after the repair: dropped, the card gives a general English reason.
+    assert pick.reasons == {"ko": "추천: 로봇 조작을 쉽게 합니다."}
+    assert any(
+        "'reason_en' of 2606.08103 has characters that are not English" in w for w in rec.warnings
+    )
+    assert "no en reason for 2606.08103" in " ".join(rec.warnings)
+
+
+def test_a_reason_never_speaks_of_upvotes_a_paper_does_not_have(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    pool = [p.model_copy(update={"upvotes": None}) if p.id == "2606.08103" else p for p in POOL]
+    claim = {"picks": [{"id": "2606.08103", "reason": "Many upvotes for robot manipulation."}]}
+    llm_server.add(ok(claim), ok(claim))
+    rec = make_recommender(settings(tmp_path, llm_server))
+    [pick] = rec.picks(pool, ranked(), 1)
+    assert "mentions upvotes, but it has none" in user_text(llm_server.requests[1])
+    assert pick.reason == "recommended: picked from today's other papers"

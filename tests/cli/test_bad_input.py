@@ -275,14 +275,19 @@ def test_truncated_daily_papers_json_says_where_it_broke(
     assert not (workdir / "data" / "editions" / DAY / "candidates.json").exists()
 
 
-def test_configured_subscribers_folder_that_is_missing_stops_the_build(workdir: Path) -> None:
+def test_configured_subscribers_folder_that_is_missing_stops_the_stages_reading_it(
+    workdir: Path,
+) -> None:
     (workdir / "newsletter.toml").write_text('[storage]\nsubscribers_dir = "subscriberz"\n')
     run("collect", "--date", DAY, "--replay", "sample")
-    run("select", "--date", DAY)
-    run("analyze", "--date", DAY)
-    result = run("build", "--date", DAY, code=1)
-    assert "storage.subscribers_dir (newsletter.toml): subscriberz is not a folder" in result.output
-    assert not (workdir / "data" / "editions" / DAY / "edition.json").exists()
+    # select writes the reasons, and analyze the cards, in every language subscribers read.
+    for stage in ("select", "build"):
+        result = run(stage, "--date", DAY, code=1)
+        assert "storage.subscribers_dir (newsletter.toml): subscriberz is not a folder" in (
+            result.output
+        )
+    folder = workdir / "data" / "editions" / DAY
+    assert not (folder / "selection.json").exists() and not (folder / "edition.json").exists()
 
 
 def test_build_after_the_list_was_collected_again_names_the_missing_paper(workdir: Path) -> None:

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from support.languages import foreign_hangul, sent_parts
 from support.llm_server import Answer, LLMServer, ok, serving
 
 from newsletter.cli import cli
-from newsletter.models import PaperAnalysis, Selection
+from newsletter.models import Candidates, PaperAnalysis, Selection
 
 DAY = "2026-06-12"
 INVENTS = "2606.13594"  # its card quotes a figure the paper does not have, even after repair
@@ -26,24 +27,29 @@ def llm_server() -> Iterator[LLMServer]:
 
 
 def card_for(body: dict[str, Any]) -> Answer:
-    """A plain valid Korean card naming the paper the request is about (no figures quoted)."""
+    """A plain valid card, in the language the prompt asks for, naming the paper the request
+    is about (no figures quoted); the recommendation: the first M candidates."""
     text = body["messages"][1]["content"]  # the first user message, also in a repair
     if "후보 논문" in text:  # the recommendation request: the first M candidates
         m = int(re.search(r"정확히 (\d+)편", text).group(1))  # type: ignore[union-attr]
         ids = re.findall(r"^- id (\S+) \|", text.split("후보 논문:", 1)[1], re.MULTILINE)
+        english = '"reason_en"' in text  # asked when some subscriber reads English
         return ok(
             {
                 "picks": [
                     {"id": i, "reason": f"{i}번 논문은 독자의 관심사와 맞닿아 있습니다."}
+                    | ({"reason_en": f"{i} meets the readers' interests."} if english else {})
                     for i in ids[:m]
                 ]
             },
             usage=(3000, 100),
         )
     pid = re.search(r"arXiv: (\S+)", text).group(1)  # type: ignore[union-attr]
+    if text.startswith("Write the analysis card"):
+        return ok(english_card(pid), usage=(2000, 500))
     return ok(
         {
-            "summary": f"{pid} 논문의 핵심을 한 문장으로 정리한 요약입니다.",
+            "summary": f"{pid} 논문의 **핵심**을 한 문장으로 정리한 요약입니다.",  # Markdown
             "core_idea": "도서관 사서가 책을 분류하듯, 흩어진 정보를 정리해 필요한 곳에 둡니다.",
             "problem": "기존 방법은 비용이 크고 일반화가 어려웠다는 점을 문제로 삼습니다.",
             "method": ["자료를 모으고 정리하는 단계", "정리된 자료로 모델을 학습하는 단계"],
@@ -61,6 +67,24 @@ def card_for(body: dict[str, Any]) -> Answer:
         },
         usage=(2000, 500),
     )
+
+
+def english_card(pid: str) -> dict[str, Any]:
+    """The English card of the stand-in; it writes some **Markdown** despite the prompt."""
+    return {
+        "summary": f"The **core** of paper {pid} in one sentence.",
+        "core_idea": "Like a librarian sorting books, it puts scattered facts where they belong.",
+        "problem": "Earlier methods were *costly* and generalized poorly.",
+        "method": ["Collect and organize the material", "Train the model on it with `sort()`"],
+        "key_technique": "Keeping only a small structure makes training light.",
+        "results": ["The authors report that the method beats its baselines."],
+        "improvements": ["Less manual work, so it scales more easily."],
+        "applications": ["Automating research data collection"],
+        "limitations": ["The evaluation is narrow and needs more checks."],
+        "tags": ["sample"],
+        "topics": ["llm"],
+        "prerequisites": ["language model"],
+    }
 
 
 def run(*args: str) -> Result:
@@ -85,8 +109,12 @@ def test_send_with_an_llm_prints_usage_and_a_rerun_spends_nothing(
     assert (
         "LLM recommendation (test-model): 1 call, 3,000 input + 100 output tokens, $0.0034" in out
     )
-    assert "LLM analysis (test-model): 11 calls, 22,000 input + 5,500 output tokens, $0.0440" in out
-    assert len(llm_server.requests) == 12
+    # 10 Korean cards (one repaired), and 10 English ones for the English subscriber (every
+    # card's topic is llm, which they follow).
+    assert (
+        "LLM analysis (test-model): 21 calls, 42,000 input + 10,500 output tokens, $0.0840" in out
+    )
+    assert len(llm_server.requests) == 22
     folder = workdir / "data" / "editions" / DAY
     selection = Selection.model_validate_json((folder / "selection.json").read_bytes())
     assert selection.method == "llm" and selection.model == "test-model"
@@ -94,7 +122,7 @@ def test_send_with_an_llm_prints_usage_and_a_rerun_spends_nothing(
         PaperAnalysis.model_validate_json(p.read_bytes())
         for p in sorted((folder / "analyses").glob("*.json"))
     ]
-    assert len(analyses) == 10
+    assert sorted(a.language for a in analyses) == ["en"] * 10 + ["ko"] * 10
     assert {a.analyzer for a in analyses} == {"llm"} and all(a.abstract_only for a in analyses)
     edition = json.loads((folder / "edition.json").read_text(encoding="utf-8"))
     assert edition["model"] == "test-model"
@@ -109,12 +137,47 @@ def test_send_with_an_llm_prints_usage_and_a_rerun_spends_nothing(
     assert (
         "method llm, llm_calls 1, input_tokens 3000, output_tokens 100, cost_usd 0.0034" in status
     )
-    assert "llm_calls 11, input_tokens 22000, output_tokens 5500, cost_usd 0.044" in status
+    assert "llm_calls 21, input_tokens 42000, output_tokens 10500, cost_usd 0.084" in status
+    # The check warning is the operator's: in status, never in what subscribers get.
     assert f"! {INVENTS}: field 'results' has numbers that are not in the paper: 99.9" in status
+    sent = {p.name: p.read_bytes() for p in (workdir / "data" / "outbox" / DAY).glob("*.eml")}
+    for raw in sent.values():
+        for part in sent_parts(raw).values():
+            assert "not in the paper" not in part and "자동 점검" not in part
+            assert "**" not in part  # the model's Markdown: <b> in HTML, plain in text
 
     again = run("analyze", "--date", DAY, "--replay", "sample", "--force").output
-    assert len(llm_server.requests) == 12
-    assert "0 calls, 0 input + 0 output tokens, $0.0000; 10 from cache" in again
+    assert len(llm_server.requests) == 22
+    assert "0 calls, 0 input + 0 output tokens, $0.0000; 20 from cache" in again
+
+
+def test_an_english_subscriber_gets_an_english_edition_whole(
+    workdir: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.responder = card_for
+    monkeypatch.setenv("NEWSLETTER_LLM__BASE_URL", llm_server.url)
+    monkeypatch.setenv("NEWSLETTER_LLM__MODEL", "test-model")
+    run("send", "--date", DAY, "--replay", "sample")
+    folder = workdir / "data" / "editions" / DAY
+    papers = Candidates.model_validate_json((folder / "candidates.json").read_bytes()).papers
+    outbox = workdir / "data" / "outbox" / DAY
+    english = (outbox / "alex.chen@example.com.eml").read_bytes()  # language: en
+    assert foreign_hangul(english, papers) == {"subject": [], "text": [], "html": []}
+    parts = sent_parts(english)
+    assert parts["subject"] == f"[{DAY}] AI Paper Digest"
+    assert "The core of paper" in parts["text"]  # the English cards themselves
+    for part in ("text", "html"):
+        assert "recommended: " in parts[part] and "meets the readers' interests" in parts[part]
+        assert "📝 Analysed from the abstract only." in parts[part]
+        assert "No LLM analysis" not in parts[part]
+        # The model's Markdown: bold and code in the HTML part, plain words in the text part.
+        assert "**" not in parts[part] and "`" not in parts[part]
+    assert "The <b>core</b> of paper" in parts["html"] and "<code>sort()</code>" in parts["html"]
+    assert "*costly*" not in parts["text"] and "costly" in parts["text"]
+    # A Korean subscriber of the same day: the Korean cards.
+    korean = sent_parts((outbox / "minji.kim@example.com.eml").read_bytes())
+    assert "논문의 핵심을 한 문장으로" in korean["text"] and "The core of" not in korean["text"]
+    assert "논문의 <b>핵심</b>을 한 문장으로" in korean["html"]
 
 
 @pytest.mark.parametrize(
@@ -185,4 +248,5 @@ def test_cards_finished_before_a_stop_are_kept(
     llm_server.responder = card_for
     asked = len(llm_server.requests)
     run("analyze", "--date", DAY, "--replay", "sample")
-    assert len(llm_server.requests) - asked == 3  # only the three cards still missing
+    # Only the three Korean cards still missing, then the English subscriber's five.
+    assert len(llm_server.requests) - asked == 3 + 5

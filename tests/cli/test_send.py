@@ -111,7 +111,8 @@ def test_test_message_options(workdir: Path) -> None:
     assert "--to 'not-mail'" in run("send", "--date", DAY, "--to", "not-mail", code=1).output
     run("send", "--date", DAY, "--to", "me@example.com", "--variant", "note-en")
     msg = parse((workdir / "data" / "outbox" / DAY / "me@example.com.eml").read_bytes())
-    assert msg["Subject"] == f"[TEST] [{DAY}] AI 논문 핵심 요약: nothing for your topics today"
+    # The English note: the edition's title in English too.
+    assert msg["Subject"] == f"[TEST] [{DAY}] AI Paper Digest: nothing for your topics today"
     assert states(workdir) == {}
 
 

@@ -101,8 +101,11 @@ def test_send_sample_day_end_to_end(workdir: Path) -> None:
         first = next(
             c.paper.title for c in edition.cards if c.paper.id == by_reader[email].paper_ids[0]
         )
-        # The title, then the variant's first paper (cut at a word boundary).
-        assert msg["Subject"].startswith(f"[{DAY}] AI 논문 핵심 요약: {first.split()[0]}")
+        english = email == "alex.chen@example.com"  # the sample's subscriber reading English
+        title = "AI Paper Digest" if english else "AI 논문 핵심 요약"
+        # The title in the subscriber's language, then the variant's first paper (cut at a
+        # word boundary).
+        assert msg["Subject"].startswith(f"[{DAY}] {title}: {first.split()[0]}")
         assert msg["Message-ID"].startswith(f"<{DAY}.")
         assert msg["List-Unsubscribe"] and msg["Date"]
         wanted = by_reader[email].paper_ids
@@ -140,20 +143,35 @@ def test_stages_one_by_one_and_their_files(workdir: Path) -> None:
 
     run("analyze", "--date", DAY)
     analyses = sorted((edition_dir(workdir) / "analyses").glob("*.json"))
-    assert len(analyses) == 10
-    one = PaperAnalysis.model_validate_json(analyses[0].read_bytes())
-    assert one.abstract_only and one.fulltext.source == "abstract"
+    korean = [p for p in analyses if p.name.count(".") == 2]
+    assert len(korean) == 10
+    one = PaperAnalysis.model_validate_json(korean[0].read_bytes())
+    assert one.abstract_only and one.fulltext.source == "abstract" and one.language == "ko"
     assert one.analysis.core_idea == papers[one.id].abstract
+    english = sorted(set(analyses) - set(korean))
+    assert english and all(p.name.endswith(".en.json") for p in english)
+    assert {PaperAnalysis.model_validate_json(p.read_bytes()).language for p in english} == {"en"}
 
     out = run("build", "--date", DAY).stdout
     assert out.count("KB html") == 4
     variants = sorted(p.name for p in (edition_dir(workdir) / "variants").iterdir())
     assert len(variants) == 12  # html, txt and json for each of 4 variants
+    # The sample's English subscriber: an English card for each paper they receive, no more.
+    edition = Edition.model_validate_json((edition_dir(workdir) / "edition.json").read_bytes())
+    [variant] = [v for v in edition.variants if v.language == "en"]
+    assert sorted(p.name.removesuffix(".en.json") for p in english) == sorted(variant.paper_ids)
 
     status = run("status", "--date", DAY, "--json").output
     report = json.loads(status)
     assert report["collect"]["papers"] == 30
-    assert report["analyze"] == {"papers": 10, "html": 0, "pdf": 0, "abstract": 10, "warnings": {}}
+    assert report["analyze"] == {
+        "papers": 10,
+        "html": 0,
+        "pdf": 0,
+        "abstract": 10,
+        "languages": f"ko 10, en {len(english)}",
+        "warnings": {},
+    }
     assert report["deliver"]["sent"] == 0
 
     out = run("send", "--date", DAY, "--dry-run").output
@@ -396,4 +414,7 @@ def test_a_partly_sent_edition_is_finished_as_built(
     every = sorted(outbox.glob("*.eml"))
     assert len(every) == 4
     # The rest get the same edition as the first two: same subject, nothing rebuilt.
-    assert {_subject(p).split(":")[0] for p in every} == {f"[{DAY}] AI 논문 핵심 요약"}
+    assert {_subject(p).split(":")[0] for p in every} == {
+        f"[{DAY}] AI 논문 핵심 요약",
+        f"[{DAY}] AI Paper Digest",
+    }

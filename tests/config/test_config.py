@@ -120,3 +120,35 @@ def test_secrets_are_read_once_and_never_shown(workdir: Path) -> None:
 def test_a_secret_variable_can_be_renamed(workdir: Path) -> None:
     s = load_settings(env={"NEWSLETTER_LLM__API_KEY_ENV": "MY_KEY", "MY_KEY": "sk-1"})
     assert s.secrets.llm_api_key.get_secret_value() == "sk-1"
+
+
+def test_a_title_per_language(workdir: Path) -> None:
+    assert load_settings().edition.title_for("en") == "AI Paper Digest"  # built in
+    # An English edition without a title gets the English one, not the Korean default.
+    english = load_settings(env={"NEWSLETTER_EDITION__LANGUAGE": "en"}).edition
+    assert english.title == "AI Paper Digest" and english.title_for("ko") == "AI 논문 핵심 요약"
+    (workdir / "newsletter.toml").write_text(
+        '[edition]\ntitle = "오늘의 논문"\ntitles = { en = "Papers of the Day" }\n',
+        encoding="utf-8",
+    )
+    e = load_settings().edition
+    assert (e.title_for("ko"), e.title_for("en")) == ("오늘의 논문", "Papers of the Day")
+
+
+@pytest.mark.parametrize(
+    ("titles", "message"),
+    [
+        ('{ fr = "Le digest" }', "edition.titles: unknown language 'fr' (known: ko, en)"),
+        ('{ en = "" }', "edition.titles.en is empty"),
+        ('{ en = "Two\\nlines" }', "edition.titles.en contains a line break"),
+    ],
+)
+def test_a_bad_title_is_refused_at_load_naming_the_line(
+    workdir: Path, titles: str, message: str
+) -> None:
+    (workdir / "newsletter.toml").write_text(
+        f"[edition]\nranked = 3\ntitles = {titles}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith("newsletter.toml:3: ") and message in str(err.value)

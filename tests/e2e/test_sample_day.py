@@ -12,8 +12,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from support import TESTS
+from support.languages import foreign_hangul, sent_parts
 
 from newsletter.cli import cli
+from newsletter.models import Candidates
 
 from .golden import outbox
 
@@ -33,6 +35,22 @@ def test_the_sample_day_outbox_is_the_golden(sample_outbox: Path) -> None:
     assert sorted(sent) == sorted(golden)
     for name, raw in sent.items():
         assert raw == golden[name], f"{name} differs from tests/e2e/sample-day/{name}"
+
+
+def test_the_english_subscriber_reads_no_korean(workdir: Path) -> None:
+    result = CliRunner().invoke(cli, ["send", "--date", DAY, "--replay", "sample"])
+    assert result.exit_code == 0, result.output
+    folder = workdir / "data" / "editions" / DAY
+    papers = Candidates.model_validate_json((folder / "candidates.json").read_bytes()).papers
+    outbox = workdir / "data" / "outbox" / DAY
+    english = (outbox / "alex.chen@example.com.eml").read_bytes()
+    assert foreign_hangul(english, papers) == {"subject": [], "text": [], "html": []}
+    # The measure can fail: a Korean subscriber's message is full of Hangul.
+    korean = foreign_hangul((outbox / "sora.lee@example.com.eml").read_bytes(), papers)
+    assert all(korean.values())
+    for raw in (english, (outbox / "sora.lee@example.com.eml").read_bytes()):
+        for part in sent_parts(raw).values():
+            assert "**" not in part and "\\textbf" not in part and "$\\" not in part
 
 
 def test_a_second_send_delivers_nothing_new(workdir: Path) -> None:

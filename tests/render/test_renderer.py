@@ -138,9 +138,7 @@ def test_card_has_every_section_and_meta(full, cards: list[Card]) -> None:  # ty
         "기관: MiniMax",
         "⬆️ 103",
         "⭐ 251",
-        "📊 순위선정",
-        "📄 HTML",
-        "선정 이유: 오늘 업보트 2위 (103)",
+        "📊 추천수 2위 | 📄 HTML",  # why it was selected, in words for subscribers
     ):
         assert part in meta
     headings = [h.text() for h in card.css("h3")]
@@ -226,20 +224,39 @@ def test_missing_sections_leave_no_empty_heading(cards: list[Card]) -> None:
     assert "[❓ 문제 정의]" not in out.text and "[🎯 활용 분야]" not in out.text
 
 
-def test_card_with_warnings_still_renders(cards: list[Card]) -> None:
-    out = render([hostile_card()])
-    assert "⚠️ 자동 점검에서 경고 1건" in out.html
-    assert "⚠️ 자동 점검에서 경고 1건" in out.text
-    assert len(HTMLParser(out.html).css("div.c h2")) == 1
-
-
-def test_abstract_only_card_is_labeled(cards: list[Card]) -> None:
-    card = cards[2].model_copy(deep=True)
-    card.analysis.abstract_only = True
-    card.analysis.analyzer = "offline"
+def test_check_warnings_are_for_operators_not_subscribers(cards: list[Card]) -> None:
+    card = hostile_card()
+    assert card.analysis.warnings == ["results: a number not found in the full text"]
     out = render([card])
-    assert "📝 LLM 분석 없이 초록만 실었습니다." in out.html
-    assert "<h3>초록 (원문)</h3>" in out.html
+    assert len(HTMLParser(out.html).css("div.c h2")) == 1  # the card renders whole
+    for part in (out.html, out.text):
+        assert "경고" not in part and "not found in the full text" not in part
+
+
+def test_a_card_says_truthfully_who_wrote_it(cards: list[Card]) -> None:
+    full_text = cards[2]
+    from_abstract = cards[2].model_copy(deep=True)
+    from_abstract.analysis.fulltext.source = "abstract"
+    from_abstract.analysis.abstract_only = True
+    offline = from_abstract.model_copy(deep=True)
+    offline.analysis.analyzer = "offline"
+    offline.analysis.model = None
+    no_llm, analysed = "📝 LLM 분석 없이 초록만 실었습니다.", "📝 초록만 보고 분석했습니다."
+
+    out = render([full_text])
+    assert no_llm not in out.html and analysed not in out.html
+    # The LLM wrote the card from the abstract: it says so, and the body is its analysis.
+    out = render([from_abstract])
+    assert analysed in out.html and analysed in out.text and no_llm not in out.html
+    assert "<h3>💡 핵심 아이디어</h3>" in out.html and "<h3>초록</h3>" not in out.html
+    # No model wrote it: "no LLM analysis", and the abstract under its own heading.
+    out = render([offline])
+    assert no_llm in out.html and no_llm in out.text and analysed not in out.html
+    assert "<h3>초록</h3>" in out.html and "[초록]" in out.text
+    english = Renderer("en", "AI Paper Digest").render(
+        "2026-06-12", [offline], MODEL, GENERATED, nonce=NONCE
+    )
+    assert "📝 No LLM analysis" in english.html and "<h3>Abstract</h3>" in english.html
 
 
 def test_english_labels(cards: list[Card]) -> None:

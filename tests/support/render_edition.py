@@ -1,10 +1,13 @@
 """The fixture edition for the email tests (tests/fixtures/edition_ko/cards.yaml) and helpers.
 
-- ``load_cards``: the ten Korean cards as ``Card`` models (``longer_cards``: 20% longer etc.).
+- ``load_cards``: the ten Korean cards as ``Card`` models (``longer_cards``: 20% longer);
+  ``english_cards``: the four of them a subscriber following vision and video receives, with
+  their English analyses (tests/fixtures/edition_en/analyses.yaml).
 - ``hostile_card``: a card whose paper data tries every trick (script, onerror, template
   syntax, unbalanced tags, bidi overrides, a 500-character word, javascript: links).
-- ``write_edition``: the stage files ``build`` reads (candidates, selection, analyses) plus a
-  subscriber list, under a data folder, so the real ``pipeline.build`` renders the variants.
+- ``write_edition``: the stage files ``build`` reads (candidates, selection, analyses, the
+  English ones as ``ID.en.json``) plus a subscriber list, under a data folder, so the real
+  ``pipeline.build`` renders the variants.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from typing import Any
 
 import yaml
 
+from newsletter.analysis.offline import analyze_offline
 from newsletter.config import Settings, load_settings
-from newsletter.models import Candidates, Card, Selection
+from newsletter.models import Candidates, Card, PaperAnalysis, Selection
 from support import FIXTURES as FIXTURES_DIR
 
 DAY = "2026-06-12"
 CARDS_YAML = FIXTURES_DIR / "edition_ko" / "cards.yaml"
+ENGLISH_YAML = FIXTURES_DIR / "edition_en" / "analyses.yaml"
 NONCE = "0123456789ab"
 GENERATED = "2026-06-12"
 MODEL = "gpt-4.1-mini"
@@ -62,6 +67,21 @@ def longer_cards(cards: list[dict[str, Any]], factor: float) -> list[dict[str, A
         for key in LIST_FIELDS:
             a[key] = [_lengthen(item, factor) for item in a[key]]
     return out
+
+
+def english_analyses() -> dict[str, PaperAnalysis]:
+    data = yaml.safe_load(ENGLISH_YAML.read_text(encoding="utf-8"))
+    return {item["id"]: PaperAnalysis.model_validate(item) for item in data}
+
+
+def english_cards() -> list[Card]:
+    """The fixture cards that have an English analysis, with it."""
+    english = english_analyses()
+    return [
+        c.model_copy(update={"analysis": english[c.paper.id]})
+        for c in load_cards()
+        if c.paper.id in english
+    ]
 
 
 def hostile_card(number: int = 11) -> Card:
@@ -107,9 +127,20 @@ def write_edition(
     selection = Selection(date=DAY, method="llm", model=MODEL, papers=[c.selected for c in cards])
     (folder / "candidates.json").write_text(candidates.model_dump_json(), encoding="utf-8")
     (folder / "selection.json").write_text(selection.model_dump_json(), encoding="utf-8")
+    english = english_analyses()
     for c in cards:
         (folder / "analyses" / f"{c.paper.id}.json").write_text(
             c.analysis.model_dump_json(), encoding="utf-8"
+        )
+        # Without a written English card, what the offline analyzer makes: the abstract.
+        en = english.get(c.paper.id) or analyze_offline(c.paper, {}, "en")
+        en = en.model_copy(
+            update={
+                "analysis": en.analysis.model_copy(update={"topics": c.analysis.analysis.topics})
+            }
+        )
+        (folder / "analyses" / f"{c.paper.id}.en.json").write_text(
+            en.model_dump_json(), encoding="utf-8"
         )
     subs = root / "subscribers"
     subs.mkdir(exist_ok=True)
