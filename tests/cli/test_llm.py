@@ -164,7 +164,7 @@ def test_an_english_subscriber_gets_an_english_edition_whole(
     english = (outbox / "alex.chen@example.com.eml").read_bytes()  # language: en
     assert foreign_hangul(english, papers) == {"subject": [], "text": [], "html": []}
     parts = sent_parts(english)
-    assert parts["subject"] == f"[{DAY}] AI Paper Digest"
+    assert parts["subject"].startswith(f"[{DAY}] AI Paper Digest: ")
     assert "The core of paper" in parts["text"]  # the English cards themselves
     for part in ("text", "html"):
         assert "recommended: " in parts[part] and "meets the readers' interests" in parts[part]
