@@ -19,6 +19,7 @@ from .delivery.transports import Transport
 from .errors import StageError
 from .files import read_model
 from .http import Http
+from .locks import edition_lock
 from .models import Edition
 from .stages import Progress
 from .stages.analyze import analyze
@@ -105,6 +106,11 @@ def prepare(run: Run) -> Edition | None:
     has been sent the edition, it is delivered as built to the rest: rebuilding it then would
     send different subscribers different editions of the same day.
     """
+    with edition_lock(run.settings, run.edition_date, "send", run.progress):
+        return _prepare(run)
+
+
+def _prepare(run: Run) -> Edition | None:
     settings, day = run.settings, run.edition_date
     if started(run.store, day):
         if run.force:
@@ -141,9 +147,11 @@ class SendReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when every subscriber got what they should; 1 when a delivery failed or a
-        subscriber record had to be skipped (cron mails the output of a failing job)."""
-        return 1 if self.summary.failed_now or self.bad_records else 0
+        """0 when every subscriber got what they should (or nothing was left to do); 1 when
+        any row of the date ends failed or unknown, or a subscriber record had to be skipped:
+        someone may lack the edition, and cron mails the output of a failing job."""
+        s = self.summary
+        return 1 if s.failed or s.failed_now or s.unknown or self.bad_records else 0
 
     def lines(self, variants: Path) -> list[str]:
         """The closing lines on stdout: what happened, and where to look."""
@@ -152,25 +160,35 @@ class SendReport:
         if s.sent == 0 and s.already and not s.pending:
             out.append(f"Nothing new to send for {day}: {s.already} already delivered.")
         out.append(s.line())
-        if s.unknown:
-            out.append(
-                f"{s.unknown} deliveries have an unknown outcome (a crash or a timeout while "
-                "sending); 'newsletter status' lists them, 'newsletter send --retry-unknown' "
-                "resends them."
-            )
         if self.outbox is not None:
             out.append(f"emails: {self.outbox}")
         out.append(f"preview: {variants} (or 'newsletter preview --date {day}')")
         return out
 
     def notes(self) -> list[str]:
-        """Lines for stderr: problems that make the exit code non-zero."""
-        if not self.bad_records:
-            return []
-        return [
-            f"{self.bad_records} subscriber list problems (warnings above; 'newsletter "
-            "subscribers check' lists them)"
-        ]
+        """Lines for stderr: each problem that makes the exit code non-zero, and what to do."""
+        s, day = self.summary, self.edition_date
+        out = []
+        if s.unknown:
+            out.append(
+                f"{s.unknown} deliveries have an unknown outcome (a crash or no answer while "
+                f"sending: each may or may not have arrived); 'newsletter status --date {day}' "
+                "lists them; check the SES or mail server logs, then 'newsletter send --date "
+                f"{day} --retry-unknown' resends them."
+            )
+        failed = max(s.failed, s.failed_now)
+        if failed:
+            out.append(
+                f"{failed} deliveries failed (none of them was delivered); 'newsletter status "
+                f"--date {day}' gives each reason; fix the address or the cause, then "
+                f"'newsletter send --date {day} --retry-failed'."
+            )
+        if self.bad_records:
+            out.append(
+                f"{self.bad_records} subscriber list problems (warnings above; 'newsletter "
+                "subscribers check' lists them)"
+            )
+        return out
 
 
 def deliver_edition(

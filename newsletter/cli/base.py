@@ -49,6 +49,15 @@ class Ctx:
         return Store(self.settings.layout.store)
 
 
+@contextmanager
+def date_lock(ctx: Ctx, edition_date: str, command: str) -> Iterator[None]:
+    """The edition date's lock for a command: it waits (saying for whom) or stops cleanly."""
+    from ..locks import edition_lock
+
+    with edition_lock(ctx.settings, edition_date, command, say):
+        yield
+
+
 def say(message: str) -> None:
     """A progress or warning line, on stderr."""
     click.echo(message, err=True)

@@ -8,6 +8,7 @@ import click
 
 from .base import (
     Ctx,
+    date_lock,
     date_option,
     force_option,
     handle_errors,
@@ -31,7 +32,7 @@ def collect(
     from ..stages.collect import collect as run_collect
 
     day = ctx.edition_date(date_)
-    with open_http(ctx, record, replay) as http:
+    with date_lock(ctx, day, "collect"), open_http(ctx, record, replay) as http:
         candidates = run_collect(ctx.settings, day, http, force=force, progress=say)
     if not candidates.papers:
         click.echo(
@@ -55,9 +56,10 @@ def select(ctx: Ctx, date_: str | None, force: bool) -> None:
 
     day = ctx.edition_date(date_)
     recommender = make_recommender(ctx.settings)
-    selection = run_select(
-        ctx.settings, day, recommender, force=force, store=ctx.store(), progress=say
-    )
+    with date_lock(ctx, day, "select"):
+        selection = run_select(
+            ctx.settings, day, recommender, force=force, store=ctx.store(), progress=say
+        )
     if usage := recommender.usage_line():
         say(usage)
     for s in selection.papers:
@@ -78,7 +80,7 @@ def analyze(
     from ..stages.analyze import analyze as run_analyze
 
     day = ctx.edition_date(date_)
-    with open_http(ctx, record, replay) as http:
+    with date_lock(ctx, day, "analyze"), open_http(ctx, record, replay) as http:
         analyzer = make_analyzer(ctx.settings, http, progress=say)
         results = run_analyze(ctx.settings, day, analyzer, force=force, progress=say)
     if usage := analyzer.usage_line():
@@ -99,9 +101,10 @@ def build(ctx: Ctx, date_: str | None, force: bool, allow_empty: bool) -> None:
     day = ctx.edition_date(date_)
     warn_subscribers(ctx.settings)
     allow = allow_empty or ctx.settings.edition.allow_empty
-    edition = run_build(
-        ctx.settings, day, force=force, store=ctx.store(), progress=say, allow_empty=allow
-    )
+    with date_lock(ctx, day, "build"):
+        edition = run_build(
+            ctx.settings, day, force=force, store=ctx.store(), progress=say, allow_empty=allow
+        )
     for v in edition.variants:
         click.echo(
             f"{v.key}: {len(v.paper_ids)} papers, {len(v.subscribers)} subscribers, "

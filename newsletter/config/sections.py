@@ -184,6 +184,8 @@ class TopicSettings(_Section):
 class StorageSettings(_Section):
     data_dir: str = "data"
     subscribers_dir: str = "subscribers"
+    # A second command for a date that another is working on waits this long, then stops.
+    lock_wait_s: float = Field(600.0, ge=0, le=86_400)
 
 
 def _default_topics() -> dict[str, TopicSettings]:

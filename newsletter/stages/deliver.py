@@ -17,7 +17,7 @@ from ..delivery.summary import Summary
 from ..delivery.transports import Transport
 from ..errors import ConfigError, DeliveryError, HeaderInjection, StageError, TransportError
 from ..files import read_model
-from ..locks import run_lock
+from ..locks import edition_lock
 from ..mail.placeholders import Placeholders
 from ..models import Edition, Subscriber
 from ..render import RenderedVariant
@@ -156,8 +156,8 @@ def deliver(
 
 
 def deliver_locked(settings: Settings, edition_date: str, **kwargs: object) -> Summary:
-    """``deliver`` while holding the edition date's run lock (what ``send`` uses)."""
-    with run_lock(settings.layout.locks, edition_date):
+    """``deliver`` while holding the edition date's lock (what ``send`` uses)."""
+    with edition_lock(settings, edition_date, "send", log.warning):
         return deliver(settings, edition_date, **kwargs)  # type: ignore[arg-type]
 
 

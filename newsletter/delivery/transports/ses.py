@@ -75,6 +75,33 @@ def classify(code: str, status: int, message: str) -> type[Exception]:
     return Transient
 
 
+def connection_closed(exc: Exception) -> Exception:
+    """The outcome of a connection that ended before SES's answer came (ConnectionClosedError).
+
+    urllib3 swallows a failed write and surfaces every such end as "Connection aborted."
+    (nothing of the answer read) or "Connection broken" (part of it read), with the socket
+    error inside. A TCP reset before any byte of the answer means the peer threw away what it
+    had not read (a host closing with unread data resets, RFC 1122 4.2.2.13; so does a NAT
+    that forgot an idle connection): SES never took the request, retry it. An orderly close
+    without an answer (RemoteDisconnected) is what a server that read the request and then
+    died sends, and a reset mid-answer means SES answered: both may have sent the message.
+    """
+    from http.client import RemoteDisconnected
+
+    error = getattr(exc, "kwargs", {}).get("error")
+    args = getattr(error, "args", ())
+    cause = args[1] if len(args) > 1 else None
+    aborted = bool(args) and args[0] == "Connection aborted."
+    if (
+        aborted
+        and isinstance(cause, (ConnectionResetError, BrokenPipeError))
+        and not isinstance(cause, RemoteDisconnected)
+    ):
+        return Transient(f"connection reset before SES answered, not taken: {cause}")
+    what = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+    return Unknown(f"ConnectionClosedError ({what}); SES may have sent it")
+
+
 class SesTransport:
     """Sends each message with ``sesv2.send_email`` (Raw), tagged with the date and variant."""
 
@@ -115,8 +142,10 @@ class SesTransport:
             raise kind(f"SES {status} {code}: {message}".strip()) from None
         except ParamValidationError as exc:
             raise Permanent(f"SES refused the request before sending: {exc}") from None
-        except (ReadTimeoutError, ConnectionClosedError) as exc:
-            # The request may have reached SES: the outcome is unknown, not a failure.
+        except ConnectionClosedError as exc:
+            raise connection_closed(exc) from None
+        except ReadTimeoutError as exc:
+            # The request went out whole and SES did not answer in time: it may have sent it.
             raise Unknown(f"{type(exc).__name__}: {exc}") from None
         except BotoCoreError as exc:
             problem = _setup_problem(exc)
