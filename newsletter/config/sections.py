@@ -144,6 +144,8 @@ class SesSettings(_Section):
     region: str = "us-east-1"
     endpoint_url: str = ""
     configuration_set: str = ""
+    # Wait this long for SES's answer; a request sent and not answered is left unknown.
+    timeout_s: float = Field(30.0, gt=0, le=600)
 
 
 class SmtpSettings(_Section):

@@ -58,9 +58,6 @@ class MotoSes:
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.url = f"http://{host}:{port}"
-        # moto keeps its backends per process, shared by every server it starts: begin empty.
-        reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
-        urllib.request.urlopen(reset).close()
         self.client = boto3.client(
             "sesv2",
             region_name="us-east-1",
@@ -68,6 +65,18 @@ class MotoSes:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+        self.reset()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.server.get_host_and_port()
+        return str(host), int(port)
+
+    def reset(self) -> None:
+        """Forget everything sent; the sender identity verified again."""
+        # moto keeps its backends per process, shared by every server it starts: begin empty.
+        reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset).close()
         self.client.create_email_identity(EmailIdentity=SENDER)
 
     def sent(self) -> list[dict[str, Any]]:

@@ -218,8 +218,8 @@ def make_ses_client(settings: Settings) -> Any:
             # not (its 'max_attempts' counts retries: 1 would still resend a timed-out request).
             config=Config(
                 retries={"total_max_attempts": 1, "mode": "standard"},
-                connect_timeout=10,
-                read_timeout=30,
+                connect_timeout=min(10.0, ses.timeout_s),
+                read_timeout=ses.timeout_s,
                 max_pool_connections=max(10, settings.delivery.concurrency * 2),
             ),
         )
