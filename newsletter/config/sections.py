@@ -150,8 +150,11 @@ class SesSettings(_Section):
 
 class SmtpSettings(_Section):
     host: str = "localhost"
-    port: int = 587
+    port: int = Field(587, ge=1, le=65535)
     starttls: bool = True
+    implicit_tls: bool = False  # TLS from the first byte (port 465) instead of STARTTLS
+    # A login over an unencrypted connection is refused unless this is set (a local relay).
+    allow_plaintext_login: bool = False
     username: str = ""
     password_env: str = "NEWSLETTER_SMTP_PASSWORD"
 
