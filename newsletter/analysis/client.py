@@ -244,6 +244,12 @@ class LLMClient:
             started = time.monotonic()
             try:
                 reply = self._once(messages, mode, schema_name, schema)
+            except BadAnswer as exc:
+                self._log_call(purpose, subject, None, time.monotonic() - started, "bad answer")
+                self.usage.count("failures")
+                raise EndpointUnavailable(
+                    f"llm: {s.base_url} answered HTTP 200 for {subject or purpose} with {exc}"
+                ) from None
             except (
                 openai.RateLimitError,
                 openai.InternalServerError,
@@ -293,18 +299,15 @@ class LLMClient:
             kwargs["response_format"] = fmt
         if s.extra_body:
             kwargs["extra_body"] = s.extra_body
-        completion = self._openai.chat.completions.create(**kwargs)
-        if not completion.choices:
-            return Reply("", 0, 0, "no choices")
-        choice = completion.choices[0]
-        content = choice.message.content or ""
-        usage = completion.usage
-        if usage is not None:
-            prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
-        else:  # some servers omit usage: estimate, so costs are never silently zero
-            prompt_tokens = sum(estimate_tokens(m["content"]) for m in messages)
-            completion_tokens = estimate_tokens(content)
-        return Reply(content, prompt_tokens, completion_tokens, choice.finish_reason)
+        # The raw body, read here: an endpoint (or a proxy before it) may answer 200 with an
+        # HTML page or cut-off JSON, which the package would hand over as a string or not at
+        # all; such an answer is this paper's failure, never the run's.
+        raw = self._openai.chat.completions.with_raw_response.create(**kwargs)
+        reply = read_completion(raw.http_response.content, raw.http_response.headers)
+        if reply.prompt_tokens < 0:  # some servers omit usage: estimate, so costs are never 0
+            prompt = sum(estimate_tokens(m["content"]) for m in messages)
+            reply = Reply(reply.content, prompt, estimate_tokens(reply.content), reply.finish_reason)
+        return reply
 
     def _log_call(
         self, purpose: str, subject: str, reply: Reply | None, seconds: float, outcome: str
@@ -326,6 +329,43 @@ class LLMClient:
             self._call_log.parent.mkdir(parents=True, exist_ok=True)
             with self._call_log.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+class BadAnswer(Exception):
+    """The endpoint answered 200 with something that is not a chat completion."""
+
+
+def read_completion(body: bytes, headers: Any) -> Reply:
+    """The reply in a chat-completion body, or BadAnswer saying what came instead."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        kind = headers.get("content-type", "no content type").split(";")[0]
+        head = body[:60].decode("utf-8", "replace").strip()
+        raise BadAnswer(f"not JSON ({kind}: {exc.__class__.__name__}; starts {head!r})") from None
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list):
+        raise BadAnswer(f"JSON without a 'choices' list ({type(data).__name__})")
+    if not choices:
+        return Reply("", 0, 0, "no choices")
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    message = choice.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if content is not None and not isinstance(content, str):
+        raise BadAnswer(f"choices[0].message.content is {type(content).__name__}, not text")
+    finish = choice.get("finish_reason")
+    usage = data.get("usage")
+    tokens = [usage.get(k) if isinstance(usage, dict) else None for k in _USAGE]
+    if all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in tokens):
+        return Reply(content or "", int(tokens[0] or 0), int(tokens[1] or 0), _str(finish))
+    return Reply(content or "", -1, -1, _str(finish))
+
+
+_USAGE = ("prompt_tokens", "completion_tokens")
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _retry_after(exc: Exception) -> float | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from support.llm_server import Answer, LLMServer, ok, serving
+from support.llm_server import Answer, LLMServer, ok, raw, serving
 
 from newsletter.cli import cli
 from newsletter.models import PaperAnalysis, Selection
@@ -186,3 +186,43 @@ def test_cards_finished_before_a_stop_are_kept(
     asked = len(llm_server.requests)
     run("analyze", "--date", DAY, "--replay", "sample")
     assert len(llm_server.requests) - asked == 3  # only the three cards still missing
+
+
+BAD_ANSWERS = {
+    "html_page_with_200": raw("<!DOCTYPE html><html><body>Gateway login</body></html>", "text/html"),
+    "cut_off_json": raw('{"id": "x", "choices": [{"message": {"content": "{\\"summ'),
+    "json_without_choices": raw('{"error": null, "data": []}'),
+    "json_array": raw("[1, 2, 3]"),
+    "content_not_text": raw('{"choices": [{"message": {"content": {"summary": 1}}}]}'),
+    "nested_200000_deep": raw("[" * 200_000 + "]" * 200_000),
+    "not_utf8": raw(b'{"choices": [{"message": {"content": "\xff\xfe"}}]}'),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_ANSWERS))
+def test_a_broken_200_answer_fails_that_paper_and_the_send_goes_on(
+    workdir: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    hit: list[str] = []
+
+    def answer(body: dict[str, Any]) -> Answer:
+        text = body["messages"][1]["content"]
+        if "후보 논문" not in text and not hit:
+            hit.append(re.search(r"arXiv: (\S+)", text).group(1))  # type: ignore[union-attr]
+            return BAD_ANSWERS[kind]
+        return card_for(body)
+
+    llm_server.responder = answer
+    monkeypatch.setenv("NEWSLETTER_LLM__BASE_URL", llm_server.url)
+    monkeypatch.setenv("NEWSLETTER_LLM__MODEL", "m")
+    monkeypatch.setenv("NEWSLETTER_LLM__MAX_CONCURRENCY", "1")
+    result = run("send", "--date", DAY, "--replay", "sample")
+    assert "Traceback" not in result.output
+    assert re.search(r"sent [1-9]\d*, skipped \d+, failed 0, unknown 0", result.output)
+    pid = hit[0].split("v")[0]
+    folder = workdir / "data" / "editions" / DAY / "analyses"
+    broken = PaperAnalysis.model_validate_json((folder / f"{pid}.json").read_bytes())
+    assert broken.analyzer == "offline" and broken.fallback is not None
+    assert f"answered HTTP 200 for {pid} with " in broken.fallback
+    others = [PaperAnalysis.model_validate_json(p.read_bytes()) for p in folder.glob("*.json")]
+    assert sum(a.analyzer == "llm" for a in others) == 9
