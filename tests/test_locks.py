@@ -44,9 +44,12 @@ def test_other_dates_are_not_held(tmp_path: Path) -> None:
 
 
 def test_held_by_another_process_without_wait_refuses_naming_it(tmp_path: Path) -> None:
-    with lock_held(tmp_path, DAY, "analyze") as pid:
-        with pytest.raises(Busy) as caught, date_lock(tmp_path, DAY, command="send"):
-            pass
+    with (
+        lock_held(tmp_path, DAY, "analyze") as pid,
+        pytest.raises(Busy) as caught,
+        date_lock(tmp_path, DAY, command="send"),
+    ):
+        pass
     message = str(caught.value)
     assert f"'newsletter analyze' (pid {pid}, since " in message
     assert f"is working on {DAY}" in message and "storage.lock_wait_s" in message
@@ -54,20 +57,20 @@ def test_held_by_another_process_without_wait_refuses_naming_it(tmp_path: Path) 
 
 def test_a_bounded_wait_says_whom_it_waits_for_then_refuses(tmp_path: Path) -> None:
     clock, said = FakeClock(), []
-    with lock_held(tmp_path, DAY) as pid:
-        with (
-            pytest.raises(Busy, match="after waiting 5s"),
-            date_lock(
-                tmp_path,
-                DAY,
-                command="send",
-                wait_s=5,
-                on_wait=said.append,
-                clock=clock,
-                sleep=clock.sleep,
-            ),
-        ):
-            pass
+    with (
+        lock_held(tmp_path, DAY) as pid,
+        pytest.raises(Busy, match="after waiting 5s"),
+        date_lock(
+            tmp_path,
+            DAY,
+            command="send",
+            wait_s=5,
+            on_wait=said.append,
+            clock=clock,
+            sleep=clock.sleep,
+        ),
+    ):
+        pass
     assert len(said) == 1
     assert re.fullmatch(
         rf"waiting up to 5s for 'newsletter send' \(pid {pid}, since [\d-]+ [\d:]+\) to "

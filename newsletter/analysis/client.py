@@ -306,7 +306,9 @@ class LLMClient:
         reply = read_completion(raw.http_response.content, raw.http_response.headers)
         if reply.prompt_tokens < 0:  # some servers omit usage: estimate, so costs are never 0
             prompt = sum(estimate_tokens(m["content"]) for m in messages)
-            reply = Reply(reply.content, prompt, estimate_tokens(reply.content), reply.finish_reason)
+            reply = Reply(
+                reply.content, prompt, estimate_tokens(reply.content), reply.finish_reason
+            )
         return reply
 
     def _log_call(

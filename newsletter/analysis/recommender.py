@@ -17,7 +17,7 @@ from ..errors import EndpointUnavailable
 from ..models import Paper, Selected, split_arxiv_id
 from . import Recommendation, prompts
 from .cache import AnswerCache, cache_key
-from .checks import foreign_script
+from .checks import cut_text, foreign_script
 from .client import LLMClient, cost
 from .heuristic import heuristic, reason_text
 from .schema import AnswerError, Pick, parse_recommendation, recommendation_schema
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 
 _ABSTRACT_HEAD = 300
+MAX_ID_CHARS = 40  # an arXiv id with its version is under 20
+MAX_REASON_CHARS = 300  # a one-line reason, shown on the card
 
 
 def _candidate_line(p: Paper) -> str:
@@ -48,7 +50,7 @@ def validate_picks(
     problems: list[str] = []
     seen: set[str] = set()
     for pick in picks:
-        pid = pick.id.strip()
+        pid = cut_text(pick.id.strip(), MAX_ID_CHARS)  # quoted back in the problems
         with contextlib.suppress(ValueError):
             pid = split_arxiv_id(pid)[0]
         if pid in ranked_ids:
@@ -61,7 +63,8 @@ def validate_picks(
             problems.append(f"{pid} has no reason")
         else:
             seen.add(pid)
-            good.append(Pick(id=pid, reason=" ".join(pick.reason.split())))
+            reason = cut_text(" ".join(pick.reason.split()), MAX_REASON_CHARS)
+            good.append(Pick(id=pid, reason=reason))
     if len(good) > m:
         good = good[:m]  # more than asked: the first M, in the model's order
     elif len(good) < m and not problems:

@@ -189,7 +189,9 @@ def test_cards_finished_before_a_stop_are_kept(
 
 
 BAD_ANSWERS = {
-    "html_page_with_200": raw("<!DOCTYPE html><html><body>Gateway login</body></html>", "text/html"),
+    "html_page_with_200": raw(
+        "<!DOCTYPE html><html><body>Gateway login</body></html>", "text/html"
+    ),
     "cut_off_json": raw('{"id": "x", "choices": [{"message": {"content": "{\\"summ'),
     "json_without_choices": raw('{"error": null, "data": []}'),
     "json_array": raw("[1, 2, 3]"),
@@ -226,3 +228,46 @@ def test_a_broken_200_answer_fails_that_paper_and_the_send_goes_on(
     assert f"answered HTTP 200 for {pid} with " in broken.fallback
     others = [PaperAnalysis.model_validate_json(p.read_bytes()) for p in folder.glob("*.json")]
     assert sum(a.analyzer == "llm" for a in others) == 9
+
+
+def test_an_llm_field_of_2_mb_is_cut_and_the_card_kept(
+    workdir: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two fields of 2 MB, nearly the same: what made the old repeat check run for minutes.
+    syllables = "".join(chr(0xAC00 + (i * 7919) % 11172) + " " for i in range(11172))
+    words = (syllables * 90)[:2_000_000]
+    target: list[str] = []
+
+    def answer(body: dict[str, Any]) -> Answer:
+        good = card_for(body)
+        text = body["messages"][1]["content"]
+        if "후보 논문" in text:
+            return good
+        pid = re.search(r"arXiv: (\S+)", text).group(1)  # type: ignore[union-attr]
+        if target and target[0] != pid:
+            return good
+        target[:] = [pid]
+        huge = json.loads(good.content or "{}")
+        huge["core_idea"], huge["problem"] = words, words[2:]
+        return ok(huge)
+
+    llm_server.responder = answer
+    monkeypatch.setenv("NEWSLETTER_LLM__BASE_URL", llm_server.url)
+    monkeypatch.setenv("NEWSLETTER_LLM__MODEL", "m")
+    monkeypatch.setenv("NEWSLETTER_LLM__MAX_CONCURRENCY", "1")
+    result = run("send", "--date", DAY, "--replay", "sample")
+    assert re.search(r"sent [1-9]\d*, skipped \d+, failed 0, unknown 0", result.output)
+    pid = target[0].split("v")[0]
+    kept = PaperAnalysis.model_validate_json(
+        (workdir / "data" / "editions" / DAY / "analyses" / f"{pid}.json").read_bytes()
+    )
+    assert kept.analyzer == "llm"
+    assert len(kept.analysis.core_idea) == 3_000 and kept.analysis.core_idea.endswith("…")
+    assert (
+        "field 'core_idea' is 2,000,000 characters, over the limit of 3,000; it was cut: "
+        "keep it short"
+    ) in kept.warnings
+    repair = llm_server.requests[2]["messages"]  # recommendation, first answer, repair
+    assert len(repair[-2]["content"]) < 41_000  # the runaway answer is not quoted back whole
+    status = run("status", "--date", DAY).output
+    assert "field 'core_idea' is 2,000,000 characters" in status

@@ -271,7 +271,9 @@ def test_the_transport_never_logs_in_over_plain_text(workdir: Path) -> None:
     )
     try:
         with pytest.raises(Fatal, match="refusing to send the password over an unencrypted"):
-            transport.send(b"Subject: hi\r\n\r\nbody\r\n", "digest@example.com", "r@example.com", {})
+            transport.send(
+                b"Subject: hi\r\n\r\nbody\r\n", "digest@example.com", "r@example.com", {}
+            )
     finally:
         transport.close()
         server.stop()

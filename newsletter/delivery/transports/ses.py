@@ -89,7 +89,7 @@ def connection_closed(exc: Exception) -> Exception:
     from http.client import RemoteDisconnected
 
     error = getattr(exc, "kwargs", {}).get("error")
-    args = getattr(error, "args", ())
+    args: tuple[object, ...] = tuple(getattr(error, "args", ()))
     cause = args[1] if len(args) > 1 else None
     aborted = bool(args) and args[0] == "Connection aborted."
     if (

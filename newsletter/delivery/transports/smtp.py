@@ -89,6 +89,12 @@ class SmtpTransport:
         answer after it may have delivered the message, so the outcome is Unknown.
         """
         conn = self._connection()
+        self._envelope(conn, sender, recipient)
+        self._message(conn, raw)
+        return ""
+
+    def _envelope(self, conn: smtplib.SMTP, sender: str, recipient: str) -> None:
+        """MAIL and RCPT; any failure here handed nothing over."""
         try:
             conn.ehlo_or_helo_if_needed()
             code, text = conn.mail(sender)
@@ -109,6 +115,9 @@ class SmtpTransport:
             # A reused connection the server closed while idle ends up here: nothing sent.
             self._drop()
             raise Transient(f"SMTP before DATA: {exc}") from None
+
+    def _message(self, conn: smtplib.SMTP, raw: bytes) -> None:
+        """DATA, the message and its final ".", then the server's answer."""
         try:
             code, text = conn.docmd("data")
             if code != 354:
@@ -140,7 +149,6 @@ class SmtpTransport:
         if code != 250:
             self._drop()
             raise smtp_error(code, text)
-        return ""
 
     def _drop(self) -> None:
         conn = getattr(self._local, "conn", None)
