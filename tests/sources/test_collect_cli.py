@@ -194,3 +194,38 @@ def test_arxiv_timeout_is_a_warning_and_the_day_goes_on(
     assert arxiv_server.url_for("/api/query") in warning
     saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
     assert saved["papers"][0]["upvotes"] == 5
+
+
+def test_daily_papers_json_nested_200000_deep_is_one_line(
+    workdir: Path, local_urls: HTTPServer
+) -> None:
+    local_urls.expect_request("/api/daily_papers").respond_with_data(
+        "[" * 200_000 + "]" * 200_000, content_type="application/json"
+    )
+    result = run("collect", "--date", DAY, code=1)
+    assert result.output.splitlines()[-1].startswith(
+        "Error: huggingface: JSON nested too deep to read (400,000 bytes) (http://"
+    )
+    assert "Traceback" not in result.output and "RecursionError" not in result.output
+    assert not (workdir / "data/editions" / DAY / "candidates.json").exists()
+
+
+def test_daily_papers_upvote_count_of_5000_digits_is_unknown_and_named(
+    workdir: Path, local_urls: HTTPServer
+) -> None:
+    items = [
+        '{"paper": {"id": "2606.00001", "title": "Huge", "upvotes": ' + "9" * 5000 + "}}",
+        '{"paper": {"id": "2606.00002", "title": "Fine", "upvotes": 12}}',
+    ]
+    local_urls.expect_request("/api/daily_papers").respond_with_data(
+        "[" + ",".join(items) + "]", content_type="application/json"
+    )
+    local_urls.expect_request("/api/query").respond_with_handler(arxiv_answer)
+    result = run("collect", "--date", DAY)
+    assert "2 candidates" in result.output
+    assert (
+        "huggingface: paper 2606.00001: paper.upvotes is a 5,000-digit number; treated as unknown"
+    ) in result.output
+    saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
+    votes = {p["id"]: p["upvotes"] for p in saved["papers"]}
+    assert votes == {"2606.00001": None, "2606.00002": 12}
