@@ -160,6 +160,7 @@ class Variant(_Model):
     html_bytes: int = 0
     text_bytes: int = 0
     degraded: bool = False
+    shortened: list[str] = Field(default_factory=list)  # what the size budget cut, step by step
     unsubscribe_token: str = ""
     topics_token: str = ""
     # Digests of variants/KEY.html and .txt as built ("" = not recorded): a file changed or

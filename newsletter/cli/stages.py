@@ -109,7 +109,11 @@ def build(ctx: Ctx, date_: str | None, force: bool, allow_empty: bool) -> None:
         click.echo(
             f"{v.key}: {len(v.paper_ids)} papers, {len(v.subscribers)} subscribers, "
             f"{v.html_bytes / 1000:.1f} KB html, {v.text_bytes / 1000:.1f} KB text"
-            + (" (shortened to fit the size budget)" if v.degraded else "")
+            + (
+                f" (shortened to fit the size budget: {'; '.join(v.shortened)})"
+                if v.shortened
+                else ""
+            )
         )
 
 

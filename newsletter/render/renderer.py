@@ -20,7 +20,7 @@ from ..errors import RenderError
 from ..mail.placeholders import Placeholders
 from ..models import Card
 from .labels import labels_for
-from .sections import DEGRADE_LEVELS, sections
+from .sections import DEGRADE_LEVELS, sections, toc_width
 from .text import _text, clean_text, safe_url, truncate, wrap
 
 FONT_STACK = (
@@ -159,7 +159,7 @@ class Renderer:
                 {
                     "anchor": card.anchor,
                     "badges": kind + src,
-                    "title": truncate(card.paper.title, self.toc_width),
+                    "title": truncate(card.paper.title, toc_width(level, self.toc_width)),
                     "upvotes": card.paper.upvotes,
                 }
             )

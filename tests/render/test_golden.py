@@ -20,7 +20,8 @@ CASES = {
     # The full ten-paper Korean edition, and a three-paper English variant of it.
     "edition_ko": ("ko", "AI 논문 핵심 요약", None, 0),
     "variant_en": ("en", "AI Paper Digest", [1, 4, 7], 0),
-    "edition_ko_shortened": ("ko", "AI 논문 핵심 요약", [0, 9], 2),
+    # Level 3: table of contents' titles cut, cards to summary, idea, problem, results, limits.
+    "edition_ko_shortened": ("ko", "AI 논문 핵심 요약", [0, 9], 3),
 }
 
 
