@@ -8,6 +8,7 @@ from typing import Any
 
 from ...config import Settings
 from ...errors import ConfigError, Fatal, Permanent, Throttled, Transient, Unknown
+from ...logs import protect
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,9 @@ def make_ses_client(settings: Settings) -> Any:
     try:
         # A session of its own: boto3's default session caches the credentials it found
         # first, and a long-lived process must see the ones in force now.
-        return boto3.session.Session().client(
+        session = boto3.session.Session()
+        _protect_credentials(session)
+        return session.client(
             "sesv2",
             region_name=ses.region or None,
             endpoint_url=ses.endpoint_url or None,
@@ -231,6 +234,19 @@ def make_ses_client(settings: Settings) -> Any:
     except PartialCredentialsError as exc:
         # boto3 resolves credentials when it makes the client; only a half-set pair fails here.
         raise ConfigError(str(_setup_problem(exc))) from None
+
+
+def _protect_credentials(session: Any) -> None:
+    """Keep the credentials boto3 found (environment, profile, role) out of every log line."""
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        found = session.get_credentials()
+    except BotoCoreError:
+        return  # a half-set pair: make_ses_client says so
+    if found is not None:
+        frozen = found.get_frozen_credentials()
+        protect(frozen.access_key, frozen.secret_key, frozen.token)
 
 
 def make(settings: Settings, edition_date: str) -> SesTransport:
