@@ -188,16 +188,10 @@ def test_cards_finished_before_a_stop_are_kept(
     assert len(llm_server.requests) - asked == 3  # only the three cards still missing
 
 
+# The two the issue found; every other shape is in tests/analysis/test_client.py.
 BAD_ANSWERS = {
-    "html_page_with_200": raw(
-        "<!DOCTYPE html><html><body>Gateway login</body></html>", "text/html"
-    ),
+    "html_page_with_200": raw("<!DOCTYPE html><html><body>Gateway</body></html>", "text/html"),
     "cut_off_json": raw('{"id": "x", "choices": [{"message": {"content": "{\\"summ'),
-    "json_without_choices": raw('{"error": null, "data": []}'),
-    "json_array": raw("[1, 2, 3]"),
-    "content_not_text": raw('{"choices": [{"message": {"content": {"summary": 1}}}]}'),
-    "nested_200000_deep": raw("[" * 200_000 + "]" * 200_000),
-    "not_utf8": raw(b'{"choices": [{"message": {"content": "\xff\xfe"}}]}'),
 }
 
 
