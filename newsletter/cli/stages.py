@@ -120,7 +120,13 @@ def build(ctx: Ctx, date_: str | None, force: bool, allow_empty: bool) -> None:
 @click.command()
 @date_option
 @click.option("--subscriber", metavar="EMAIL", help="Open this subscriber's email.")
-@click.option("--port", default=8025, show_default=True, help="Local port (0 = any free).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8025,
+    show_default=True,
+    help="Local port (0 = any free).",
+)
 @click.option("--no-open", is_flag=True, help="Do not open a browser.")
 @click.pass_obj
 @handle_errors

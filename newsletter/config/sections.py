@@ -20,12 +20,12 @@ class _Section(BaseModel):
 
 
 class EditionSettings(_Section):
-    title: str = "AI 논문 핵심 요약"
+    title: str = Field("AI 논문 핵심 요약", min_length=1, max_length=200)  # in every Subject
     language: Literal["ko", "en"] = "ko"
     timezone: str = "Asia/Seoul"
     ranked: int = Field(5, ge=0, le=50)
     recommended: int = Field(5, ge=0, le=50)
-    dedupe_days: int = Field(7, ge=0)
+    dedupe_days: int = Field(7, ge=0, le=3660)  # one folder looked at per day
     allow_empty: bool = False
     toc_title_width: int = Field(45, ge=10)
     size_budget_kb: int = Field(100, ge=10)
@@ -187,7 +187,7 @@ class TopicSettings(_Section):
 
 
 class StorageSettings(_Section):
-    data_dir: str = "data"
+    data_dir: str = Field("data", min_length=1)
     subscribers_dir: str = "subscribers"
     # A second command for a date that another is working on waits this long, then stops.
     lock_wait_s: float = Field(600.0, ge=0, le=86_400)

@@ -16,6 +16,7 @@ from typing import Protocol
 from ..config import Settings
 from ..http import Http
 from ..models import Paper
+from .bounds import bound_paper
 
 log = logging.getLogger(__name__)
 
@@ -117,4 +118,7 @@ def collect_papers(
     if papers:
         for source in sources:
             source.enrich(papers, run)
+    for paper in papers.values():
+        for warning in bound_paper(paper):
+            run.warn(warning)
     return list(papers.values()), run.warnings

@@ -45,6 +45,13 @@ def fetch_daily(
         if body is None:
             return papers
         items, full_url = body
+        if len(items) > limit:
+            # The API ignored the page size: read no more than was asked for.
+            warnings.append(
+                f"{NAME}: {len(items):,} items on a page of {limit}; kept the first {limit} "
+                f"({full_url})"
+            )
+            items = items[:limit]
         fresh = 0
         for position, item in enumerate(items):
             try:

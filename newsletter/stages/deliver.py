@@ -193,7 +193,8 @@ def send_test(
         email = normalize_email(to)
     except ValueError as exc:
         raise ConfigError(f"--to {to!r}: {exc}") from None
-    variants = variants_for(settings, edition, {variant} if variant else set())
+    notes = {note_key("ko"), note_key("en")}
+    variants = variants_for(settings, edition, {variant} & notes if variant else set())
     if not variants:
         raise StageError(f"{settings.layout.edition(edition_date).edition} has no variants")
     key = variant or max(edition.variants, key=lambda v: len(v.paper_ids)).key

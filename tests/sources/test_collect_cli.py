@@ -229,3 +229,39 @@ def test_daily_papers_upvote_count_of_5000_digits_is_unknown_and_named(
     saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
     votes = {p["id"]: p["upvotes"] for p in saved["papers"]}
     assert votes == {"2606.00001": None, "2606.00002": 12}
+
+
+def test_daily_papers_title_of_5_mb_and_100000_authors_are_cut_with_warnings(
+    workdir: Path, local_urls: HTTPServer
+) -> None:
+    item = {
+        "paper": {
+            "id": "2606.00001",
+            "title": "t " * 2_500_000,
+            "authors": [{"name": "A. Author"}] * 100_000,
+            "summary": "An abstract.",
+        }
+    }
+    local_urls.expect_request("/api/daily_papers").respond_with_json([item])
+    local_urls.expect_request("/api/query").respond_with_handler(arxiv_answer)
+    result = run("collect", "--date", DAY)
+    assert "1 candidates" in result.output
+    assert "paper 2606.00001: title is 4,999,999 characters; cut to 1,000" in result.output
+    assert "paper 2606.00001: authors has 100,000 entries" in result.output
+    saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
+    paper = saved["papers"][0]
+    assert len(paper["title"]) == 1_000 and len(paper["authors"]) == 2_000
+    assert len(saved["warnings"]) == 2
+
+
+def test_daily_papers_page_of_100000_items_keeps_the_page_size(
+    workdir: Path, local_urls: HTTPServer
+) -> None:
+    items = [{"paper": {"id": f"2606.{i:05d}", "title": f"T{i}"}} for i in range(100_000)]
+    local_urls.expect_request("/api/daily_papers").respond_with_json(items)
+    local_urls.expect_request("/api/query").respond_with_handler(arxiv_answer)
+    result = run("collect", "--date", DAY)
+    assert "huggingface: 100,000 items on a page of 100; kept the first 100" in result.output
+    saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
+    # Pages come full, so the next pages are read (the same items: nothing new, so it stops).
+    assert len(saved["papers"]) == 100
