@@ -490,3 +490,29 @@ def test_test_message_of_an_unknown_note_language_is_refused(workdir: Path) -> N
     result = run("send", "--date", DAY, "--to", "a@example.com", "--variant", "note-xx", code=1)
     assert "--variant 'note-xx': not a variant of" in result.output
     assert not (workdir / "data" / "outbox").exists()
+
+
+def test_a_hand_edited_paper_id_with_dot_dot_writes_nothing_outside(workdir: Path) -> None:
+    # Was: 'analyze' wrote the card to data/editions/DAY/analyses/../../../../x.json.
+    run("collect", "--date", DAY, "--replay", "sample")
+    run("select", "--date", DAY)
+    folder = workdir / "data" / "editions" / DAY
+    for name in ("candidates.json", "selection.json"):
+        data = json.loads((folder / name).read_text(encoding="utf-8"))
+        data["papers"][0]["id"] = "../../../../escaped"
+        (folder / name).write_text(json.dumps(data), encoding="utf-8")
+    result = run("analyze", "--date", DAY, "--replay", "sample", code=1)
+    assert f"data/editions/{DAY}/selection.json" in result.output
+    assert "'../../../../escaped' is not an arXiv id without version" in result.output
+    assert not (workdir / "escaped.json").exists() and not (folder / "analyses").exists()
+
+
+def test_a_hand_edited_variant_key_with_a_path_is_refused(workdir: Path) -> None:
+    run("send", "--date", DAY, "--replay", "sample", "--dry-run")
+    path = workdir / "data" / "editions" / DAY / "edition.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["variants"][0]["key"] = "../../../../etc/hostname"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = run("send", "--date", DAY, code=1)
+    assert "edition.json" in result.output and "is not a variant key" in result.output
+    assert not (workdir / "data" / "outbox").exists()
