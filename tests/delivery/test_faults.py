@@ -24,6 +24,7 @@ from support.fault_proxy import (
     RESET_BEFORE,
     THROTTLED,
     UNAVAILABLE,
+    Answer,
     Fault,
     FaultProxy,
     Plan,
@@ -212,3 +213,27 @@ def test_reset_after_ses_took_the_request_is_resent_once(
     out = run("send", "--date", DAY).output
     assert "sent 20, skipped 0, failed 0, unknown 0" in out
     assert check_nobody_lost(workdir, p.received()) == p.proxy.faults[RESET_AFTER] == 2
+
+
+def test_a_firewall_answering_403_html_stops_the_run_with_every_row_pending(
+    workdir: Path, moto: MotoSes, proxied: list[Proxied], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Was: each row failed one by one ("Permanent"), as if every address were bad.
+    page = Answer(403, "", body=b"<html><h1>Request blocked</h1></html>", content_type="text/html")
+    p = start_proxy(proxied, moto, monkeypatch, lambda n, request: page)
+    make_site(workdir, subscriber_rows(10, [""]))
+    result = run("send", "--date", DAY, code=1)
+    assert "delivery stopped: SES 403" in result.output and "Request blocked" in result.output
+    assert set(states(workdir).values()) == {"pending"}
+    assert p.received() == Counter()
+
+
+def test_a_200_answer_nested_100000_deep_is_unknown_not_a_traceback(
+    workdir: Path, moto: MotoSes, proxied: list[Proxied], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = Answer(200, "", body=b"[" * 100_000 + b"]" * 100_000)
+    start_proxy(proxied, moto, monkeypatch, lambda n, request: deep if n == 2 else PASS)
+    make_site(workdir, subscriber_rows(5, [""]))
+    result = run("send", "--date", DAY, code=1)
+    assert "sent 4, skipped 0, failed 0, unknown 1" in result.output
+    assert "SES answered, but not readably (RecursionError)" in result.output

@@ -14,7 +14,7 @@ It reads each request from the client whole (headers, then ``Content-Length`` by
 - ``HOLD``: forward, let SES answer, then relay nothing until ``release()`` (a delay past the
   client's read timeout; the answer is dropped).
 - ``Answer(status, code, message)``: answer in SES's error shape without forwarding (429
-  throttling, 5xx, ``SendingPausedException``).
+  throttling, 5xx, ``SendingPausedException``), or with any ``body`` (a firewall's page).
 
 ``on_phase(n, phase)`` is called at "received" (request read, not forwarded), "answered"
 (SES answered, not relayed) and "relayed": a test harness kills the client at any of them.
@@ -33,11 +33,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Answer:
-    """An SES-shaped error answered by the proxy itself."""
+    """An SES-shaped error answered by the proxy itself (or ``body`` as it is)."""
 
     status: int
     code: str
     message: str = ""
+    body: bytes | None = None
+    content_type: str = "application/json"
 
 
 PASS = "pass"
@@ -87,12 +89,14 @@ def _reset(sock: socket.socket) -> None:
 
 
 def error_answer(answer: Answer) -> bytes:
-    """The bytes of an SES v2 (REST-JSON) error response."""
-    body = json.dumps({"message": answer.message}).encode()
+    """The bytes of an SES v2 (REST-JSON) error response, or of ``answer.body``."""
+    body = answer.body if answer.body is not None else json.dumps({"message": answer.message})
+    body = body.encode() if isinstance(body, str) else body
+    error_type = f"x-amzn-ErrorType: {answer.code}\r\n" if answer.code else ""
     head = (
         f"HTTP/1.1 {answer.status} Error\r\n"
-        f"Content-Type: application/json\r\n"
-        f"x-amzn-ErrorType: {answer.code}\r\n"
+        f"Content-Type: {answer.content_type}\r\n"
+        f"{error_type}"
         f"x-amzn-RequestId: fault-proxy\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )

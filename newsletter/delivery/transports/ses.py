@@ -62,6 +62,15 @@ def _setup_problem(exc: Exception) -> str | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str, limit: int = 500) -> str:
+    """An answer's text for a terminal and the ledger: no control characters, bounded."""
+    text = _CONTROL.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def classify(code: str, status: int, message: str) -> type[Exception]:
     """The error kind for an SES error code, HTTP status and message."""
     if "daily message quota" in message.lower() or "daily sending quota" in message.lower():
@@ -69,7 +78,9 @@ def classify(code: str, status: int, message: str) -> type[Exception]:
         return Fatal
     if code in _THROTTLE or status == 429:
         return Throttled
-    if code in _FATAL:
+    if code in _FATAL or status in (401, 403):
+        # No SES error about one recipient is a 401/403: whatever answers so (a proxy, a
+        # firewall, a wrong endpoint) answers so for everyone.
         return Fatal
     if code in _PERMANENT or 400 <= status < 500:
         return Permanent
@@ -123,6 +134,7 @@ class SesTransport:
             ParamValidationError,
             ReadTimeoutError,
         )
+        from botocore.parsers import ResponseParserError
 
         args: dict[str, Any] = {
             "FromEmailAddress": sender,
@@ -140,7 +152,7 @@ class SesTransport:
             code, message = str(error.get("Code", "")), str(error.get("Message", ""))
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
             kind = classify(code, status, message)
-            raise kind(f"SES {status} {code}: {message}".strip()) from None
+            raise kind(printable(f"SES {status} {code}: {message}".strip())) from None
         except ParamValidationError as exc:
             raise Permanent(f"SES refused the request before sending: {exc}") from None
         except ConnectionClosedError as exc:
@@ -148,6 +160,9 @@ class SesTransport:
         except ReadTimeoutError as exc:
             # The request went out whole and SES did not answer in time: it may have sent it.
             raise Unknown(f"{type(exc).__name__}: {exc}") from None
+        except (ResponseParserError, RecursionError) as exc:
+            # An answer came (SES may have taken the message) that cannot be read.
+            raise Unknown(f"SES answered, but not readably ({type(exc).__name__})") from None
         except BotoCoreError as exc:
             problem = _setup_problem(exc)
             if problem:
