@@ -265,3 +265,42 @@ def test_daily_papers_page_of_100000_items_keeps_the_page_size(
     saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
     # Pages come full, so the next pages are read (the same items: nothing new, so it stops).
     assert len(saved["papers"]) == 100
+
+
+LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{i} "{(f"&lol{i - 1};" if i > 1 else "&lol;") * 10}">' for i in range(1, 10)
+    )
+    + ']><feed xmlns="http://www.w3.org/2005/Atom"><entry><title>&lol9;</title>'
+    "<id>http://arxiv.org/abs/2606.00002v1</id></entry></feed>"
+)
+DEEP = (
+    '<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>x</title>'
+    "<id>http://arxiv.org/abs/2606.00002v1</id>" + "<a>" * 100_000 + "</a>" * 100_000
+) + "</entry></feed>"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (LAUGHS, "XML entities that expand without bound"),
+        (DEEP, "XML nested deeper than 100 levels"),  # was: 8 s, growing faster than its size
+    ],
+    ids=["billion_laughs_entities", "xml_nested_100000_deep"],
+)
+def test_hostile_xml_from_feeds_and_the_arxiv_api_is_refused_before_parsing(
+    workdir: Path, local_urls: HTTPServer, body: str, problem: str
+) -> None:
+    (workdir / "newsletter.toml").write_text(
+        f'[[sources.feeds]]\nname = "lab"\nurl = "{local_urls.url_for("/lab.xml")}"\n'
+    )
+    local_urls.expect_request("/api/daily_papers").respond_with_json(
+        [{"paper": {"id": "2606.00001", "title": "Only one", "upvotes": 1}}]
+    )
+    local_urls.expect_request("/lab.xml").respond_with_data(body)
+    local_urls.expect_request("/api/query").respond_with_data(body)
+    result = run("collect", "--date", DAY)
+    assert "1 candidates" in result.stdout
+    assert f"feed:lab: {problem}" in result.stderr
+    assert f"arxiv: {problem}" in result.stderr
