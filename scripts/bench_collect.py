@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +195,9 @@ def bench_collect(latency_ms: float) -> None:
             print("  (arXiv's 3 s between API requests costs nothing here: 30 ids are 1 batch)")
             start = time.perf_counter()
             settings.sources.arxiv.request_interval_s = 0
-            found, _ = collect_papers(settings, http, DAY, progress=lambda m: None)
+            found, _ = collect_papers(
+                settings, http, date.fromisoformat(DAY), progress=lambda m: None
+            )
             print(
                 f"  the whole collect stage, all sources: {time.perf_counter() - start:7.3f} s "
                 f"for {len(found)} candidates"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from newsletter.config import Settings, TopicSettings
 from newsletter.models import Paper
-from newsletter.topics import rule_topics
+from newsletter.topics import explain, paper_topics
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "tests" / "eval" / "topics" / "papers.jsonl"
 TAXONOMY: dict[str, TopicSettings] = Settings().topics
@@ -39,28 +39,15 @@ def to_paper(record: dict) -> Paper:
 
 
 def predict(record: dict) -> list[str]:
-    """The topics the current rules give one record: the only place that calls the rules."""
-    return rule_topics(to_paper(record), TAXONOMY)
+    """The topics the rules give one record (no model analysed it): the only place that calls
+    the topic API."""
+    return paper_topics(to_paper(record), TAXONOMY)
 
 
 def triggers(record: dict, topic: str) -> list[str]:
-    """Best effort: which of the topic's current categories and keywords fire on the record.
-
-    Each trigger is tried alone through the same rules, so this explains ``predict`` only while
-    it calls ``rule_topics`` with ``TAXONOMY``; for another API it returns nothing.
-    """
+    """Which of the topic's categories and keywords fire on the record (``topics.explain``)."""
     rule = TAXONOMY.get(topic)
-    if rule is None:
-        return []
-    paper = to_paper(record)
-    fired = []
-    for cat in rule.arxiv_categories:
-        if rule_topics(paper, {topic: TopicSettings(arxiv_categories=[cat])}):
-            fired.append(f"cat {cat}")
-    for keyword in rule.keywords:
-        if rule_topics(paper, {topic: TopicSettings(keywords=[keyword])}):
-            fired.append(f'"{keyword}"')
-    return fired
+    return explain(to_paper(record), rule) if rule is not None else []
 
 
 @dataclass
@@ -131,7 +118,7 @@ def report(records: list[dict], path: Path, out=sys.stdout) -> None:
 
     scores, predictions = evaluate(records)
     exact = sum(set(predictions[r["id"]]) == set(r["topics"]) for r in records)
-    emit(f"{path}: {len(records)} papers; current rules (newsletter.topics.rule_topics)")
+    emit(f"{path}: {len(records)} papers; rules only (newsletter.topics.paper_topics)")
     emit()
     emit(COLUMNS)
     for topic, s in scores.items():

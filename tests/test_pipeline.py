@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,10 @@ def test_the_stages_before_delivery_in_order() -> None:
 
 def test_prepare_runs_every_stage_and_returns_the_built_edition(workdir: Path) -> None:
     settings = load_settings(data_dir=workdir / "data")
-    edition = pipeline.prepare(make_run(settings))
+    done = pipeline.prepare(make_run(settings))
+    edition = done.edition
     assert edition is not None and edition.date == DAY and len(edition.cards) == 10
+    assert done.exit_code == 0 and done.line() == ""
     paths = settings.layout.edition(DAY)
     assert paths.candidates.is_file() and paths.selection.is_file() and paths.edition.is_file()
 
@@ -48,11 +51,45 @@ def test_prepare_runs_every_stage_and_returns_the_built_edition(workdir: Path) -
 def test_an_empty_day_stops_after_collect_unless_allowed(workdir: Path) -> None:
     off = {f"NEWSLETTER_SOURCES__{n}__ENABLED": "false" for n in ("HUGGINGFACE", "ARXIV")}
     settings = load_settings(env=off, data_dir=workdir / "data")
-    assert pipeline.prepare(make_run(settings)) is None
+    done = pipeline.prepare(make_run(settings))
+    assert done.edition is None and done.exit_code == 0
+    assert done.line().startswith(f"No papers for {DAY}: the lists of {DAY} closed empty")
     paths = settings.layout.edition(DAY)
     assert paths.candidates.is_file() and not paths.selection.exists()
-    edition = pipeline.prepare(make_run(settings, allow_empty=True))
+    edition = pipeline.prepare(make_run(settings, allow_empty=True)).edition
     assert edition is not None and edition.cards == [] and paths.edition.is_file()
+
+
+def test_a_day_whose_lists_are_still_open_is_not_ready_exit_75(workdir: Path) -> None:
+    settings = load_settings(data_dir=workdir / "data")
+    # 20:00 UTC on the day itself: Hugging Face's list of 2026-06-12 is still filling.
+    run = make_run(settings, clock=lambda: datetime(2026, 6, 12, 20, tzinfo=UTC))
+    done = pipeline.prepare(run)
+    assert done.edition is None and done.exit_code == pipeline.EX_TEMPFAIL == 75
+    assert done.line().startswith("Not ready: huggingface's list of 2026-06-12 is still open")
+    assert "Retry after 2026-06-13 09:00 Asia/Seoul (00:00 UTC)" in done.line()
+    assert not settings.layout.edition(DAY).candidates.exists()
+    run.clock = lambda: datetime(2026, 6, 13, 0, 1, tzinfo=UTC)
+    later = pipeline.prepare(run)
+    assert later.edition is not None and later.exit_code == 0
+
+
+def test_collect_report_exit_codes_and_lines(tmp_path: Path) -> None:
+    from newsletter.models import Candidates, Paper
+    from newsletter.sources import NotReady
+
+    day = date(2026, 6, 12)
+    path = tmp_path / "candidates.json"
+    opened = datetime(2026, 6, 13, tzinfo=UTC)
+    waiting = pipeline.CollectReport(DAY, day, NotReady("arxiv-rss", day, opened), path)
+    assert (waiting.exit_code, waiting.empty) == (75, False)
+    assert "Retry after 2026-06-13 00:00 UTC (exit 75)" in waiting.line()
+    empty = Candidates(date=DAY, collected_at=opened, papers=[])
+    report = pipeline.CollectReport(DAY, day, empty, path)
+    assert (report.exit_code, report.empty) == (0, True)
+    assert report.line().startswith(f"No papers for {DAY}: the lists of {DAY} closed empty")
+    full = empty.model_copy(update={"papers": [Paper(id="2606.00001", title="t")]})
+    assert pipeline.CollectReport(DAY, day, full, path).line() == f"1 candidates of {DAY} -> {path}"
 
 
 def test_force_is_refused_once_the_edition_went_out(workdir: Path) -> None:

@@ -21,12 +21,12 @@ from ..errors import EndpointUnavailable
 from ..fulltext import abstract_text, fetch_fulltext
 from ..http import Http
 from ..models import Analysis, FullText, Paper, PaperAnalysis
-from ..topics import rule_topics
+from ..topics import paper_topics
 from . import prompts
 from .budget import Budgeted, fit
 from .cache import AnswerCache, cache_key
 from .checks import bounded, check
-from .client import LLMClient, Reply, Usage, cost
+from .client import FAILED, LLMClient, Reply, Usage, cost
 from .offline import analyze_offline
 from .recommender import LLMRecommender
 from .schema import LIST_FIELDS, TEXT_FIELDS, AnswerError, analysis_schema, parse_analysis
@@ -222,7 +222,7 @@ class LLMAnalyzer:
         except EndpointUnavailable as exc:
             # Not cached: the endpoint may answer next time, and pipeline.analyze redoes
             # offline cards whenever an LLM is configured.
-            return self._fallback(paper, str(exc), spent)
+            return self._fallback(paper, str(exc), spent, fulltext)
         self.cache.put("analysis", key, result.model_dump(mode="json"))
         return result
 
@@ -253,7 +253,7 @@ class LLMAnalyzer:
         reason = "the LLM's answer was unusable after one repair: " + "; ".join(
             problems if card is not None else problems2
         )
-        return self._fallback(paper, reason, spent)
+        return self._fallback(paper, reason, spent, fulltext)
 
     def _chat(
         self, messages: list[dict[str, str]], paper: Paper, purpose: str, spent: list[Reply]
@@ -264,6 +264,7 @@ class LLMAnalyzer:
             schema=self.schema,
             purpose=purpose,
             subject=paper.id,
+            tally=spent,  # requests that failed on the way count as calls too
         )
         spent.append(reply)
         return reply
@@ -286,6 +287,8 @@ class LLMAnalyzer:
         p = sum(r.prompt_tokens for r in spent)
         c = sum(r.completion_tokens for r in spent)
         usage = {"calls": len(spent), "prompt_tokens": p, "completion_tokens": c}
+        if failed := sum(r.finish_reason == FAILED for r in spent):
+            usage["failed_calls"] = failed
         return usage, round(cost(self.settings.llm, p, c), 6)
 
     def _accept(
@@ -301,8 +304,11 @@ class LLMAnalyzer:
         topics = [t for t in dict.fromkeys(card.topics) if t in self.taxonomy]
         if unknown:
             warnings.append(f"topics outside the taxonomy dropped: {', '.join(unknown)}")
-        if not topics:
-            topics = rule_topics(paper, self.settings.topics)
+        if topics:
+            # The model's topics, beside those the paper's arXiv categories give.
+            topics = paper_topics(paper, self.settings.topics, analysis_topics=topics)
+        else:
+            topics = paper_topics(paper, self.settings.topics)
             warnings.append(
                 "no topic from the taxonomy; topics from the rules: "
                 + (", ".join(topics) or "none")
@@ -324,14 +330,18 @@ class LLMAnalyzer:
             cost_usd=price,
         )
 
-    def _fallback(self, paper: Paper, reason: str, spent: list[Reply]) -> PaperAnalysis:
+    def _fallback(
+        self, paper: Paper, reason: str, spent: list[Reply], fulltext: FullText
+    ) -> PaperAnalysis:
         log.warning("analyze: %s: abstract card instead: %s", paper.id, reason)
         card = analyze_offline(paper, self.settings.topics, self.language)
         usage, price = self._usage(spent)
+        # Why the HTML and PDF were not used (when they were not) stays beside the LLM's failure.
+        note = "; ".join(n for n in (fulltext.note, f"LLM card failed: {reason}") if n)
         # model stays None: the edition must not name a model for a card it did not write.
         return card.model_copy(
             update={
-                "fulltext": card.fulltext.model_copy(update={"note": f"LLM card failed: {reason}"}),
+                "fulltext": card.fulltext.model_copy(update={"note": note}),
                 "prompt_version": self.prompt.version,
                 "fallback": reason,
                 "warnings": [f"abstract card ({self.model} failed): {reason}"],

@@ -42,15 +42,24 @@ class Reply:
     finish_reason: str | None = None
 
 
+FAILED = "failed"  # Reply.finish_reason of a request that got no answer (see ``tally``)
+
+
 @dataclass
 class Usage:
-    """Tokens and calls, added up across threads."""
+    """Tokens and calls, added up across threads.
+
+    ``calls`` counts every request sent, answered or not; ``failed_calls`` those that got an
+    error, a timeout or no connection (their tokens are unknown and counted as 0);
+    ``failures`` the requests still failing after their retries.
+    """
 
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cache_hits: int = 0
     failures: int = 0
+    failed_calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, reply: Reply) -> None:
@@ -58,6 +67,8 @@ class Usage:
             self.calls += 1
             self.prompt_tokens += reply.prompt_tokens
             self.completion_tokens += reply.completion_tokens
+            if reply.finish_reason == FAILED:
+                self.failed_calls += 1
 
     def count(self, what: str) -> None:
         with self._lock:
@@ -75,6 +86,8 @@ def cost(settings: LLMSettings, prompt_tokens: int, completion_tokens: int) -> f
 def usage_summary(usage: Usage, model: str, price: float, what: str) -> str:
     """'LLM (model): 3 calls, 12,345 in + 2,345 out tokens, $0.0123; 7 from cache'."""
     calls = f"{usage.calls} call{'' if usage.calls == 1 else 's'}"
+    if usage.failed_calls:
+        calls += f" ({usage.failed_calls} failed)"
     line = (
         f"LLM {what} ({model}): {calls}, {usage.prompt_tokens:,} input + "
         f"{usage.completion_tokens:,} output tokens, ${price:.4f}"
@@ -151,14 +164,19 @@ class LLMClient:
         schema: dict[str, Any],
         purpose: str,
         subject: str = "",
+        tally: list[Reply] | None = None,
     ) -> Reply:
-        """One completion; raises EndpointUnavailable or EndpointRefused."""
+        """One completion; raises EndpointUnavailable or EndpointRefused.
+
+        Each request that failed on the way is added to ``tally`` as an empty ``Reply`` whose
+        finish_reason is ``FAILED``, so a caller's own count of calls includes it.
+        """
         with self._slots:
             while True:
                 mode = self._mode
                 try:
                     reply = self._with_retries(
-                        messages, mode, schema_name, schema, purpose, subject
+                        messages, mode, schema_name, schema, purpose, subject, tally
                     )
                 except openai.APIStatusError as exc:
                     if exc.status_code not in (400, 413, 422):
@@ -237,6 +255,7 @@ class LLMClient:
         schema: dict[str, Any],
         purpose: str,
         subject: str,
+        tally: list[Reply] | None,
     ) -> Reply:
         s = self.settings
         attempt = 0
@@ -245,45 +264,49 @@ class LLMClient:
             try:
                 reply = self._once(messages, mode, schema_name, schema)
             except BadAnswer as exc:
-                self._log_call(purpose, subject, None, time.monotonic() - started, "bad answer")
+                self._failed(purpose, subject, time.monotonic() - started, "bad answer", tally)
                 self.usage.count("failures")
                 raise EndpointUnavailable(
                     f"llm: {s.base_url} answered HTTP 200 for {subject or purpose} with {exc}"
                 ) from None
-            except (
-                openai.RateLimitError,
-                openai.InternalServerError,
-                openai.APIConnectionError,
-            ) as exc:
-                status = getattr(exc, "status_code", None)
-                problem = (
-                    f"HTTP {status}"
-                    if status
-                    else "timed out"
-                    if isinstance(exc, openai.APITimeoutError)
-                    else f"connection failed ({exc})"
-                )
-                self._log_call(purpose, subject, None, time.monotonic() - started, problem)
+            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+                problem, retryable = _problem(exc)
+                self._failed(purpose, subject, time.monotonic() - started, problem, tally)
+                if not retryable:
+                    raise  # a rejection (400, 401...): chat() decides what it means
                 if attempt >= s.max_retries:
                     self.usage.count("failures")
                     raise EndpointUnavailable(
                         f"llm: {s.base_url} {problem} for {subject or purpose} after "
                         f"{attempt + 1} attempt(s) (timeout {s.timeout_s:g}s)"
                     ) from None
-                wait = _retry_after(exc) or s.retry_backoff_s * 2**attempt
-                wait = min(wait, MAX_RETRY_AFTER_S) * random.uniform(1.0, 1.2)
-                log.info(
-                    "llm: %s for %s; retry %d in %.1fs",
-                    problem,
-                    subject or purpose,
-                    attempt + 1,
-                    wait,
-                )
-                self._sleep(wait)
+                self._pause(exc, problem, subject or purpose, attempt)
                 attempt += 1
                 continue
             self._log_call(purpose, subject, reply, time.monotonic() - started, "ok")
             return reply
+
+    def _failed(
+        self,
+        purpose: str,
+        subject: str,
+        seconds: float,
+        problem: str,
+        tally: list[Reply] | None,
+    ) -> None:
+        """A request that got no answer: logged and counted like any other call."""
+        self._log_call(purpose, subject, None, seconds, problem)
+        failed = Reply("", 0, 0, FAILED)
+        self.usage.add(failed)
+        if tally is not None:
+            tally.append(failed)
+
+    def _pause(self, exc: Exception, problem: str, what: str, attempt: int) -> None:
+        """Wait before retry ``attempt + 1``: the server's Retry-After, else the backoff."""
+        wait = _retry_after(exc) or self.settings.retry_backoff_s * 2**attempt
+        wait = min(wait, MAX_RETRY_AFTER_S) * random.uniform(1.0, 1.2)
+        log.info("llm: %s for %s; retry %d in %.1fs", problem, what, attempt + 1, wait)
+        self._sleep(wait)
 
     def _once(
         self, messages: list[dict[str, str]], mode: str, schema_name: str, schema: dict[str, Any]
@@ -368,6 +391,17 @@ _USAGE = ("prompt_tokens", "completion_tokens")
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _problem(exc: openai.APIStatusError | openai.APIConnectionError) -> tuple[str, bool]:
+    """What went wrong with one request, and whether another try may help (429, 5xx,
+    timeouts and dropped connections may; a rejection will not)."""
+    if isinstance(exc, openai.APIConnectionError):
+        timed_out = isinstance(exc, openai.APITimeoutError)
+        return ("timed out" if timed_out else f"connection failed ({exc})"), True
+    if isinstance(exc, openai.RateLimitError | openai.InternalServerError):
+        return f"HTTP {exc.status_code}", True
+    return f"HTTP {exc.status_code}: {_message(exc)}", False
 
 
 def _retry_after(exc: Exception) -> float | None:

@@ -96,8 +96,6 @@ def send(
     # One lock from the first stage to the last message: a second send of the date waits.
     with date_lock(ctx, day, "send"):
         run = prepared(ctx, day, force, allow_empty, record, replay)
-        if run is None:
-            return
         if dry_run:
             show_plan(delivery_plan(run.settings, run.edition_date, run.store))
             return
@@ -111,8 +109,9 @@ def prepared(
     allow_empty: bool,
     record: str | None,
     replay: str | None,
-) -> Run | None:
-    """The run, with every stage before delivery done; None (said so) on an empty day."""
+) -> Run:
+    """The run, with every stage before delivery done; on an empty day, or one whose lists are
+    still open, says so and exits (0, or 75 so that a scheduler retries)."""
     from .. import pipeline
     from ..analysis import make_analyzer, make_recommender
 
@@ -122,10 +121,10 @@ def prepared(
         analyzer = make_analyzer(s, http, progress=say)
         allow = allow_empty or s.edition.allow_empty
         run = pipeline.Run(s, day, ctx.store(), http, analyzer, recommender, force, allow, say)
-        edition = pipeline.prepare(run)
-    if edition is None:
-        click.echo(pipeline.EMPTY_DAY.format(date=day))
-        return None
+        done = pipeline.prepare(run)
+    if done.edition is None:
+        click.echo(done.line())
+        sys.exit(done.exit_code)
     for usage in (recommender.usage_line(), analyzer.usage_line()):
         if usage:
             say(usage)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -28,20 +29,17 @@ from .base import (
 def collect(
     ctx: Ctx, date_: str | None, force: bool, record: str | None, replay: str | None
 ) -> None:
-    """Collect the day's candidate papers from every enabled source."""
-    from ..stages.collect import collect as run_collect
+    """Collect the day's candidate papers from every enabled source.
+
+    Exits 75 (and writes nothing) while a source's list of the day is still open.
+    """
+    from ..pipeline import collect_edition
 
     day = ctx.edition_date(date_)
     with date_lock(ctx, day, "collect"), open_http(ctx, record, replay) as http:
-        candidates = run_collect(ctx.settings, day, http, force=force, progress=say)
-    if not candidates.papers:
-        click.echo(
-            f"No papers for {day} (weekend, holiday or not yet published); "
-            "collect again later, or 'send --allow-empty' for a short edition."
-        )
-        return
-    where = ctx.settings.layout.edition(day).candidates
-    click.echo(f"{len(candidates.papers)} candidates -> {where}")
+        report = collect_edition(ctx.settings, day, http, force=force, progress=say)
+    click.echo(report.line())
+    sys.exit(report.exit_code)
 
 
 @click.command()

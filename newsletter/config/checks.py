@@ -27,6 +27,7 @@ def problems(settings: Settings) -> Iterator[Problem]:
     yield from _transport(settings)
     yield from _smtp(settings)
     yield from _llm(settings)
+    yield from _topics(settings)
 
 
 def _headers(settings: Settings) -> Iterator[Problem]:
@@ -112,3 +113,15 @@ def _llm(settings: Settings) -> Iterator[Problem]:
     if not llm.model:
         what = f"name the model to use with llm.base_url {llm.base_url}"
         yield ("llm", "model"), f"llm.model is empty: {what}"
+
+
+def _topics(settings: Settings) -> Iterator[Problem]:
+    for name, rule in settings.topics.items():
+        unknown = [t for t in rule.unless_topics if t not in settings.topics]
+        if unknown:
+            known = ", ".join(settings.topics)
+            message = (
+                f"topics.{name}.unless_topics: unknown topic {', '.join(map(repr, unknown))} "
+                f"(topics: {known})"
+            )
+            yield ("topics", name, "unless_topics"), message

@@ -6,6 +6,7 @@ Checks that need more than one section, or the environment, are in ``checks.py``
 
 from __future__ import annotations
 
+from datetime import date as Date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,9 @@ class EditionSettings(_Section):
     title: str = Field("AI 논문 핵심 요약", min_length=1, max_length=200)  # in every Subject
     language: Literal["ko", "en"] = "ko"
     timezone: str = "Asia/Seoul"
+    # Which day of the sources an edition date carries: "same" (edition 2026-06-12 = the lists
+    # of 2026-06-12) or "previous" (edition 2026-06-13 = the lists of 2026-06-12). See dates.py.
+    source_day: Literal["same", "previous"] = "same"
     ranked: int = Field(5, ge=0, le=50)
     recommended: int = Field(5, ge=0, le=50)
     dedupe_days: int = Field(7, ge=0, le=3660)  # one folder looked at per day
@@ -52,16 +56,21 @@ class EditionSettings(_Section):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo
+        return known_timezone(value)
 
-        try:
-            ZoneInfo(value)
-        except (ValueError, OSError, KeyError):
-            # ZoneInfoNotFoundError is a KeyError; a malformed key is a ValueError.
-            raise ValueError(
-                f"unknown time zone {value!r} (an IANA name such as 'Asia/Seoul' or 'UTC')"
-            ) from None
-        return value
+
+def known_timezone(value: str) -> str:
+    """``value`` if it names an IANA time zone; ValueError (one line) otherwise."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(value)
+    except (ValueError, OSError, KeyError):
+        # ZoneInfoNotFoundError is a KeyError; a malformed key is a ValueError.
+        raise ValueError(
+            f"unknown time zone {value!r} (an IANA name such as 'Asia/Seoul' or 'UTC')"
+        ) from None
+    return value
 
 
 class HuggingFaceSettings(_Section):
@@ -89,6 +98,10 @@ class ArxivSettings(_Section):
     announce_types: list[AnnounceType] = Field(default_factory=_default_announce)
     request_interval_s: float = Field(3.0, ge=0)
     batch_size: int = Field(50, ge=1, le=200)
+    # Papers per page of the date-bounded listing query a past day is read with (API max 2000).
+    listing_page_size: int = Field(200, ge=10, le=2000)
+    # Listing dates on which arXiv announces nothing (its holiday schedule), e.g. [2026-12-25].
+    holidays: list[Date] = Field(default_factory=list)
     # Pause between full-text downloads (HTML, PDF) from arxiv.org; cached versions skip it.
     fulltext_interval_s: float = Field(1.0, ge=0)
 
@@ -103,6 +116,14 @@ class GithubSettings(_Section):
 class FeedSettings(_Section):
     name: str
     url: str
+    # The time zone in which the feed's items count their day (an item is kept when it was
+    # published on the source day there).
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return known_timezone(value)
 
 
 class SourcesSettings(_Section):
@@ -182,8 +203,21 @@ class DeliverySettings(_Section):
 
 
 class TopicSettings(_Section):
+    """One topic's rules (see ``newsletter/topics.py`` for how they combine)."""
+
+    # Any of the paper's categories (primary or cross-list); "q-bio" = the whole archive.
     arxiv_categories: list[str] = Field(default_factory=list)
+    # The paper's primary category only.
+    primary_categories: list[str] = Field(default_factory=list)
+    # Whole words or phrases: in the title or the abstract / the title only / the abstract only.
     keywords: list[str] = Field(default_factory=list)
+    title_keywords: list[str] = Field(default_factory=list)
+    abstract_keywords: list[str] = Field(default_factory=list)
+    # Occurrences of abstract keywords needed (one passing mention does not make the topic).
+    abstract_matches: int = Field(1, ge=1)
+    # Topics this one's keyword evidence yields to (e.g. safety yields to robotics: a robot's
+    # physical "safety" is robotics). Categories are not affected.
+    unless_topics: list[str] = Field(default_factory=list)
 
 
 class StorageSettings(_Section):
@@ -194,39 +228,11 @@ class StorageSettings(_Section):
 
 
 def _default_topics() -> dict[str, TopicSettings]:
-    rules: dict[str, tuple[list[str], list[str]]] = {
-        "llm": (["cs.CL"], ["language model", "llm", "reasoning", "instruction", "rlhf"]),
-        "agents": (["cs.MA"], ["agent", "agentic", "tool use", "multi-agent", "web navigation"]),
-        "vision": (["cs.CV"], ["image", "vision", "visual", "segmentation", "detection", "3d"]),
-        "video": ([], ["video", "temporal", "motion"]),
-        "robotics": (["cs.RO"], ["robot", "manipulation", "embodied", "locomotion"]),
-        "efficiency": (
-            [],
-            [
-                "efficient",
-                "quantization",
-                "sparse",
-                "distillation",
-                "pruning",
-                "inference speed",
-                "kv cache",
-                "attention",
-            ],
-        ),
-        "benchmarks": ([], ["benchmark", "evaluation", "leaderboard", "dataset"]),
-        "science": (
-            ["q-bio.QM", "physics.chem-ph", "cond-mat.mtrl-sci"],
-            ["scientific", "chemistry", "biology", "protein", "molecule", "physics"],
-        ),
-        "speech": (["cs.SD", "eess.AS"], ["speech", "audio", "voice", "asr", "tts"]),
-        "safety": (
-            ["cs.CR"],
-            ["safety", "alignment", "jailbreak", "privacy", "attack", "toxicity", "bias"],
-        ),
-    }
+    from .taxonomy import ABSTRACT_MATCHES, DEFAULT_TOPICS
+
     return {
-        name: TopicSettings(arxiv_categories=cats, keywords=kws)
-        for name, (cats, kws) in rules.items()
+        name: TopicSettings(**{"abstract_matches": ABSTRACT_MATCHES, **rules})
+        for name, rules in DEFAULT_TOPICS.items()
     }
 
 

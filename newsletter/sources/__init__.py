@@ -1,9 +1,11 @@
-"""Sources: each outside source is a ``Source``, found by name in ``SOURCES``.
+"""Sources: each outside source is a ``Source``, found by name in the registry.
 
-A source may list candidates for the edition date (Hugging Face Daily Papers, arXiv RSS,
+A source may list candidates for a source day (Hugging Face Daily Papers, the arXiv listing,
 configured feeds) and may fill in what it knows about every candidate (arXiv API metadata,
-GitHub stars). ``collect_papers`` asks every enabled source in registry order, first for
-candidates, then to enrich them, and merges papers by arXiv id.
+GitHub stars). Each listing source says when its list of a day is complete (``closes_at``, on
+its own calendar: ``calendar.py``); ``not_ready`` tells whether any is still open.
+``collect_papers`` asks every enabled source in registry order, first for candidates, then to
+enrich them, and merges papers by arXiv id.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Protocol
 
 from ..config import Settings
@@ -35,22 +38,35 @@ _ARXIV_FIELDS = (
 
 @dataclass
 class Collecting:
-    """What a source needs while collecting one edition date, and where it reports."""
+    """What a source needs while collecting one source day, and where it reports."""
 
     settings: Settings
     http: Http
-    edition_date: str
+    day: date
     progress: Callable[[str], None] = log.info
     warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
-        """Keep a warning for candidates.json (the day goes on)."""
+        """Keep a warning for candidates.json (the day goes on); the stage prints them once."""
         self.warnings.append(message)
-        log.info("%s", message)
+        log.debug("%s", message)
+
+
+@dataclass(frozen=True)
+class NotReady:
+    """A source's list of the day is still open: collecting now would miss papers."""
+
+    source: str
+    day: date
+    ready_at: datetime  # aware
 
 
 class Source(Protocol):
     name: str
+
+    def closes_at(self, day: date) -> datetime | None:
+        """When this source's list of ``day`` is complete (None: it has no list that day)."""
+        ...
 
     def candidates(self, run: Collecting) -> list[Paper]:
         """The papers this source lists for the edition date (raise SourceError to fail it)."""
@@ -95,18 +111,28 @@ def merge(into: Paper, other: Paper) -> None:
     into.sources = sorted(set(into.sources) | set(other.sources))
 
 
+def not_ready(settings: Settings, day: date, now: datetime) -> NotReady | None:
+    """The enabled source whose list of ``day`` closes last, if that is still to come."""
+    waits = [
+        NotReady(source.name, day, closes)
+        for source in enabled_sources(settings)
+        if (closes := source.closes_at(day)) is not None and closes > now
+    ]
+    return max(waits, key=lambda w: w.ready_at, default=None)
+
+
 def collect_papers(
     settings: Settings,
     http: Http,
-    edition_date: str,
+    day: date,
     progress: Callable[[str], None] = log.info,
 ) -> tuple[list[Paper], list[str]]:
-    """Every candidate of ``edition_date`` from every enabled source, merged by arXiv id.
+    """Every candidate of the source day ``day`` from every enabled source, merged by id.
 
     Daily Papers failing is an error (the day's main list is unknown, so a rerun is better
     than a partial edition); the other sources failing become warnings and the day goes on.
     """
-    run = Collecting(settings, http, edition_date, progress)
+    run = Collecting(settings, http, day, progress)
     sources = enabled_sources(settings)
     papers: dict[str, Paper] = {}
     for source in sources:
@@ -121,4 +147,17 @@ def collect_papers(
     for paper in papers.values():
         for warning in bound_paper(paper):
             run.warn(warning)
+        if paper.project_page and same_link(paper.project_page, paper.github_repo):
+            paper.project_page = None  # the card would show one link twice
     return list(papers.values()), run.warnings
+
+
+def same_link(a: str | None, b: str | None) -> bool:
+    """Whether two links name the same page (scheme, 'www.', case, '/' and '.git' aside)."""
+
+    def norm(url: str) -> str:
+        text = url.strip().lower().split("#")[0].split("?")[0]
+        text = text.split("://", 1)[-1].removeprefix("www.")
+        return text.rstrip("/").removesuffix(".git")
+
+    return bool(a and b) and norm(a or "") == norm(b or "")

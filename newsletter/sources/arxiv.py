@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from ..config import ArxivSettings, Settings
@@ -45,27 +46,59 @@ def fetch_metadata(
 
 def _fetch_batch(http: Http, api_url: str, batch: list[str]) -> dict[str, Paper]:
     params: dict[str, str | int] = {"id_list": ",".join(batch), "max_results": len(batch)}
-    response = http.get(api_url, source=NAME, params=params, accept="application/atom+xml")
-    url = str(response.request.url)
-    if response.status_code != 200:
-        raise SourceError(NAME, url, f"HTTP {response.status_code}")
-    feed = parse_feed(response.content, NAME, url)
-    if not feed.entries and feed.bozo:
-        raise SourceError(NAME, url, f"not a valid feed ({feed.bozo_exception})")
+    feed, url = api_feed(http, api_url, params)
     found = {}
-    errors = []
     for entry in feed.entries:
         paper = parse_api_entry(entry)
         if paper is not None and paper.id in batch:
             found[paper.id] = paper
-        elif " ".join(str(entry.get("title", "")).split()).lower() == "error":
-            errors.append(" ".join(str(entry.get("summary", "")).split()) or "no detail")
-    title = " ".join(str(feed.feed.get("title", "")).split())
-    if not found and (errors or "error" in title.lower()):
+    if not found and (errors := api_errors(feed)):
         # The API answers a malformed id_list with an error entry (or an error feed title)
         # instead of an HTTP error; say so rather than "no metadata".
-        raise SourceError(NAME, url, f"the API answered an error: {'; '.join(errors) or title}")
+        raise SourceError(NAME, url, f"the API answered an error: {errors}")
     return found
+
+
+def api_feed(http: Http, api_url: str, params: dict[str, str | int]) -> tuple[Any, str]:
+    """One API answer, parsed, and its URL; SourceError for an HTTP error or a broken feed.
+
+    An HTTP 400 usually carries an Atom error entry ("incorrect id format for ..."): the
+    error names it.
+    """
+    response = http.get(api_url, source=NAME, params=params, accept="application/atom+xml")
+    url = str(response.request.url)
+    status = response.status_code
+    if status != 200:
+        detail = ""
+        if status == 400 and response.content.strip():
+            try:
+                detail = api_errors(parse_feed(response.content, NAME, url))
+            except SourceError:
+                detail = ""
+        raise SourceError(NAME, url, f"HTTP {status}" + (f": {detail}" if detail else ""))
+    feed = parse_feed(response.content, NAME, url)
+    if not feed.entries and feed.bozo:
+        raise SourceError(NAME, url, f"not a valid feed ({feed.bozo_exception})")
+    return feed, url
+
+
+def api_errors(feed: Any) -> str:
+    """The API's error entries (title "Error") or error feed title, joined; "" when none."""
+    errors = [
+        " ".join(str(e.get("summary", "")).split()) or "no detail"
+        for e in feed.entries
+        if " ".join(str(e.get("title", "")).split()).lower() == "error"
+    ]
+    title = " ".join(str(feed.feed.get("title", "")).split())
+    if errors:
+        return "; ".join(errors)
+    return title if "error" in title.lower() else ""
+
+
+def _clean(value: Any) -> str | None:
+    """Whitespace runs (the API wraps long values over lines) joined into single spaces."""
+    text = " ".join(str(value).split()) if value else ""
+    return text or None
 
 
 def parse_api_entry(entry: Any) -> Paper | None:
@@ -100,9 +133,9 @@ def parse_api_entry(entry: Any) -> Paper | None:
         primary_category=primary or (categories[0] if categories else None),
         published=entry.get("published"),
         updated=entry.get("updated") if entry.get("updated") != entry.get("published") else None,
-        comment=entry.get("arxiv_comment"),
-        journal_ref=entry.get("arxiv_journal_ref"),
-        doi=entry.get("arxiv_doi"),
+        comment=_clean(entry.get("arxiv_comment")),
+        journal_ref=_clean(entry.get("arxiv_journal_ref")),
+        doi=_clean(entry.get("arxiv_doi")),
         pdf_link=pdf,
         html_link=html,
         sources=[NAME],
@@ -117,15 +150,22 @@ class ArxivApi:
     def __init__(self, settings: ArxivSettings) -> None:
         self.settings = settings
 
+    def closes_at(self, day: date) -> None:
+        """The API fills in; listing a day is the arXiv listing source's job."""
+        return None
+
     def candidates(self, run: Collecting) -> list[Paper]:
-        """The API only fills in (listing by date is the RSS source's job)."""
+        """The API only fills in (listing by date is the arXiv listing source's job)."""
         return []
 
     def enrich(self, papers: dict[str, Paper], run: Collecting) -> None:
         from . import merge
 
         a = self.settings
-        ids = sorted(papers)
+        # Papers read from the API's listing query already carry its metadata.
+        ids = sorted(pid for pid, p in papers.items() if NAME not in p.sources)
+        if not ids:
+            return
         meta = fetch_metadata(
             run.http, a.api_url, ids, a.batch_size, a.request_interval_s, run.warnings
         )

@@ -118,10 +118,23 @@ def parse_feed_entry(entry: Any, source: str) -> Paper | None:
 
 def _iso(when: Any) -> str | None:
     """feedparser's UTC struct_time -> ISO 8601."""
+    moment = _aware(when)
+    return moment.isoformat() if moment else None
+
+
+def _aware(when: Any) -> datetime | None:
     if not when:
         return None
     year, month, day, hour, minute, second = tuple(when)[:6]
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC).isoformat()
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def entry_time(entry: Any) -> datetime | None:
+    """When an item was published (else updated), aware in UTC; None for an undated item.
+
+    For arXiv's RSS this is the listing date at 00:00 US Eastern (the announcement day).
+    """
+    return _aware(entry.get("published_parsed") or entry.get("updated_parsed"))
 
 
 def make_paper(**fields: Any) -> Paper | None:

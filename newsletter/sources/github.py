@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
 from ..config import GithubSettings, Settings
 from ..errors import SourceError
@@ -37,54 +38,62 @@ def fill_stars(
 ) -> list[str]:
     """Set ``github_stars`` where unknown; failures leave it unknown. Returns warnings.
 
-    Never raises: stars are decoration, and a failing GitHub must not fail the day. Once GitHub
-    says the rate limit is spent, the remaining repositories are not asked.
+    Each repository is asked once, however many papers link it. Never raises: stars are
+    decoration, and a failing GitHub must not fail the day. Once GitHub says the rate limit is
+    spent, the remaining repositories are not asked.
     """
-    todo = [
-        p for p in papers if p.github_repo and p.github_stars is None and repo_slug(p.github_repo)
-    ]
+    by_repo: dict[str, list[Paper]] = {}
+    for p in papers:
+        if p.github_repo and p.github_stars is None and (slug := repo_slug(p.github_repo)):
+            by_repo.setdefault(slug.lower(), []).append(p)
     auth = {"Authorization": f"Bearer {token}"} if token else {}
     headers = {**auth, "X-GitHub-Api-Version": "2022-11-28"}
     warnings: list[str] = []
     spent = threading.Event()
 
-    def one(paper: Paper) -> None:
+    def one(linked: list[Paper]) -> None:
         if spent.is_set():
             return
-        url = f"{api_url.rstrip('/')}/repos/{repo_slug(paper.github_repo or '')}"
+        url = f"{api_url.rstrip('/')}/repos/{repo_slug(linked[0].github_repo or '')}"
         try:
-            response = http.get(
-                url, source=NAME, accept="application/vnd.github+json", headers=headers
-            )
-            if (
-                response.status_code in (403, 429)
-                and response.headers.get("x-ratelimit-remaining") == "0"
-            ):
-                spent.set()
-                raise SourceError(
-                    NAME,
-                    url,
-                    f"HTTP {response.status_code}: rate limit "
-                    f"spent (set ${token_env} for a higher limit)",
-                )
-            if response.status_code != 200:
-                raise SourceError(NAME, url, f"HTTP {response.status_code}")
-            body = json_body(response, NAME)
-            stars = body.get("stargazers_count") if isinstance(body, dict) else None
-            if not isinstance(stars, int) or isinstance(stars, bool):
-                raise SourceError(NAME, url, "no integer 'stargazers_count' in the answer")
-            paper.github_stars = stars
+            stars = _stars(http, url, headers, spent, token_env)
         except SourceError as exc:  # stars never fail the day; a bug here still should
-            warnings.append(f"{paper.id}: stars unknown: {exc}")
+            ids = ", ".join(p.id for p in linked)
+            warnings.append(f"{ids}: stars unknown: {exc}")
+            return
+        for paper in linked:
+            paper.github_stars = stars
 
     with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
-        list(pool.map(one, todo))
-    skipped = sum(1 for p in todo if p.github_stars is None) - len(warnings)
-    if spent.is_set() and skipped > 0:
-        warnings.append(f"github: rate limit spent, stars unknown for {skipped} more papers")
-    for message in warnings:
-        log.info("%s", message)
+        list(pool.map(one, by_repo.values()))
+    if spent.is_set():
+        skipped = sum(1 for linked in by_repo.values() if linked[0].github_stars is None)
+        skipped -= len(warnings)
+        if skipped > 0:
+            warnings.append(
+                f"github: rate limit spent, stars unknown for {skipped} more repositories"
+            )
     return warnings
+
+
+def _stars(
+    http: Http, url: str, headers: dict[str, str], spent: threading.Event, token_env: str
+) -> int:
+    response = http.get(url, source=NAME, accept="application/vnd.github+json", headers=headers)
+    if response.status_code in (403, 429) and response.headers.get("x-ratelimit-remaining") == "0":
+        spent.set()
+        raise SourceError(
+            NAME,
+            url,
+            f"HTTP {response.status_code}: rate limit spent (set ${token_env} for a higher limit)",
+        )
+    if response.status_code != 200:
+        raise SourceError(NAME, url, f"HTTP {response.status_code}")
+    body = json_body(response, NAME)
+    stars = body.get("stargazers_count") if isinstance(body, dict) else None
+    if not isinstance(stars, int) or isinstance(stars, bool):
+        raise SourceError(NAME, url, "no integer 'stargazers_count' in the answer")
+    return stars
 
 
 class GitHubStars:
@@ -94,6 +103,10 @@ class GitHubStars:
 
     def __init__(self, settings: GithubSettings, token: str) -> None:
         self.settings, self.token = settings, token
+
+    def closes_at(self, day: date) -> None:
+        """GitHub only fills in."""
+        return None
 
     def candidates(self, run: Collecting) -> list[Paper]:
         """GitHub only fills in."""

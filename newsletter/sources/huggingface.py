@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime
 from typing import Any
 
 from ..config import Settings
@@ -10,6 +11,7 @@ from ..errors import SourceError
 from ..http import Http, HugeNumber, json_body
 from ..models import Paper, split_arxiv_id
 from . import Collecting
+from .calendar import UTC_ZONE, day_closes
 
 NAME = "huggingface"
 log = logging.getLogger(__name__)
@@ -40,7 +42,6 @@ def fetch_daily(
             if not page:
                 raise
             warnings.append(f"{exc} (kept the {len(papers)} papers of the earlier pages)")
-            log.info("%s", warnings[-1])
             return papers
         if body is None:
             return papers
@@ -58,7 +59,6 @@ def fetch_daily(
                 paper = parse_item(item, date, f"{full_url} item {position}", warnings)
             except SourceError as exc:
                 warnings.append(f"{exc}: item skipped")
-                log.info("%s", warnings[-1])
                 continue
             if paper.id not in seen:
                 seen.add(paper.id)
@@ -72,7 +72,6 @@ def fetch_daily(
                 f"{NAME}: the list did not end after {MAX_PAGES} full pages "
                 f"({len(papers):,} papers); kept those, read no further ({url})"
             )
-            log.info("%s", warnings[-1])
             return papers
 
 
@@ -195,8 +194,12 @@ class HuggingFace:
     def __init__(self, url: str, limit: int) -> None:
         self.url, self.limit = url, limit
 
+    def closes_at(self, day: date) -> datetime:
+        """Daily Papers counts its days in UTC."""
+        return day_closes(day, UTC_ZONE)
+
     def candidates(self, run: Collecting) -> list[Paper]:
-        found = fetch_daily(run.http, self.url, run.edition_date, self.limit, run.warnings)
+        found = fetch_daily(run.http, self.url, run.day.isoformat(), self.limit, run.warnings)
         run.progress(f"huggingface: {len(found)} papers")
         return found
 

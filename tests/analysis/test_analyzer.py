@@ -209,9 +209,14 @@ def test_429_backs_off_and_retries(tmp_path: Path, llm_server: LLMServer) -> Non
     llm_server.add(
         fail(429, "rate limited", retry_after="0"), fail(503, "busy"), ok(CARDS[TRACE]["ko"])
     )
-    [result] = make_analyzer(settings(tmp_path, llm_server), None).analyze_many([paper(TRACE)])
+    analyzer = make_analyzer(settings(tmp_path, llm_server), None)
+    [result] = analyzer.analyze_many([paper(TRACE)])
     assert len(llm_server.requests) == 3 and result.analyzer == "llm"
-    assert result.usage["calls"] == 1
+    # The two requests that failed are calls too: in the card, the run's line and the log.
+    assert result.usage["calls"] == 3 and result.usage["failed_calls"] == 2
+    assert "3 calls (2 failed)" in analyzer.usage_line()
+    log = (tmp_path / "data" / "cache" / "llm" / "calls.jsonl").read_text().splitlines()
+    assert [json.loads(row)["outcome"] for row in log] == ["HTTP 429", "HTTP 503", "ok"]
 
 
 def test_an_endpoint_that_stays_down_gives_an_abstract_card_not_cached(
@@ -225,6 +230,8 @@ def test_an_endpoint_that_stays_down_gives_an_abstract_card_not_cached(
     assert result.analyzer == "offline" and "HTTP 500" in (result.fallback or "")
     assert "after 3 attempt(s)" in (result.fallback or "")
     assert "1 failed after retries" in analyzer.usage_line()
+    assert "3 calls (3 failed)" in analyzer.usage_line()
+    assert result.usage["calls"] == 3 and result.usage["failed_calls"] == 3
     llm_server.add(ok(CARDS[TRACE]["ko"]))
     [later] = make_analyzer(s, None).analyze_many([paper(TRACE)])
     assert later.analyzer == "llm" and len(llm_server.requests) == 4
@@ -265,11 +272,21 @@ def test_json_schema_refused_falls_back_to_json_object(
 def test_a_fixed_mode_is_not_downgraded(tmp_path: Path, llm_server: LLMServer) -> None:
     llm_server.add(fail(400, "bad response_format"))
     s = settings(tmp_path, llm_server, response_format="json_schema")
-    [result] = make_analyzer(s, None).analyze_many([paper(TRACE)])
+    analyzer = make_analyzer(s, None)
+    [result] = analyzer.analyze_many([paper(TRACE)])
     assert len(llm_server.requests) == 1 and result.analyzer == "offline"
     assert "rejected the request for 2606.13174 (HTTP 400: bad response_format)" in (
         result.fallback or ""
     )
+    assert result.usage == {
+        "calls": 1,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "failed_calls": 1,
+    }
+    assert "1 call (1 failed)" in analyzer.usage_line()
+    log = (tmp_path / "data" / "cache" / "llm" / "calls.jsonl").read_text().splitlines()
+    assert json.loads(log[-1])["outcome"] == "HTTP 400: bad response_format"
     llm_server.add(ok(CARDS[TRACE]["ko"]))
     make_analyzer(settings(tmp_path, llm_server, response_format="none"), None).analyze_many(
         [paper(TRACE)]
@@ -403,6 +420,25 @@ def test_the_full_text_is_fetched_and_fitted_to_the_budget(
     assert "cut: 1 Introduction, 2 Method, 3 Experiments" in (result.fulltext.note or "")
     assert "Appendix A Prompts" in (result.fulltext.note or "")
     assert result.warnings == [] and len(llm_server.requests) == 1
+
+
+def test_when_the_model_fails_the_card_keeps_why_html_and_pdf_were_not_used(
+    tmp_path: Path, llm_server: LLMServer, httpserver: HTTPServer
+) -> None:
+    p = paper(TRACE).model_copy(update={"version": "v1"})
+    httpserver.expect_request("/html/2606.13174v1").respond_with_data("gone", status=404)
+    httpserver.expect_request("/pdf/2606.13174v1").respond_with_data("not a pdf")
+    s = settings(tmp_path, llm_server, "en", max_retries=0)
+    s.sources.arxiv.html_url = httpserver.url_for("/html")
+    s.sources.arxiv.pdf_url = httpserver.url_for("/pdf")
+    s.sources.arxiv.fulltext_interval_s = 0
+    llm_server.add(fail(500, "down"))
+    with httpx.Client(timeout=5) as client:
+        [result] = make_analyzer(s, Http(client, retries=0)).analyze_many([p])
+    note = result.fulltext.note or ""
+    assert result.analyzer == "offline" and result.fulltext.source == "abstract"
+    assert note.startswith("html: ") and "HTTP 404" in note and "pdf: " in note
+    assert note.endswith("LLM card failed: " + (result.fallback or "?"))
 
 
 def test_a_cut_off_answer_is_named_and_missing_usage_is_estimated(

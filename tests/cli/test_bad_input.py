@@ -145,8 +145,10 @@ def test_feed_item_without_a_title_is_skipped(workdir: Path, sources: HTTPServer
     )
     sources.expect_request("/feed.xml").respond_with_data(
         '<rss version="2.0"><channel><title>b</title>'
-        "<item><title>  </title><link>https://arxiv.org/abs/2606.55555</link></item>"
+        "<item><title>  </title><link>https://arxiv.org/abs/2606.55555</link>"
+        "<pubDate>Fri, 12 Jun 2026 09:00:00 +0000</pubDate></item>"
         "<item><title>&lt;b&gt;Named&lt;/b&gt;</title>"
+        "<pubDate>Fri, 12 Jun 2026 10:00:00 +0000</pubDate>"
         "<link>https://arxiv.org/abs/2606.66666v2</link></item></channel></rss>",
         content_type="application/rss+xml",
     )

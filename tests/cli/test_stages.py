@@ -210,17 +210,20 @@ def test_config_typo_fails_with_one_line(workdir: Path) -> None:
 
 def test_bad_date_and_bad_replay_folder(workdir: Path) -> None:
     result = run("collect", "--date", "2026-13-01", ok=False)
-    assert "--date '2026-13-01': expected YYYY-MM-DD" in result.output
+    assert "--date 2026-13-01: not a day of the calendar" in result.output
     result = run("collect", "--date", DAY, "--replay", "nowhere", ok=False)
     assert "not a recording (no index.json)" in result.output
 
 
-def test_default_date_is_today_in_edition_timezone(workdir: Path) -> None:
-    from datetime import datetime
+def test_default_date_is_yesterday_in_edition_timezone(workdir: Path) -> None:
+    from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
+    # The edition carrying yesterday's lists (edition.source_day = "same").
+    before = datetime.now(ZoneInfo("Asia/Seoul")).date() - timedelta(days=1)
     out = run("status", "--json").output
-    assert json.loads(out)["date"] == datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
+    after = datetime.now(ZoneInfo("Asia/Seoul")).date() - timedelta(days=1)
+    assert json.loads(out)["date"] in {before.isoformat(), after.isoformat()}
 
 
 def test_data_dir_option(workdir: Path) -> None:

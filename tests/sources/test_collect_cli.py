@@ -95,8 +95,8 @@ def test_empty_day_collect_and_send_say_so(workdir: Path, local_urls: HTTPServer
     local_urls.expect_request("/api/daily_papers").respond_with_json([])
     result = run("collect", "--date", "2026-06-13")
     assert result.stdout.strip().splitlines() == [
-        "No papers for 2026-06-13 (weekend, holiday or not yet published); collect again "
-        "later, or 'send --allow-empty' for a short edition."
+        "No papers for 2026-06-13: the lists of 2026-06-13 closed empty (a weekend or a "
+        "holiday); nothing to send ('send --allow-empty' sends a short edition)."
     ]
     result = run("send", "--date", "2026-06-13")
     assert "No papers for 2026-06-13" in result.stdout and "nothing sent" in result.stdout
@@ -304,3 +304,54 @@ def test_hostile_xml_from_feeds_and_the_arxiv_api_is_refused_before_parsing(
     assert "1 candidates" in result.stdout
     assert f"feed:lab: {problem}" in result.stderr
     assert f"arxiv: {problem}" in result.stderr
+
+
+def tomorrow_in_seoul() -> str:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    return (datetime.now(ZoneInfo("Asia/Seoul")).date() + timedelta(days=1)).isoformat()
+
+
+def test_a_day_not_closed_yet_exits_75_and_writes_nothing(
+    workdir: Path, local_urls: HTTPServer
+) -> None:
+    # Tomorrow's list (Seoul) is still open on every calendar, whatever the hour.
+    day = tomorrow_in_seoul()
+    result = run("collect", "--date", day, code=75)
+    line = result.stdout.strip()
+    assert line.startswith(f"Not ready: huggingface's list of {day} is still open until ")
+    assert "Retry after" in line and line.endswith("(exit 75).")
+    result = run("send", "--date", day, code=75)
+    assert result.stdout.startswith("Not ready: ")
+    assert local_urls.log == []
+    assert not (workdir / "data" / "editions" / day / "candidates.json").exists()
+    assert not (workdir / "data" / "outbox").exists()
+
+
+@pytest.mark.parametrize("value", ["", "0001-01-01", "2026-06-31", "yesterday"])
+def test_a_bad_date_is_one_error_line(workdir: Path, value: str) -> None:
+    result = run("collect", "--date", value, code=1)
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: --date ")
+    assert not (workdir / "data").exists()
+
+
+def test_collect_verbose_prints_its_result_once(workdir: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "newsletter", "-v", "collect", "--date", DAY, "--replay", "sample"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    both = done.stdout + done.stderr
+    where = f"data/editions/{DAY}/candidates.json"
+    assert done.stdout.splitlines() == [
+        f"30 candidates of {DAY} -> {where} (1 warnings, kept in the file)"
+    ]
+    assert both.count("candidates of") == 1
+    assert both.count("no metadata for 2606.00467") == 1  # the warning, once
+    assert "huggingface: 30 papers" in done.stderr  # -v still shows the progress

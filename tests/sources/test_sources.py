@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -454,7 +455,7 @@ def test_github_rate_limit_stops_asking(httpserver: HTTPServer) -> None:
     ]
     warnings = github.fill_stars(make_client(), httpserver.url_for("/gh"), papers, "", 1)
     assert len(httpserver.log) == 1
-    assert "rate limit spent" in warnings[0] and "4 more papers" in warnings[-1]
+    assert "rate limit spent" in warnings[0] and "4 more repositories" in warnings[-1]
 
 
 def test_github_bug_is_not_turned_into_stars_unknown(httpserver: HTTPServer) -> None:
@@ -495,7 +496,9 @@ def test_collect_papers_merges_every_source(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/api/query").respond_with_handler(api)
     httpserver.expect_request("/gh/repos/org/known").respond_with_json({"stargazers_count": 42})
     settings = settings_for(httpserver, categories=["cs.LG"])
-    papers, warnings = collect_papers(settings, make_client(), DAY, progress=lambda m: None)
+    # The Atom fixture is the listing dated Friday 2026-09-25.
+    friday = date(2026, 9, 25)
+    papers, warnings = collect_papers(settings, make_client(), friday, progress=lambda m: None)
     by_id = {p.id: p for p in papers}
     known, lagging = by_id["2606.00001"], by_id["2606.00002"]
     assert (known.upvotes, known.github_stars, known.categories, known.version) == (
