@@ -85,9 +85,10 @@ class Redactor(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = redact(record.getMessage())
-        if record.exc_info:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
+        # A formatter prints exc_text when it is set, so the traceback is redacted there;
+        # exc_info stays for whoever inspects the record.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         record.msg, record.args = message, None
