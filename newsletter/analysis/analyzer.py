@@ -26,7 +26,8 @@ from . import prompts
 from .budget import Budgeted, fit
 from .cache import AnswerCache, cache_key
 from .checks import bounded, check
-from .client import FAILED, LLMClient, Reply, Usage, cost
+from .client import LLMClient, Usage, cost
+from .completion import FAILED, Reply
 from .offline import analyze_offline
 from .recommender import LLMRecommender
 from .schema import LIST_FIELDS, TEXT_FIELDS, AnswerError, analysis_schema, parse_analysis

@@ -25,24 +25,12 @@ from ..config import LLMSettings
 from ..errors import EndpointRefused, EndpointUnavailable, RequestRejected
 from ..http import retry_after_seconds
 from .budget import estimate_tokens
+from .completion import FAILED, BadAnswer, Reply, read_completion
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 60.0
 _MODES = ("json_schema", "json_object", "none")
-
-
-@dataclass
-class Reply:
-    """One answer and what it cost."""
-
-    content: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str | None = None
-
-
-FAILED = "failed"  # Reply.finish_reason of a request that got no answer (see ``tally``)
 
 
 @dataclass
@@ -354,43 +342,6 @@ class LLMClient:
             self._call_log.parent.mkdir(parents=True, exist_ok=True)
             with self._call_log.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-class BadAnswer(Exception):
-    """The endpoint answered 200 with something that is not a chat completion."""
-
-
-def read_completion(body: bytes, headers: Any) -> Reply:
-    """The reply in a chat-completion body, or BadAnswer saying what came instead."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        kind = headers.get("content-type", "no content type").split(";")[0]
-        head = body[:60].decode("utf-8", "replace").strip()
-        raise BadAnswer(f"not JSON ({kind}: {exc.__class__.__name__}; starts {head!r})") from None
-    choices = data.get("choices") if isinstance(data, dict) else None
-    if not isinstance(choices, list):
-        raise BadAnswer(f"JSON without a 'choices' list ({type(data).__name__})")
-    if not choices:
-        return Reply("", 0, 0, "no choices")
-    choice = choices[0] if isinstance(choices[0], dict) else {}
-    message = choice.get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    if content is not None and not isinstance(content, str):
-        raise BadAnswer(f"choices[0].message.content is {type(content).__name__}, not text")
-    finish = choice.get("finish_reason")
-    usage = data.get("usage")
-    tokens = [usage.get(k) if isinstance(usage, dict) else None for k in _USAGE]
-    if all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in tokens):
-        return Reply(content or "", int(tokens[0] or 0), int(tokens[1] or 0), _str(finish))
-    return Reply(content or "", -1, -1, _str(finish))
-
-
-_USAGE = ("prompt_tokens", "completion_tokens")
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _problem(exc: openai.APIStatusError | openai.APIConnectionError) -> tuple[str, bool]:
