@@ -13,6 +13,7 @@ Errors meant for the user (the CLI prints the message as one line and exits 1)::
     ├── RenderError          a template or the size budget failed
     ├── StageError           a stage file is missing or does not match its contract
     ├── StoreError           the SQLite store (data/newsletter.db) is damaged, locked or unusable
+    ├── Busy                 another command holds the edition date's lock (names it)
     ├── DeliveryError        delivery cannot go on
     │   └── DeliveryStopped  the run stopped early; carries the run's Summary
     ├── TokenError           a signed link or form token is malformed, forged, expired, made
@@ -84,6 +85,10 @@ class StageError(NewsletterError):
 
 class StoreError(NewsletterError):
     """The SQLite store cannot be read or written; the message names the db file."""
+
+
+class Busy(NewsletterError):
+    """Another command is working on the same edition date (its lock is held)."""
 
 
 class DeliveryError(NewsletterError):

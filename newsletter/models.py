@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
@@ -29,6 +29,26 @@ def split_arxiv_id(raw: str) -> tuple[str, str | None]:
     return match.group("id"), match.group("v")
 
 
+def _paper_id(value: str) -> str:
+    match = _ARXIV_ID.match(value)
+    if not match or match.group("v"):
+        raise ValueError(f"{value[:80]!r} is not an arXiv id without version")
+    return value
+
+
+def _variant_key(value: str) -> str:
+    if not _SAFE_NAME.match(value):
+        raise ValueError(f"{value[:80]!r} is not a variant key (letters, digits, '-', '_')")
+    return value
+
+
+# Ids and keys name files (analyses/ID.json, variants/KEY.html): a stage file edited by hand
+# must not point one outside its folder.
+PaperId = Annotated[str, AfterValidator(_paper_id)]
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+VariantKey = Annotated[str, AfterValidator(_variant_key)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -36,7 +56,7 @@ class _Model(BaseModel):
 class Paper(_Model):
     """One candidate paper, merged from every source that knows it."""
 
-    id: str  # arXiv id without version
+    id: PaperId
     version: str | None = None
     title: str
     authors: list[str] = Field(default_factory=list)
@@ -80,7 +100,7 @@ class Candidates(_Model):
 
 
 class Selected(_Model):
-    id: str
+    id: PaperId
     kind: SelectionKind
     reason: str  # why it was selected, for subscribers, in the edition's language
     rank: int
@@ -139,7 +159,7 @@ class PaperAnalysis(_Model):
     """
 
     schema_version: int = SCHEMA_VERSION
-    id: str
+    id: PaperId
     fulltext: FullText
     analysis: Analysis
     analyzer: Literal["llm", "offline"]
@@ -165,13 +185,14 @@ class Card(_Model):
 class Variant(_Model):
     """``variants/KEY.json``: one distinct set of papers and who receives it."""
 
-    key: str
-    paper_ids: list[str]
+    key: VariantKey
+    paper_ids: list[PaperId]
     subscribers: list[str]
     language: str
     html_bytes: int = 0
     text_bytes: int = 0
     degraded: bool = False
+    shortened: list[str] = Field(default_factory=list)  # what the size budget cut, step by step
     unsubscribe_token: str = ""
     topics_token: str = ""
     preferences_token: str = ""  # "" = rendered without a preferences link

@@ -142,6 +142,7 @@ def _build(paths: EditionPaths) -> dict[str, Any] | None:
                 "papers": len(v.paper_ids),
                 "subscribers": len(v.subscribers),
                 "html_kb": round(v.html_bytes / 1000, 1),
+                "shortened": v.shortened,
             }
             for v in e.variants
         ]
@@ -163,6 +164,12 @@ def status_lines(report: dict[str, Any]) -> list[str]:
                 for v in info["variants"]
             ]
             lines.append(f"  {stage:<8} {len(parts)} variants: {'; '.join(parts)}")
+            lines += [
+                f"           ! {v['key']} shortened to fit the size budget: "
+                + "; ".join(v["shortened"])
+                for v in info["variants"]
+                if v.get("shortened")
+            ]
             continue
         flat = {k: v for k, v in info.items() if not isinstance(v, (list, dict))}
         lines.append(f"  {stage:<8} " + ", ".join(f"{k} {v}" for k, v in flat.items()))

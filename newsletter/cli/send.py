@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import ConfigError
-from .base import Ctx, date_option, handle_errors, http_options, open_http, say, warn_subscribers
+from .base import (
+    Ctx,
+    date_lock,
+    date_option,
+    handle_errors,
+    http_options,
+    open_http,
+    say,
+    warn_subscribers,
+)
 
 if TYPE_CHECKING:
     from ..pipeline import Run
@@ -83,16 +92,19 @@ def send(
         raise ConfigError("--variant only goes with --to ADDRESS")
     # Bad records are skipped (the others still get the edition) and make the run exit 1.
     bad = 0 if to else warn_subscribers(ctx.settings)
-    run = prepared(ctx, date_, force, allow_empty, record, replay)
-    if dry_run:
-        show_plan(delivery_plan(run.settings, run.edition_date, run.store))
-        return
-    deliver(run, to, variant, progress, bad, limit, retry_unknown, retry_failed)
+    day = ctx.edition_date(date_)
+    # One lock from the first stage to the last message: a second send of the date waits.
+    with date_lock(ctx, day, "send"):
+        run = prepared(ctx, day, force, allow_empty, record, replay)
+        if dry_run:
+            show_plan(delivery_plan(run.settings, run.edition_date, run.store))
+            return
+        deliver(run, to, variant, progress, bad, limit, retry_unknown, retry_failed)
 
 
 def prepared(
     ctx: Ctx,
-    date_: str | None,
+    day: str,
     force: bool,
     allow_empty: bool,
     record: str | None,
@@ -103,7 +115,7 @@ def prepared(
     from .. import pipeline
     from ..analysis import make_analyzer, make_recommender
 
-    s, day = ctx.settings, ctx.edition_date(date_)
+    s = ctx.settings
     with open_http(ctx, record, replay) as http:
         recommender = make_recommender(s)
         analyzer = make_analyzer(s, http, progress=say)

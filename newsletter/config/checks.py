@@ -31,6 +31,7 @@ def problems(settings: Settings) -> Iterator[Problem]:
     yield from _links(settings)
     yield from _service(settings)
     yield from _transport(settings)
+    yield from _smtp(settings)
     yield from _llm(settings)
     yield from _topics(settings)
     yield from _templates(settings)
@@ -157,6 +158,21 @@ def _transport(settings: Settings) -> Iterator[Problem]:
         known = ", ".join(sorted(TRANSPORTS))
         message = f"delivery.transport: unknown transport {name!r} (known: {known})"
         yield ("delivery", "transport"), message
+
+
+def _smtp(settings: Settings) -> Iterator[Problem]:
+    smtp = settings.delivery.smtp
+    if settings.delivery.transport != "smtp" or not smtp.username:
+        return
+    if smtp.starttls or smtp.implicit_tls or smtp.allow_plaintext_login:
+        return
+    yield (
+        ("delivery", "smtp", "starttls"),
+        "delivery.smtp.starttls is false and the connection is not encrypted: the SMTP "
+        f"password of {smtp.username!r} would go out in clear text; set starttls = true, or "
+        "implicit_tls = true (port 465), or allow_plaintext_login = true for a relay on this "
+        "machine",
+    )
 
 
 def _llm(settings: Settings) -> Iterator[Problem]:

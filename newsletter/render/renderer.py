@@ -23,7 +23,7 @@ from ..reasons import reason_for
 from . import templates
 from .labels import labels_for
 from .prose import Prose, prose
-from .sections import DEGRADE_LEVELS, sections
+from .sections import DEGRADE_LEVELS, sections, toc_width
 from .text import clean_text, safe_url, truncate, wrap
 
 # Inbox lists show about 90-140 characters of preview text after the subject.
@@ -208,7 +208,7 @@ class Renderer:
                 {
                     "anchor": card.anchor,
                     "badges": kind + src,
-                    "title": truncate(card.paper.title, self.toc_width),
+                    "title": truncate(card.paper.title, toc_width(level, self.toc_width)),
                     "upvotes": card.paper.upvotes,
                 }
             )

@@ -30,18 +30,26 @@ def safe_url(value: str | None) -> str:
     return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
+def _columns(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
 def display_width(text: str) -> int:
     """Terminal columns: Hangul, CJK and emoji take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return sum(map(_columns, text))
 
 
 def _split_long(word: str, width: int) -> list[str]:
-    parts, current = [], ""
+    # The width is kept as it grows: measuring the piece again for each character made a
+    # 3,000-character word cost seconds.
+    parts, current, used = [], "", 0
     for ch in word:
-        if current and display_width(current + ch) > width:
+        columns = _columns(ch)
+        if current and used + columns > width:
             parts.append(current)
-            current = ""
+            current, used = "", 0
         current += ch
+        used += columns
     return [*parts, current] if current else parts
 
 

@@ -203,7 +203,7 @@ def _render_all(
         measure = html_size_as_sent(settings, edition_date, [by_email[e] for e in group.emails])
         wanted = set(group.paper_ids)
         picked = [c for c in localized.get(lang, []) if c.paper.id in wanted]
-        rendered, size = render_within(
+        fitted = render_within(
             renderers[lang],
             edition_date,
             picked,
@@ -214,12 +214,13 @@ def _render_all(
             policy=e.over_budget,
             name=f"variant {key} ({len(group.emails)} subscribers)",
         )
-        info = variant_record(key, group, rendered, size)
+        rendered, size = fitted.rendered, fitted.size
+        info = variant_record(key, group, rendered, size, fitted.cuts)
         write_atomic(staging / f"{key}.html", rendered.html)
         write_atomic(staging / f"{key}.txt", rendered.text)
         write_model(staging / f"{key}.json", info)
         variants.append(info)
-        shortened = f", shortened to level {rendered.level}" if rendered.level else ""
+        shortened = f"; shortened: {'; '.join(fitted.cuts)}" if fitted.cuts else ""
         progress(
             f"build: variant {key}: {len(picked)} papers, {len(group.emails)} subscribers, "
             f"{size / 1000:.1f} KB html as sent ({100 * size / budget:.0f}% of the "
@@ -278,7 +279,9 @@ def make_renderer(settings: Settings, language: str, edition_date: str = "") -> 
     )
 
 
-def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int) -> Variant:
+def variant_record(
+    key: str, group: Group, rendered: RenderedVariant, size: int, cuts: list[str] | None = None
+) -> Variant:
     """What ``variants/KEY.json`` records about a rendered variant."""
     return Variant(
         key=key,
@@ -288,6 +291,7 @@ def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int)
         html_bytes=size,
         text_bytes=len(rendered.text.encode("utf-8")),
         degraded=rendered.level > 0,
+        shortened=cuts or [],
         unsubscribe_token=rendered.placeholders.unsubscribe,
         topics_token=rendered.placeholders.topics,
         preferences_token=rendered.placeholders.preferences,

@@ -17,7 +17,7 @@ from ..delivery.summary import Summary
 from ..delivery.transports import Transport
 from ..errors import ConfigError, DeliveryError, HeaderInjection, StageError, TransportError
 from ..files import read_model
-from ..locks import run_lock
+from ..locks import edition_lock
 from ..mail.headers import safe_header
 from ..mail.placeholders import Placeholders
 from ..models import Edition, Subscriber, Variant
@@ -185,8 +185,8 @@ def deliver(
 
 
 def deliver_locked(settings: Settings, edition_date: str, **kwargs: object) -> Summary:
-    """``deliver`` while holding the edition date's run lock (what ``send`` uses)."""
-    with run_lock(settings.layout.locks, edition_date):
+    """``deliver`` while holding the edition date's lock (what ``send`` uses)."""
+    with edition_lock(settings, edition_date, "send", log.warning):
         return deliver(settings, edition_date, **kwargs)  # type: ignore[arg-type]
 
 
@@ -222,7 +222,8 @@ def send_test(
         email = normalize_email(to)
     except ValueError as exc:
         raise ConfigError(f"--to {to!r}: {exc}") from None
-    variants = variants_for(settings, edition, {variant} if variant else set())
+    notes = {note_key("ko"), note_key("en")}
+    variants = variants_for(settings, edition, {variant} & notes if variant else set())
     if not variants:
         raise StageError(f"{settings.layout.edition(edition_date).edition} has no variants")
     key = variant or max(edition.variants, key=lambda v: len(v.paper_ids)).key

@@ -3,6 +3,7 @@ and the unsubscribe link's other end (the app under uvicorn on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from support.delivery_servers import DAY, make_site, parse, subscriber_rows
+from support.delivery_servers import DAY, make_site, parse, subscriber_rows, write_subscribers
+from support.llm_server import Answer, fail, serving
+from support.processes import clean_env, finish, lock_held, read_until, start
 from support.web_server import SECRET, serve_app
 
 from newsletter.cli import cli
@@ -186,17 +189,48 @@ def test_https_link_needs_the_signing_key(workdir: Path, monkeypatch: pytest.Mon
     assert states(workdir) == {}
 
 
-def test_one_send_per_date_at_a_time(workdir: Path) -> None:
-    import fcntl
+def test_two_sends_of_one_date_started_together_before_the_day_is_built(workdir: Path) -> None:
+    # Two real processes. The first holds the date's lock from its first stage (held there:
+    # the LLM does not answer its first request until the second is seen waiting); the second
+    # waits, then finds the edition built and everyone served.
+    write_subscribers(workdir, subscriber_rows(5, [""]))
+    second_waits = threading.Event()
+    with serving() as llm:
 
+        def answer(body: dict[str, object]) -> Answer:
+            if len(llm.requests) == 1:
+                second_waits.wait(timeout=120)
+            return fail(400, "context too long")  # the abstract card: the run goes on
+
+        llm.responder = answer
+        env = clean_env(NEWSLETTER_LLM__BASE_URL=llm.url, NEWSLETTER_LLM__MODEL="m")
+        first = start("send", "--date", DAY, "--replay", "sample", cwd=workdir, env=env)
+        seen_first = read_until(first, "huggingface:")  # printed under the lock
+        second = start("send", "--date", DAY, "--replay", "sample", cwd=workdir, env=env)
+        try:
+            seen_second = read_until(second, "waiting up to 600s for 'newsletter send' (pid ")
+        finally:
+            second_waits.set()
+        code_first, out_first = finish(first, seen_first)
+        code_second, out_second = finish(second, seen_second)
+    assert (code_first, code_second) == (0, 0), out_first + out_second
+    assert "sent 5, skipped 0, failed 0, unknown 0" in out_first
+    assert f"Nothing new to send for {DAY}: 5 already delivered." in out_second
+    assert "Traceback" not in out_first + out_second
+    assert outbox(workdir) == [f"reader{i:04d}@example.com" for i in range(5)]
+    assert set(states(workdir).values()) == {"sent"}
+
+
+def test_a_send_refuses_cleanly_when_another_holds_the_date(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_site(workdir, subscriber_rows(2, [""]))
-    lock = workdir / "data" / "locks" / f"send-{DAY}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("w") as fh:  # as another running send would hold it
-        fh.write("4242")
-        fh.flush()
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    monkeypatch.setenv("NEWSLETTER_STORAGE__LOCK_WAIT_S", "0")
+    with lock_held(workdir / "data" / "locks", DAY, "build") as pid:
         busy = run("send", "--date", DAY, code=1).output
-        assert f"another 'newsletter send' for {DAY} is running (pid 4242" in busy
+        assert busy.startswith(f"Error: 'newsletter build' (pid {pid}, since ")
+        assert f"is working on {DAY}" in busy and len(busy.splitlines()) == 1
         assert states(workdir) == {}
+        stage = run("analyze", "--date", DAY, code=1).output
+        assert f"'newsletter build' (pid {pid}" in stage
     assert "sent 2" in run("send", "--date", DAY).output

@@ -147,9 +147,10 @@ def test_sigkill_mid_run_then_rerun(workdir: Path) -> None:
         assert at_kill["pending"] == planned - 60 - CONCURRENCY > 0, at_kill
         wait_answered(server, 60 + CONCURRENCY)
 
-        # Rerun without --retry-unknown: resumes, never touches the unknown rows.
+        # Rerun without --retry-unknown: resumes, never touches the unknown rows, and exits 1
+        # saying what to do, so a scheduler notices that some may lack the edition.
         rerun = newsletter("send", "--date", DAY, cwd=workdir, env=env)
-        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        assert rerun.returncode == 1, rerun.stdout + rerun.stderr
         status = newsletter("status", "--date", DAY, cwd=workdir, env=env)
         unknown = {
             line.split("never confirmed): ", 1)[1].split()[0]
@@ -158,7 +159,8 @@ def test_sigkill_mid_run_then_rerun(workdir: Path) -> None:
         }
         assert len(unknown) == CONCURRENCY, status.stdout
         assert f"unknown {CONCURRENCY}" in status.stdout
-        assert f"{CONCURRENCY} deliveries have an unknown outcome" in rerun.stdout
+        assert f"{CONCURRENCY} deliveries have an unknown outcome" in rerun.stderr
+        assert f"'newsletter send --date {DAY} --retry-unknown' resends them" in rerun.stderr
 
         got = Counter(a["to"] for a in server.accepted)
         with sqlite3.connect(db) as conn:
