@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from ..archive.site import archive_folder
 from ..config import Settings
+from ..errors import ConfigError
 from ..store import Store
 from .app import make_app
 from .server import bind, make_server
@@ -21,6 +22,13 @@ def serve(
     """Serve the list service (and the archive, and POST /sns when configured)."""
     host = host or settings.web.host
     port = settings.web.port if port is None else port
+    if not settings.secrets.unsubscribe_key.get_secret_value():
+        # Every page hands out signed links or forms: without the key none could be made.
+        name = settings.delivery.unsubscribe_secret_env
+        raise ConfigError(
+            f"newsletter serve needs ${name}: the key (32 bytes or more) that signs the links "
+            "and forms it hands out"
+        )
     store = Store(settings.layout.store)
     app = make_app(settings, store)
     sock = bind(host, port)

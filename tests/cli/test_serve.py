@@ -57,6 +57,14 @@ def test_serve_runs_until_sigterm_and_serves_the_archive(workdir: Path) -> None:
         httpx.get(f"{base}/", timeout=5)
 
 
+def test_serve_without_the_signing_key_stops_with_one_line(workdir: Path) -> None:
+    # Found by hand: it used to start, then answer every page with a 500 and a traceback.
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: newsletter serve needs $NEWSLETTER_UNSUBSCRIBE_SECRET")
+    assert "Traceback" not in result.output and len(result.output.splitlines()) == 1
+
+
 def test_serve_unsubscribe_says_it_was_replaced(workdir: Path) -> None:
     result = CliRunner().invoke(cli, ["subscribers", "serve-unsubscribe"])
     assert result.exit_code == 1
