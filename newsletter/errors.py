@@ -13,8 +13,12 @@ Errors meant for the user (the CLI prints the message as one line and exits 1)::
     ├── RenderError          a template or the size budget failed
     ├── StageError           a stage file is missing or does not match its contract
     ├── StoreError           the SQLite store (data/newsletter.db) is damaged, locked or unusable
-    └── DeliveryError        delivery cannot go on
-        └── DeliveryStopped  the run stopped early; carries the run's Summary
+    ├── Busy                 another command holds the edition date's lock (names it)
+    ├── DeliveryError        delivery cannot go on
+    │   └── DeliveryStopped  the run stopped early; carries the run's Summary
+    ├── TokenError           a signed link or form token is malformed, forged, expired, made
+    │                        for another purpose or already used (``reason`` says which)
+    └── FeedbackError        the bounce/complaint queue or an SNS message cannot be used
 
 What one transport call can end in (``delivery.sender`` turns each into a ledger state;
 they never reach the user as such)::
@@ -83,8 +87,24 @@ class StoreError(NewsletterError):
     """The SQLite store cannot be read or written; the message names the db file."""
 
 
+class Busy(NewsletterError):
+    """Another command is working on the same edition date (its lock is held)."""
+
+
 class DeliveryError(NewsletterError):
     """A failure that stops the whole delivery run."""
+
+
+class TokenError(NewsletterError):
+    """A signed token was refused; ``reason`` is one word (malformed, forged, expired, ...)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class FeedbackError(NewsletterError):
+    """Bounce and complaint feedback cannot be read (the queue, an SNS message, a certificate)."""
 
 
 class TransportError(Exception):

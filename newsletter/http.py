@@ -332,13 +332,43 @@ def make_http(
     )
 
 
+# No count, id or date is this long; a longer integer is kept as its length, unconverted
+# (Python refuses to convert more than 4,300 digits, and a huge one costs quadratic time).
+MAX_INT_DIGITS = 40
+
+
+@dataclass(frozen=True)
+class HugeNumber:
+    """A JSON integer too long to be any count: its digits are counted, not converted."""
+
+    digits: int
+
+    def __str__(self) -> str:
+        return f"a {self.digits:,}-digit number"
+
+
+def _parse_int(text: str) -> int | HugeNumber:
+    digits = len(text) - text.startswith("-")
+    return int(text) if digits <= MAX_INT_DIGITS else HugeNumber(digits)
+
+
+def parse_json(data: bytes | str) -> object:
+    """JSON from outside: a huge integer becomes a HugeNumber; too deep raises RecursionError."""
+    return json.loads(data, parse_int=_parse_int)
+
+
 def json_body(response: httpx.Response, source: str) -> object:
     """Parse a JSON body or raise a SourceError that says what came instead."""
     url = str(response.request.url)
     if not response.content.strip():
         raise SourceError(source, url, f"HTTP {response.status_code} with an empty body")
     try:
-        return json.loads(response.content)
+        return parse_json(response.content)
+    except RecursionError:
+        # Python's json has no depth limit of its own: it recurses until the interpreter stops.
+        raise SourceError(
+            source, url, f"JSON nested too deep to read ({len(response.content):,} bytes)"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         head = response.content[:60].decode("utf-8", "replace").strip()
         kind = "HTML" if head.lower().startswith(("<!doctype", "<html")) else "not JSON"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -30,6 +30,26 @@ def split_arxiv_id(raw: str) -> tuple[str, str | None]:
     return match.group("id"), match.group("v")
 
 
+def _paper_id(value: str) -> str:
+    match = _ARXIV_ID.match(value)
+    if not match or match.group("v"):
+        raise ValueError(f"{value[:80]!r} is not an arXiv id without version")
+    return value
+
+
+def _variant_key(value: str) -> str:
+    if not _SAFE_NAME.match(value):
+        raise ValueError(f"{value[:80]!r} is not a variant key (letters, digits, '-', '_')")
+    return value
+
+
+# Ids and keys name files (analyses/ID.json, variants/KEY.html): a stage file edited by hand
+# must not point one outside its folder.
+PaperId = Annotated[str, AfterValidator(_paper_id)]
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+VariantKey = Annotated[str, AfterValidator(_variant_key)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -37,7 +57,7 @@ class _Model(BaseModel):
 class Paper(_Model):
     """One candidate paper, merged from every source that knows it."""
 
-    id: str  # arXiv id without version
+    id: PaperId
     version: str | None = None
     title: str
     authors: list[str] = Field(default_factory=list)
@@ -81,7 +101,7 @@ class Candidates(_Model):
 
 
 class Selected(_Model):
-    id: str
+    id: PaperId
     kind: SelectionKind
     reason: str  # why it was selected, for subscribers, in the edition's language
     rank: int
@@ -140,7 +160,7 @@ class PaperAnalysis(_Model):
     """
 
     schema_version: int = SCHEMA_VERSION
-    id: str
+    id: PaperId
     fulltext: FullText
     analysis: Analysis
     analyzer: Literal["llm", "offline"]
@@ -171,16 +191,18 @@ class Variant(_Model):
     file tens of megabytes; routing the lists again says who gets which variant).
     """
 
-    key: str
-    paper_ids: list[str]
+    key: VariantKey
+    paper_ids: list[PaperId]
     subscriber_count: int = 0
     profiles: dict[str, int] = Field(default_factory=dict)  # 'llm,agents -safety' -> count
     language: str
     html_bytes: int = 0
     text_bytes: int = 0
     degraded: bool = False
+    shortened: list[str] = Field(default_factory=list)  # what the size budget cut, step by step
     unsubscribe_token: str = ""
     topics_token: str = ""
+    preferences_token: str = ""  # "" = rendered without a preferences link
     # Digests of variants/KEY.html and .txt as built ("" = not recorded): a file changed or
     # cut short since the build is refused before it is sent.
     html_sha256: str = ""

@@ -5,7 +5,9 @@ whose output is missing or stale and returns ``Prepared``; ``deliver_edition`` d
 returns a ``SendReport``. Their ``exit_code`` is what a scheduler sees:
 
 - 0: done, or nothing to do (an empty day: its lists closed with no paper);
-- 1: something failed (a stage, a delivery, a subscriber record skipped);
+- 1: something failed or needs a decision (a stage; a row of the date failed or left
+  unknown, by this run or an earlier one; a subscriber record skipped; the date's lock held
+  by another command for longer than ``storage.lock_wait_s``);
 - 75 (``EX_TEMPFAIL``, sysexits.h): a source's list of the day has not closed yet; nothing
   was written. Run again after the time the message names (a scheduler retries on 75).
 """
@@ -27,6 +29,7 @@ from .delivery.transports import Transport
 from .errors import StageError
 from .files import read_model
 from .http import Http
+from .locks import edition_lock
 from .models import Candidates, Edition
 from .sources import NotReady
 from .stages import Progress
@@ -242,6 +245,11 @@ def prepare(run: Run) -> Prepared:
     to the rest: rebuilding it then would send different subscribers different editions of
     the same day.
     """
+    with edition_lock(run.settings, run.edition_date, "send", run.progress):
+        return _prepare(run)
+
+
+def _prepare(run: Run) -> Prepared:
     settings, day = run.settings, run.edition_date
     if started(run.store, day):
         if run.force:
@@ -279,9 +287,12 @@ class SendReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when every subscriber got what they should; 1 when a delivery failed or a
-        subscriber record had to be skipped (cron mails the output of a failing job)."""
-        return EX_FAILED if self.summary.failed_now or self.bad_records else EX_OK
+        """0 when every subscriber got what they should (or nothing was left to do); 1 when
+        any row of the date ends failed or unknown, or a subscriber record had to be skipped:
+        someone may lack the edition, and cron mails the output of a failing job."""
+        s = self.summary
+        failing = s.failed or s.failed_now or s.unknown or self.bad_records
+        return EX_FAILED if failing else EX_OK
 
     def lines(self, variants: Path) -> list[str]:
         """The closing lines on stdout: what happened, and where to look."""
@@ -290,25 +301,35 @@ class SendReport:
         if s.sent == 0 and s.already and not s.pending:
             out.append(f"Nothing new to send for {day}: {s.already} already delivered.")
         out.append(s.line())
-        if s.unknown:
-            out.append(
-                f"{s.unknown} deliveries have an unknown outcome (a crash or a timeout while "
-                "sending); 'newsletter status' lists them, 'newsletter send --retry-unknown' "
-                "resends them."
-            )
         if self.outbox is not None:
             out.append(f"emails: {self.outbox}")
         out.append(f"preview: {variants} (or 'newsletter preview --date {day}')")
         return out
 
     def notes(self) -> list[str]:
-        """Lines for stderr: problems that make the exit code non-zero."""
-        if not self.bad_records:
-            return []
-        return [
-            f"{self.bad_records} subscriber list problems (warnings above; 'newsletter "
-            "subscribers check' lists them)"
-        ]
+        """Lines for stderr: each problem that makes the exit code non-zero, and what to do."""
+        s, day = self.summary, self.edition_date
+        out = []
+        if s.unknown:
+            out.append(
+                f"{s.unknown} deliveries have an unknown outcome (a crash or no answer while "
+                f"sending: each may or may not have arrived); 'newsletter status --date {day}' "
+                "lists them; check the SES or mail server logs, then 'newsletter send --date "
+                f"{day} --retry-unknown' resends them."
+            )
+        failed = max(s.failed, s.failed_now)
+        if failed:
+            out.append(
+                f"{failed} deliveries failed (none of them was delivered); 'newsletter status "
+                f"--date {day}' gives each reason; fix the address or the cause, then "
+                f"'newsletter send --date {day} --retry-failed'."
+            )
+        if self.bad_records:
+            out.append(
+                f"{self.bad_records} subscriber list problems (warnings above; 'newsletter "
+                "subscribers check' lists them)"
+            )
+        return out
 
 
 def deliver_edition(

@@ -34,6 +34,7 @@ from .subscribers import load_subscribers
 SHOW_ADDRESSES = 20  # a variant's subscribers are listed by address up to this many
 
 # Where delivery puts each subscriber's unsubscribe link; the preview has no subscriber to sign for.
+PREVIEW_PREFERENCES = "#preferences-link-is-filled-in-per-subscriber"
 PREVIEW_UNSUBSCRIBE = "#unsubscribe-link-is-filled-in-per-subscriber"
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -68,6 +69,9 @@ class _PreviewPersonalizer(Personalizer):
 
     def links(self, email: str) -> tuple[str, str]:
         return PREVIEW_UNSUBSCRIBE, ""
+
+    def preferences_link(self, email: str) -> str:
+        return PREVIEW_PREFERENCES
 
     def topics_line(self, sub: Subscriber, language: str = "") -> str:
         return self.topics if self.topics is not None else super().topics_line(sub, language)

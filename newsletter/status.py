@@ -47,6 +47,11 @@ def edition_status(
                 + (f" ({r.last_error})" if r.last_error else "")
                 for r in unknown
             ]
+        from .feedback.rates import rates_report
+
+        rates = rates_report(settings, store)
+        if rates is not None:
+            out["feedback"] = rates
     return out
 
 
@@ -137,6 +142,7 @@ def _build(paths: EditionPaths) -> dict[str, Any] | None:
                 "papers": len(v.paper_ids),
                 "subscribers": v.subscriber_count,
                 "html_kb": round(v.html_bytes / 1000, 1),
+                "shortened": v.shortened,
             }
             for v in e.variants
         ]
@@ -146,10 +152,11 @@ def _build(paths: EditionPaths) -> dict[str, Any] | None:
 def status_lines(report: dict[str, Any]) -> list[str]:
     """The report as ``newsletter status`` prints it: one line per stage, then warnings."""
     lines = [f"edition {report['date']} ({report['folder']})"]
-    for stage in ("collect", "select", "analyze", "build", "deliver"):
+    for stage in ("collect", "select", "analyze", "build", "deliver", "feedback"):
         info = report.get(stage)
         if info is None:
-            lines.append(f"  {stage:<8} not run")
+            if stage != "feedback":
+                lines.append(f"  {stage:<8} not run")
             continue
         if stage == "build" and "variants" in info:
             parts = [
@@ -157,6 +164,12 @@ def status_lines(report: dict[str, Any]) -> list[str]:
                 for v in info["variants"]
             ]
             lines.append(f"  {stage:<8} {len(parts)} variants: {'; '.join(parts)}")
+            lines += [
+                f"           ! {v['key']} shortened to fit the size budget: "
+                + "; ".join(v["shortened"])
+                for v in info["variants"]
+                if v.get("shortened")
+            ]
             continue
         flat = {k: v for k, v in info.items() if not isinstance(v, (list, dict))}
         lines.append(f"  {stage:<8} " + ", ".join(f"{k} {v}" for k, v in flat.items()))

@@ -65,6 +65,7 @@ def main() -> None:
 
     ctx = ko.context(DAY, cards, "m", DAY)
     ctx["unsubscribe_token"], ctx["topics_token"] = "https://unsubscribe.invalid/x", "%%T%%"
+    ctx["preferences_token"] = ""
     raw = mjml2html(
         ko.env.get_template("edition.mjml.j2").render(ctx), disable_comments=True, fonts={}
     )

@@ -104,13 +104,27 @@ def test_force_is_refused_once_the_edition_went_out(workdir: Path) -> None:
         pipeline.prepare(run)
 
 
-@pytest.mark.parametrize(("failed", "bad", "code"), [(0, 0, 0), (1, 0, 1), (0, 2, 1), (3, 1, 1)])
+@pytest.mark.parametrize(
+    ("summary", "bad", "code"),
+    [
+        (Summary(sent=5), 0, 0),
+        (Summary(already=5), 0, 0),
+        (Summary(sent=5, pending=3), 0, 0),  # --limit: the rest waits for the next run
+        (Summary(sent=4, failed_now=1, failed=1), 0, 1),
+        (Summary(sent=5), 2, 1),
+        (Summary(sent=2, failed_now=3, failed=3), 1, 1),
+        # A rerun that leaves rows unknown or failed by an earlier run still says so.
+        (Summary(already=296, unknown=4), 0, 1),
+        (Summary(already=299, failed=1), 0, 1),
+    ],
+)
 def test_exit_code_says_whether_someone_missed_the_edition(
-    failed: int, bad: int, code: int
+    summary: Summary, bad: int, code: int
 ) -> None:
-    report = pipeline.SendReport(DAY, Summary(sent=5, failed_now=failed), bad_records=bad)
+    report = pipeline.SendReport(DAY, summary, bad_records=bad)
     assert report.exit_code == code
-    assert bool(report.notes()) == bool(bad)
+    # Every non-zero exit comes with a line on what to do.
+    assert bool(report.notes()) == bool(code)
 
 
 def test_report_lines_say_what_happened_and_where(tmp_path: Path) -> None:
@@ -118,5 +132,12 @@ def test_report_lines_say_what_happened_and_where(tmp_path: Path) -> None:
     lines = done.lines(tmp_path / "variants")
     assert lines[0] == f"Nothing new to send for {DAY}: 4 already delivered."
     assert f"emails: {tmp_path / 'outbox'}" in lines
-    unknown = pipeline.SendReport(DAY, Summary(sent=1, unknown=2)).lines(tmp_path)
-    assert any("2 deliveries have an unknown outcome" in line for line in unknown)
+
+
+def test_notes_say_what_to_do_about_unknown_and_failed_rows() -> None:
+    notes = pipeline.SendReport(DAY, Summary(sent=1, unknown=2, failed=3)).notes()
+    assert len(notes) == 2
+    assert "2 deliveries have an unknown outcome" in notes[0]
+    assert f"'newsletter send --date {DAY} --retry-unknown'" in notes[0]
+    assert "3 deliveries failed" in notes[1]
+    assert f"'newsletter send --date {DAY} --retry-failed'" in notes[1]

@@ -45,10 +45,10 @@ def test_reasons_read_as_sentences_in_each_language() -> None:
 
 def test_a_language_the_selection_has_no_reason_in_gets_one_made() -> None:
     ranked = Selected(
-        id="a", kind="ranked", reason="추천수 2위", rank=2, reasons={"ko": "추천수 2위"}
+        id="2606.00001", kind="ranked", reason="추천수 2위", rank=2, reasons={"ko": "추천수 2위"}
     )
     picked = Selected(
-        id="b",
+        id="2606.00002",
         kind="recommended",
         reason="추천: 좋은 논문",
         rank=6,

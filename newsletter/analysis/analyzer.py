@@ -26,8 +26,9 @@ from ..topics import paper_topics
 from . import prompts
 from .budget import Budgeted, fit
 from .cache import AnswerCache, cache_key
-from .checks import check
-from .client import FAILED, LLMClient, Reply, Usage, cost
+from .checks import bounded, check
+from .client import LLMClient, Usage, cost
+from .completion import FAILED, Reply
 from .offline import analyze_offline
 from .recommender import LLMRecommender
 from .schema import LIST_FIELDS, TEXT_FIELDS, AnswerError, analysis_schema, parse_analysis
@@ -293,7 +294,9 @@ class LLMAnalyzer:
                     "the answer was cut off at the output token limit; write shorter fields",
                 ]
             return None, exc.problems
-        return card, check(card, language=self.language, source=source, taxonomy=self.taxonomy)
+        card, cut = bounded(card)  # before any check reads a field of unbounded size
+        problems = check(card, language=self.language, source=source, taxonomy=self.taxonomy)
+        return card, [*cut, *problems]
 
     def _usage(self, spent: list[Reply]) -> tuple[dict[str, int], float]:
         p = sum(r.prompt_tokens for r in spent)

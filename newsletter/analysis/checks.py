@@ -1,5 +1,6 @@
 """Checks every card passes before it is accepted; each failure is one sentence for the repair.
 
+0. every field bounded in size (``bounded``: a longer one is cut, and the cut is a problem);
 1. every field present and non-empty;
 2. script purity: a Korean card has no Chinese characters, kana or other foreign scripts, an
    English card no Hangul, Han or kana, except inside quotes around a term found in the paper;
@@ -15,7 +16,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from difflib import SequenceMatcher
 
 from ..models import Analysis
 from .schema import LIST_FIELDS, TEXT_FIELDS
@@ -114,7 +114,44 @@ _WORDS = {
 _SCALE = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 _MIN_REPEAT_CHARS = 20
 _MIN_CONTAINED_CHARS = 40
-_SIMILAR = 0.85  # difflib ratio from which two texts count as the same
+_SIMILAR = 0.85  # share of common character trigrams from which two texts count as the same
+# Bounds on what a model may put in a card (a real card's longest field is under 1,500
+# characters): a longer field is cut before any check reads it.
+MAX_TEXT_CHARS = 3_000
+MAX_ITEM_CHARS = 1_000
+MAX_ITEMS = 12
+MAX_TAG_CHARS = 80
+_SHORT_LISTS = ("tags", "topics")
+
+
+def cut_text(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def bounded(analysis: Analysis) -> tuple[Analysis, list[str]]:
+    """The card with every field cut to its bound, and one problem per field that was cut."""
+    changes: dict[str, object] = {}
+    problems: list[str] = []
+    for name in TEXT_FIELDS:
+        value = getattr(analysis, name)
+        if len(value) > MAX_TEXT_CHARS:
+            changes[name] = cut_text(value, MAX_TEXT_CHARS)
+            problems.append(
+                f"field '{name}' is {len(value):,} characters, over the limit of "
+                f"{MAX_TEXT_CHARS:,}; it was cut: keep it short"
+            )
+    for name in LIST_FIELDS:
+        items: list[str] = list(getattr(analysis, name))
+        limit = MAX_TAG_CHARS if name in _SHORT_LISTS else MAX_ITEM_CHARS
+        cut = [cut_text(item, limit) for item in items[:MAX_ITEMS]]
+        if len(items) > MAX_ITEMS or any(len(i) > limit for i in items[:MAX_ITEMS]):
+            changes[name] = cut
+            longest = max(len(i) for i in items)
+            problems.append(
+                f"field '{name}' has {len(items):,} items (at most {MAX_ITEMS}), the longest "
+                f"{longest:,} characters (at most {limit:,}); it was cut: keep it short"
+            )
+    return (analysis.model_copy(update=changes) if changes else analysis), problems
 
 
 def _strip_quoted_terms(text: str, source: str) -> str:
@@ -227,40 +264,51 @@ def _norm(text: str) -> str:
     return re.sub(r"[\W_]+", " ", text.lower()).strip()
 
 
+def _grams(text: str) -> frozenset[str]:
+    return frozenset(text[i : i + 3] for i in range(max(1, len(text) - 2)))
+
+
 def repeated_fields(analysis: Analysis) -> list[tuple[str, str]]:
-    """Pairs (field, other field) where one field's text repeats the other's."""
+    """Pairs (field, other field) where one field's text repeats the other's.
+
+    Two texts are the same when they share most of their character trigrams (Dice >= 0.85):
+    linear in their length, where difflib's ratio grows with the square of it.
+    """
     pieces: dict[str, list[str]] = {}
     for name in TEXT_FIELDS:
         pieces[name] = [getattr(analysis, name)]
     for name in LIST_FIELDS:
-        if name not in ("tags", "topics"):
+        if name not in _SHORT_LISTS:
             pieces[name] = list(getattr(analysis, name))
     normed = {
-        k: [_norm(t) for t in v if len(_norm(t)) >= _MIN_REPEAT_CHARS] for k, v in pieces.items()
+        k: [(t, _grams(t)) for t in map(_norm, v) if len(t) >= _MIN_REPEAT_CHARS]
+        for k, v in pieces.items()
     }
     pairs: list[tuple[str, str]] = []
     names = list(normed)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            if _repeats(normed[a], normed[b]) or _repeats(normed[b], normed[a]):
+            if _repeats(normed[a], normed[b]):
                 pairs.append((b, a))
     return pairs
 
 
-def _repeats(items: list[str], others: list[str]) -> bool:
-    for x in items:
-        for y in others:
+Piece = tuple[str, frozenset[str]]
+
+
+def _repeats(items: list[Piece], others: list[Piece]) -> bool:
+    for x, x_grams in items:
+        for y, y_grams in others:
             # A term (a prerequisite, a name) may well appear inside another field's sentence;
             # a whole sentence may not.
-            if len(x) >= _MIN_CONTAINED_CHARS and x in y:
-                return True
-            matcher = SequenceMatcher(None, x, y, autojunk=False)
-            # The cheap upper bounds rule out almost every pair before the real ratio.
-            if (
-                matcher.real_quick_ratio() >= _SIMILAR
-                and matcher.quick_ratio() >= _SIMILAR
-                and matcher.ratio() >= _SIMILAR
+            if (len(x) >= _MIN_CONTAINED_CHARS and x in y) or (
+                len(y) >= _MIN_CONTAINED_CHARS and y in x
             ):
+                return True
+            small, large = sorted((len(x_grams), len(y_grams)))
+            if 2 * small < _SIMILAR * (small + large):
+                continue  # too different in size to share enough
+            if 2 * len(x_grams & y_grams) >= _SIMILAR * (len(x_grams) + len(y_grams)):
                 return True
     return False
 

@@ -25,24 +25,12 @@ from ..config import LLMSettings
 from ..errors import EndpointRefused, EndpointUnavailable, RequestRejected
 from ..http import retry_after_seconds
 from .budget import estimate_tokens
+from .completion import FAILED, BadAnswer, Reply, read_completion
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 60.0
 _MODES = ("json_schema", "json_object", "none")
-
-
-@dataclass
-class Reply:
-    """One answer and what it cost."""
-
-    content: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str | None = None
-
-
-FAILED = "failed"  # Reply.finish_reason of a request that got no answer (see ``tally``)
 
 
 @dataclass
@@ -263,6 +251,12 @@ class LLMClient:
             started = time.monotonic()
             try:
                 reply = self._once(messages, mode, schema_name, schema)
+            except BadAnswer as exc:
+                self._failed(purpose, subject, time.monotonic() - started, "bad answer", tally)
+                self.usage.count("failures")
+                raise EndpointUnavailable(
+                    f"llm: {s.base_url} answered HTTP 200 for {subject or purpose} with {exc}"
+                ) from None
             except (openai.APIStatusError, openai.APIConnectionError) as exc:
                 problem, retryable = _problem(exc)
                 self._failed(purpose, subject, time.monotonic() - started, problem, tally)
@@ -316,18 +310,17 @@ class LLMClient:
             kwargs["response_format"] = fmt
         if s.extra_body:
             kwargs["extra_body"] = s.extra_body
-        completion = self._openai.chat.completions.create(**kwargs)
-        if not completion.choices:
-            return Reply("", 0, 0, "no choices")
-        choice = completion.choices[0]
-        content = choice.message.content or ""
-        usage = completion.usage
-        if usage is not None:
-            prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
-        else:  # some servers omit usage: estimate, so costs are never silently zero
-            prompt_tokens = sum(estimate_tokens(m["content"]) for m in messages)
-            completion_tokens = estimate_tokens(content)
-        return Reply(content, prompt_tokens, completion_tokens, choice.finish_reason)
+        # The raw body, read here: an endpoint (or a proxy before it) may answer 200 with an
+        # HTML page or cut-off JSON, which the package would hand over as a string or not at
+        # all; such an answer is this paper's failure, never the run's.
+        raw = self._openai.chat.completions.with_raw_response.create(**kwargs)
+        reply = read_completion(raw.http_response.content, raw.http_response.headers)
+        if reply.prompt_tokens < 0:  # some servers omit usage: estimate, so costs are never 0
+            prompt = sum(estimate_tokens(m["content"]) for m in messages)
+            reply = Reply(
+                reply.content, prompt, estimate_tokens(reply.content), reply.finish_reason
+            )
+        return reply
 
     def _log_call(
         self, purpose: str, subject: str, reply: Reply | None, seconds: float, outcome: str

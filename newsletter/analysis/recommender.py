@@ -22,7 +22,7 @@ from ..models import Paper, Selected, split_arxiv_id
 from ..reasons import reason_for, recommended_reason
 from . import Recommendation, prompts
 from .cache import AnswerCache, cache_key
-from .checks import foreign_script
+from .checks import cut_text, foreign_script
 from .client import LLMClient, cost
 from .heuristic import heuristic, with_reasons
 from .schema import AnswerError, Pick, parse_recommendation, recommendation_schema
@@ -34,6 +34,8 @@ _ABSTRACT_HEAD = 300
 _LANGUAGE_NAMES = {"ko": "Korean", "en": "English"}
 # A reason that speaks of upvotes, for a paper that has none, would tell subscribers a fiction.
 _UPVOTES = re.compile(r"upvot|추천\s*수|업보트|좋아요", re.IGNORECASE)
+MAX_ID_CHARS = 40  # an arXiv id with its version is under 20
+MAX_REASON_CHARS = 300  # a one-line reason, shown on the card
 
 
 def _candidate_line(p: Paper) -> str:
@@ -56,7 +58,7 @@ def validate_picks(
     problems: list[str] = []
     seen: set[str] = set()
     for pick in picks:
-        pid = pick.id.strip()
+        pid = cut_text(pick.id.strip(), MAX_ID_CHARS)  # quoted back in the problems
         with contextlib.suppress(ValueError):
             pid = split_arxiv_id(pid)[0]
         if pid in ranked_ids:
@@ -69,8 +71,13 @@ def validate_picks(
             problems.append(f"{pid} has no reason")
         else:
             seen.add(pid)
-            reasons = {k: " ".join(v.split()) for k, v in pick.reasons.items() if v.strip()}
-            good.append(Pick(id=pid, reason=" ".join(pick.reason.split()), reasons=reasons))
+            reasons = {
+                k: cut_text(" ".join(v.split()), MAX_REASON_CHARS)
+                for k, v in pick.reasons.items()
+                if v.strip()
+            }
+            reason = cut_text(" ".join(pick.reason.split()), MAX_REASON_CHARS)
+            good.append(Pick(id=pid, reason=reason, reasons=reasons))
     if len(good) > m:
         good = good[:m]  # more than asked: the first M, in the model's order
     elif len(good) < m and not problems:

@@ -6,15 +6,15 @@ errors become one line and exit 1 in ``base.handle_errors``.
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from .. import __version__
+from ..logs import setup as setup_logging
 from .base import Ctx
 from .send import send
 from .stages import COMMANDS
 from .subscribers import subscribers
+from .web import feedback, publish, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,12 +34,11 @@ from .subscribers import subscribers
 @click.pass_context
 def cli(click_ctx: click.Context, config: str | None, data_dir: str | None, verbose: int) -> None:
     """Daily AI-paper newsletter: collect, select, analyze, build, preview and send."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(verbose)
     click_ctx.obj = Ctx(config, data_dir, verbose)
 
 
-for command in (*COMMANDS, send, subscribers):
+for command in (*COMMANDS, send, subscribers, serve, feedback, publish):
     cli.add_command(command)
 
 

@@ -19,6 +19,7 @@ import click
 from ..config import Settings, load_settings
 from ..dates import edition_date as resolve_date
 from ..errors import ConfigError, NewsletterError
+from ..logs import protect
 from ..store import Store
 
 if TYPE_CHECKING:
@@ -39,6 +40,10 @@ class Ctx:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config_path, data_dir=self.data_dir_opt)
+            secrets = self._settings.secrets
+            protect(
+                *(getattr(secrets, name).get_secret_value() for name in type(secrets).model_fields)
+            )
         return self._settings
 
     def edition_date(self, value: str | None) -> str:
@@ -48,6 +53,15 @@ class Ctx:
     def store(self) -> Store:
         """The SQLite store under the data folder (a StoreError names the file)."""
         return Store(self.settings.layout.store)
+
+
+@contextmanager
+def date_lock(ctx: Ctx, edition_date: str, command: str) -> Iterator[None]:
+    """The edition date's lock for a command: it waits (saying for whom) or stops cleanly."""
+    from ..locks import edition_lock
+
+    with edition_lock(ctx.settings, edition_date, command, say):
+        yield
 
 
 def say(message: str) -> None:

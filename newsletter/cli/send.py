@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import ConfigError
-from .base import Ctx, date_option, handle_errors, http_options, open_http, read_lists, say
+from .base import (
+    Ctx,
+    date_lock,
+    date_option,
+    handle_errors,
+    http_options,
+    open_http,
+    read_lists,
+    say,
+)
 
 if TYPE_CHECKING:
     from ..pipeline import Run
@@ -86,16 +95,19 @@ def send(
     # others still get the edition) and make the run exit 1.
     lists = None if to else read_lists(ctx.settings)
     bad = len(lists.problems) if lists else 0
-    run = prepared(ctx, date_, force, allow_empty, record, replay, lists)
-    if dry_run:
-        show_plan(delivery_plan(run.settings, run.edition_date, run.store, lists))
-        return
-    deliver(run, to, variant, progress, bad, limit, retry_unknown, retry_failed)
+    day = ctx.edition_date(date_)
+    # One lock from the first stage to the last message: a second send of the date waits.
+    with date_lock(ctx, day, "send"):
+        run = prepared(ctx, day, force, allow_empty, record, replay, lists)
+        if dry_run:
+            show_plan(delivery_plan(run.settings, run.edition_date, run.store, lists))
+            return
+        deliver(run, to, variant, progress, bad, limit, retry_unknown, retry_failed)
 
 
 def prepared(
     ctx: Ctx,
-    date_: str | None,
+    day: str,
     force: bool,
     allow_empty: bool,
     record: str | None,
@@ -107,7 +119,7 @@ def prepared(
     from .. import pipeline
     from ..analysis import make_analyzer, make_recommender
 
-    s, day = ctx.settings, ctx.edition_date(date_)
+    s = ctx.settings
     with open_http(ctx, record, replay) as http:
         recommender = make_recommender(s)
         analyzer = make_analyzer(s, http, progress=say)

@@ -9,6 +9,7 @@ import click
 
 from .base import (
     Ctx,
+    date_lock,
     date_option,
     force_option,
     handle_errors,
@@ -35,7 +36,7 @@ def collect(
     from ..pipeline import collect_edition
 
     day = ctx.edition_date(date_)
-    with open_http(ctx, record, replay) as http:
+    with date_lock(ctx, day, "collect"), open_http(ctx, record, replay) as http:
         report = collect_edition(ctx.settings, day, http, force=force, progress=say)
     click.echo(report.line())
     sys.exit(report.exit_code)
@@ -53,9 +54,10 @@ def select(ctx: Ctx, date_: str | None, force: bool) -> None:
 
     day = ctx.edition_date(date_)
     recommender = make_recommender(ctx.settings)
-    selection = run_select(
-        ctx.settings, day, recommender, force=force, store=ctx.store(), progress=say
-    )
+    with date_lock(ctx, day, "select"):
+        selection = run_select(
+            ctx.settings, day, recommender, force=force, store=ctx.store(), progress=say
+        )
     if usage := recommender.usage_line():
         say(usage)
     for s in selection.papers:
@@ -76,7 +78,7 @@ def analyze(
     from ..stages.analyze import analyze as run_analyze
 
     day = ctx.edition_date(date_)
-    with open_http(ctx, record, replay) as http:
+    with date_lock(ctx, day, "analyze"), open_http(ctx, record, replay) as http:
         analyzer = make_analyzer(ctx.settings, http, progress=say)
         results = run_analyze(
             ctx.settings, day, analyzer, force=force, store=ctx.store(), progress=say
@@ -99,27 +101,38 @@ def build(ctx: Ctx, date_: str | None, force: bool, allow_empty: bool) -> None:
     day = ctx.edition_date(date_)
     lists = read_lists(ctx.settings)
     allow = allow_empty or ctx.settings.edition.allow_empty
-    edition = run_build(
-        ctx.settings,
-        day,
-        force=force,
-        store=ctx.store(),
-        progress=say,
-        allow_empty=allow,
-        lists=lists,
-    )
+    with date_lock(ctx, day, "build"):
+        edition = run_build(
+            ctx.settings,
+            day,
+            force=force,
+            store=ctx.store(),
+            progress=say,
+            allow_empty=allow,
+            lists=lists,
+        )
     for v in edition.variants:
         click.echo(
             f"{v.key}: {len(v.paper_ids)} papers, {v.subscriber_count} subscribers, "
             f"{v.html_bytes / 1000:.1f} KB html, {v.text_bytes / 1000:.1f} KB text"
-            + (" (shortened to fit the size budget)" if v.degraded else "")
+            + (
+                f" (shortened to fit the size budget: {'; '.join(v.shortened)})"
+                if v.shortened
+                else ""
+            )
         )
 
 
 @click.command()
 @date_option
 @click.option("--subscriber", metavar="EMAIL", help="Open this subscriber's email.")
-@click.option("--port", default=8025, show_default=True, help="Local port (0 = any free).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8025,
+    show_default=True,
+    help="Local port (0 = any free).",
+)
 @click.option("--no-open", is_flag=True, help="Do not open a browser.")
 @click.pass_obj
 @handle_errors

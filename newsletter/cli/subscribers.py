@@ -44,30 +44,17 @@ def split_topics(value: str) -> list[str]:
     "--all",
     "show_all",
     is_flag=True,
-    help="Include those who left (unsubscribed, bounced, complained).",
+    help="Include those who left (unsubscribed, bounced, complained), paused or are pending.",
 )
 @click.pass_obj
 @handle_errors
 def subscribers_list(ctx: Ctx, show_all: bool) -> None:
-    """List active subscribers: email, name, topics (* = all), -excluded, language."""
+    """List subscribers: email, name, topics (* = all), -excluded, language, source."""
     store = ctx.store()
-    statuses = store.statuses()
-    lists = read_lists(ctx.settings)
-    everyone = lists.everyone if show_all else files.active(lists.everyone, statuses)
-    lines = []
+    lines = files.listing(ctx.settings, store, show_all, read_lists(ctx.settings))
     try:
-        for sub in everyone:
-            excluded = ("\t-" + ",".join(sub.exclude)) if sub.exclude else ""
-            state = statuses.get(sub.email.lower(), "active")
-            tail = f"\t[{state}]" if show_all and state != "active" else ""
-            lines.append(
-                f"{sub.email}\t{sub.name}\t{','.join(sub.topics) or '*'}{excluded}"
-                f"{(chr(9) + sub.language) if sub.language else ''}{tail}\n"
-            )
-            if len(lines) >= 10_000:  # a million lines: written in blocks, not one by one
-                click.echo("".join(lines), nl=False)
-                lines = []
-        click.echo("".join(lines), nl=False)
+        for start in range(0, len(lines), 10_000):  # a million lines: in blocks, not one by one
+            click.echo("\n".join(lines[start : start + 10_000]))
         sys.stdout.flush()
     except BrokenPipeError:
         reader_left()
@@ -202,7 +189,8 @@ def subscribers_unsubscribe(
     if bool(email) == bool(token):
         raise ConfigError("give an EMAIL or --token, not both")
     if token:
-        address, reason = verify_token(ctx.settings, token), reason or "unsubscribe link"
+        address = verify_token(ctx.settings, token, ctx.store())
+        reason = reason or "unsubscribe link"
     else:
         try:
             address = files.normalize_email(email or "")
@@ -247,21 +235,15 @@ def subscribers_verify_token(ctx: Ctx, token: str) -> None:
     """Print the address an unsubscribe-link token was signed for (fails if forged)."""
     from ..web.unsubscribe import verify_token
 
-    click.echo(verify_token(ctx.settings, token))
+    click.echo(verify_token(ctx.settings, token, ctx.store()))
 
 
-@subscribers.command("serve-unsubscribe")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8026, show_default=True, help="0 = any free port.")
+@subscribers.command("serve-unsubscribe", hidden=True)
 @click.pass_obj
 @handle_errors
-def subscribers_serve_unsubscribe(ctx: Ctx, host: str, port: int) -> None:
-    """Serve the unsubscribe link's endpoint (put it behind your HTTPS proxy)."""
-    from wsgiref.simple_server import make_server
-
-    from ..web.unsubscribe import make_app
-
-    app = make_app(ctx.settings, ctx.store())
-    with make_server(host, port, app) as server:
-        click.echo(f"unsubscribe endpoint on http://{host}:{server.server_port}/?token=...")
-        server.serve_forever()
+def subscribers_serve_unsubscribe(ctx: Ctx) -> None:
+    """Replaced by 'newsletter serve' (kept so old scripts say so)."""
+    raise ConfigError(
+        "'subscribers serve-unsubscribe' was replaced by 'newsletter serve' (sign-up, "
+        "preferences and the unsubscribe link; see the README)"
+    )

@@ -6,12 +6,14 @@ the key in front of the message. A bad value here stops every command before any
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import HeaderInjection
 from ..mail.headers import safe_header, sender_domain
+from ..mail.tokens import MIN_KEY_BYTES
 from .sections import LANGUAGES, Settings
 
 Problem = tuple[tuple[str, ...], str]
@@ -25,8 +27,11 @@ def problems(settings: Settings) -> Iterator[Problem]:
     yield from _headers(settings)
     yield from _titles(settings)
     yield from _unsubscribe(settings)
+    yield from _signing_key(settings)
     yield from _links(settings)
+    yield from _service(settings)
     yield from _transport(settings)
+    yield from _smtp(settings)
     yield from _llm(settings)
     yield from _topics(settings)
     yield from _templates(settings)
@@ -90,13 +95,59 @@ def _unsubscribe(settings: Settings) -> Iterator[Problem]:
         yield key, f"delivery.unsubscribe_url is set but {what} is empty"
 
 
+def _signing_key(settings: Settings) -> Iterator[Problem]:
+    env = settings.delivery.unsubscribe_secret_env
+    size = len(settings.secrets.signing_key)
+    if 0 < size < MIN_KEY_BYTES:
+        how = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        yield (
+            ("delivery", "unsubscribe_secret_env"),
+            f"${env} is {size} bytes; the key that signs links needs at least "
+            f"{MIN_KEY_BYTES} (make one with {how})",
+        )
+    if settings.web.base_url and not size:
+        yield (
+            ("web", "base_url"),
+            f"web.base_url is set but ${env} (the key that signs links) is empty",
+        )
+
+
 def _links(settings: Settings) -> Iterator[Problem]:
-    url = settings.edition.web_base_url
+    for key, url in (
+        (("edition", "web_base_url"), settings.edition.web_base_url),
+        (("archive", "base_url"), settings.archive.base_url),
+    ):
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                yield key, f"{'.'.join(key)} {url!r}: expected an http(s) URL"
+    url = settings.web.base_url
     if url:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            message = f"edition.web_base_url {url!r}: expected an http(s) URL"
-            yield ("edition", "web_base_url"), message
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            why = "links in emails must be https:// (http only for 127.0.0.1 or localhost)"
+            yield ("web", "base_url"), f"web.base_url {url!r}: {why}"
+        elif not parts.netloc or parts.query or parts.fragment:
+            yield ("web", "base_url"), f"web.base_url {url!r}: expected https://host[/path]"
+
+
+def _service(settings: Settings) -> Iterator[Problem]:
+    f = settings.feedback
+    try:
+        re.compile(f.sns_cert_url_pattern)
+    except re.error as exc:
+        yield (
+            ("feedback", "sns_cert_url_pattern"),
+            f"feedback.sns_cert_url_pattern is not a regular expression ({exc})",
+        )
+    if f.sns_topic_arn and not f.sns_topic_arn.startswith("arn:"):
+        yield (
+            ("feedback", "sns_topic_arn"),
+            f"feedback.sns_topic_arn {f.sns_topic_arn!r}: not an ARN",
+        )
+    if f.queue_url and not f.queue_url.startswith(("https://", "http://")):
+        yield ("feedback", "queue_url"), f"feedback.queue_url {f.queue_url!r}: not a queue URL"
 
 
 def _transport(settings: Settings) -> Iterator[Problem]:
@@ -107,6 +158,21 @@ def _transport(settings: Settings) -> Iterator[Problem]:
         known = ", ".join(sorted(TRANSPORTS))
         message = f"delivery.transport: unknown transport {name!r} (known: {known})"
         yield ("delivery", "transport"), message
+
+
+def _smtp(settings: Settings) -> Iterator[Problem]:
+    smtp = settings.delivery.smtp
+    if settings.delivery.transport != "smtp" or not smtp.username:
+        return
+    if smtp.starttls or smtp.implicit_tls or smtp.allow_plaintext_login:
+        return
+    yield (
+        ("delivery", "smtp", "starttls"),
+        "delivery.smtp.starttls is false and the connection is not encrypted: the SMTP "
+        f"password of {smtp.username!r} would go out in clear text; set starttls = true, or "
+        "implicit_tls = true (port 465), or allow_plaintext_login = true for a relay on this "
+        "machine",
+    )
 
 
 def _llm(settings: Settings) -> Iterator[Problem]:

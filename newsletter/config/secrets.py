@@ -21,6 +21,11 @@ class Secrets(BaseModel):
     unsubscribe_key: SecretStr = SecretStr("")
     github_token: SecretStr = SecretStr("")
 
+    @property
+    def signing_key(self) -> bytes:
+        """The key that signs every link and form token (``$NEWSLETTER_UNSUBSCRIBE_SECRET``)."""
+        return self.unsubscribe_key.get_secret_value().encode("utf-8")
+
 
 def read_secrets(
     env: Mapping[str, str],

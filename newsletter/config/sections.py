@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..layout import Layout
 from .secrets import Secrets
+from .service import ArchiveSettings, FeedbackSettings, WebSettings
 
 
 class _Section(BaseModel):
@@ -28,7 +29,7 @@ DEFAULT_TITLES = {"ko": "AI 논문 핵심 요약", "en": "AI Paper Digest"}
 class EditionSettings(_Section):
     # The title in ``language`` (by default that language's built-in title); ``titles`` gives
     # it in the other languages subscribers read, e.g. { en = "AI Paper Digest" }.
-    title: str = DEFAULT_TITLES["ko"]
+    title: str = Field(DEFAULT_TITLES["ko"], min_length=1, max_length=200)  # in every Subject
     titles: dict[str, str] = Field(default_factory=dict)
     language: Literal["ko", "en"] = "ko"
     timezone: str = "Asia/Seoul"
@@ -37,7 +38,7 @@ class EditionSettings(_Section):
     source_day: Literal["same", "previous"] = "same"
     ranked: int = Field(5, ge=0, le=50)
     recommended: int = Field(5, ge=0, le=50)
-    dedupe_days: int = Field(7, ge=0)
+    dedupe_days: int = Field(7, ge=0, le=3660)  # one folder looked at per day
     allow_empty: bool = False
     toc_title_width: int = Field(45, ge=10)
     size_budget_kb: int = Field(100, ge=10)
@@ -192,12 +193,17 @@ class SesSettings(_Section):
     region: str = "us-east-1"
     endpoint_url: str = ""
     configuration_set: str = ""
+    # Wait this long for SES's answer; a request sent and not answered is left unknown.
+    timeout_s: float = Field(30.0, gt=0, le=600)
 
 
 class SmtpSettings(_Section):
     host: str = "localhost"
-    port: int = 587
+    port: int = Field(587, ge=1, le=65535)
     starttls: bool = True
+    implicit_tls: bool = False  # TLS from the first byte (port 465) instead of STARTTLS
+    # A login over an unencrypted connection is refused unless this is set (a local relay).
+    allow_plaintext_login: bool = False
     username: str = ""
     password_env: str = "NEWSLETTER_SMTP_PASSWORD"
 
@@ -243,8 +249,10 @@ class TopicSettings(_Section):
 
 
 class StorageSettings(_Section):
-    data_dir: str = "data"
+    data_dir: str = Field("data", min_length=1)
     subscribers_dir: str = "subscribers"
+    # A second command for a date that another is working on waits this long, then stops.
+    lock_wait_s: float = Field(600.0, ge=0, le=86_400)
 
 
 def _default_topics() -> dict[str, TopicSettings]:
@@ -264,6 +272,9 @@ class Settings(_Section):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     topics: dict[str, TopicSettings] = Field(default_factory=_default_topics)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
 
     # Not settings: where they came from (for messages), and the secrets the settings name,
     # read once from the environment by the loader. Neither is ever dumped or fingerprinted.

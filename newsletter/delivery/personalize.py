@@ -19,10 +19,10 @@ from ..errors import ConfigError, HeaderInjection
 from ..mail.headers import safe_header, sender_domain
 from ..mail.message import build_message, message_id
 from ..mail.template import MessageTemplate, Recipient
-from ..mail.tokens import unsubscribe_token
 from ..models import Subscriber
 from ..render import RenderedVariant
 from ..render.labels import labels_for
+from ..web.links import Links
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Personalizer:
         except HeaderInjection as exc:
             raise ConfigError(str(exc)) from None
         self.domain = sender_domain(d.from_)
-        self.key = self.settings.secrets.unsubscribe_key.get_secret_value()
+        self.signed = Links(self.settings)
         self._templates: dict[tuple[str, str], MessageTemplate] = {}
         self._lock = threading.Lock()
         sender = d.from_.rsplit("<", 1)[-1].rstrip(">").strip()
@@ -52,12 +52,12 @@ class Personalizer:
 
     def links(self, email: str) -> tuple[str, str]:
         """(link for the footer, https URL for List-Unsubscribe or '')."""
-        d = self.settings.delivery
-        if d.unsubscribe_url:
-            sep = "&" if "?" in d.unsubscribe_url else "?"
-            url = f"{d.unsubscribe_url}{sep}token={unsubscribe_token(email, self.key)}"
-            return url, url
-        return self.mailto, ""
+        url = self.signed.unsubscribe_url(email)
+        return (url, url) if url else (self.mailto, "")
+
+    def preferences_link(self, email: str) -> str:
+        """The footer's signed link to the preferences page ('' without ``web.base_url``)."""
+        return self.signed.preferences_url(email)
 
     def topics_line(self, sub: Subscriber, language: str = "") -> str:
         """The subscriber's topics as the footer shows them: 'llm, agents (−safety)'."""
@@ -83,17 +83,24 @@ class Personalizer:
         link, https = self.links(sub.email)
         topics = self.topics_line(sub, variant.language)
         holes = variant.placeholders
+        text_values = {holes.unsubscribe: link, holes.topics: topics}
+        html_values = {
+            holes.unsubscribe: html_lib.escape(link, quote=True),
+            holes.topics: html_lib.escape(topics),
+        }
+        if holes.preferences:
+            # Rendered only when web.base_url is set (make_renderer), so a link is made.
+            prefs = self.preferences_link(sub.email)
+            text_values[holes.preferences] = prefs
+            html_values[holes.preferences] = html_lib.escape(prefs, quote=True)
         return Recipient(
             to=sub.email,
             to_name=sub.name,
             msg_id=msg_id,
             date=datetime.now(UTC),
             unsubscribe_url=https,
-            text_values={holes.unsubscribe: link, holes.topics: topics},
-            html_values={
-                holes.unsubscribe: html_lib.escape(link, quote=True),
-                holes.topics: html_lib.escape(topics),
-            },
+            text_values=text_values,
+            html_values=html_values,
         )
 
     def template(self, variant: RenderedVariant, subject: str) -> MessageTemplate:
@@ -108,9 +115,10 @@ class Personalizer:
                     template = MessageTemplate(
                         text=variant.text,
                         html=variant.html,
-                        tokens=[holes.unsubscribe, holes.topics],
+                        tokens=[holes.unsubscribe, holes.topics]
+                        + ([holes.preferences] if holes.preferences else []),
                         headers=self.fixed_headers(subject),
-                        with_unsubscribe_url=bool(self.settings.delivery.unsubscribe_url),
+                        with_unsubscribe_url=bool(self.signed.unsubscribe_base()),
                         name=f"variant {variant.key}",
                     )
                     self._templates[key] = template

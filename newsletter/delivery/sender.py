@@ -127,6 +127,8 @@ class Sender:
         if on_start:
             on_start(summary)
         self.started = time.monotonic()
+        # A short run is shared by every worker: a batch never takes more than its share.
+        self.batch = min(self.batch, max(1, -(-todo // max(1, self.concurrency))))
         feed = Feed(self.store, self.date, self.subscribers.__contains__, limit)
         interrupted = self._work(feed, todo)
         return self._finish(interrupted)

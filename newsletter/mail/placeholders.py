@@ -12,13 +12,19 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Placeholders:
-    """The unsubscribe link and the subscriber's topics, as they stand in a rendered body."""
+    """The unsubscribe link, the subscriber's topics and their preferences link, as they
+    stand in a rendered body (the preferences link only when the web app is configured)."""
 
     unsubscribe: str
     topics: str
+    preferences: str = ""
 
     @classmethod
     def new(cls, nonce: str | None = None) -> Placeholders:
         """Fresh placeholders (``nonce`` fixed for reproducible output such as golden files)."""
         nonce = nonce or secrets.token_hex(6)
-        return cls(f"https://unsubscribe.invalid/{nonce}", f"%%TOPICS-{nonce}%%")
+        return cls(
+            f"https://unsubscribe.invalid/{nonce}",
+            f"%%TOPICS-{nonce}%%",
+            f"https://preferences.invalid/{nonce}",
+        )

@@ -6,7 +6,7 @@ Paper data only ever reaches the output through ``{{ }}`` with autoescape on, af
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date as Date
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from ..reasons import reason_for
 from . import templates
 from .labels import labels_for
 from .prose import Prose, prose
-from .sections import DEGRADE_LEVELS, sections
+from .sections import DEGRADE_LEVELS, sections, toc_width
 from .text import Wrapper, clean_text, safe_url, truncate
 
 # Inbox lists show about 90-140 characters of preview text after the subject.
@@ -150,6 +150,8 @@ class Renderer:
         templates_dir: Path | None = None,
         abs_url: str = "https://arxiv.org/abs",
         web_url: str = "",
+        preferences: bool = False,
+        figures: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.env = make_env(templates_dir)
         self.language = language
@@ -159,6 +161,10 @@ class Renderer:
         # Checked when the settings load (config.checks); a bad one here renders no link.
         self.web_url = safe_url(web_url)
         self.labels = labels_for(language)
+        self.preferences = preferences  # a per-subscriber preferences link in the footer
+        # paper id -> {url, alt}: key figures in the archive, shown by URL (not attached),
+        # so a figure costs the email a few hundred bytes.
+        self.figures = figures or {}
         self.inline_css = templates.find(self.env, "partials/inline.css")
         self.inliner = _inliner(templates.read(self.inline_css))
 
@@ -199,6 +205,7 @@ class Renderer:
             "core_heading": core_heading,
             "s": sections(card, level),
             "full_link": full_link,
+            "figure": self.figures.get(p.id) if level < 3 else None,
         }
 
     def context(
@@ -226,7 +233,7 @@ class Renderer:
                 {
                     "anchor": card.anchor,
                     "badges": kind + src,
-                    "title": truncate(card.paper.title, self.toc_width),
+                    "title": truncate(card.paper.title, toc_width(level, self.toc_width)),
                     "upvotes": card.paper.upvotes,
                 }
             )
@@ -268,7 +275,10 @@ class Renderer:
             raise RenderError(f"degrade level {level} is not one of {DEGRADE_LEVELS}")
         ctx = self.context(edition_date, cards, model, generated or Date.today().isoformat(), level)
         holes = Placeholders.new(nonce)
+        if not self.preferences:
+            holes = replace(holes, preferences="")
         ctx["unsubscribe_token"], ctx["topics_token"] = holes.unsubscribe, holes.topics
+        ctx["preferences_token"] = holes.preferences
         try:
             mjml = self.env.get_template("edition.mjml.j2").render(ctx)
             text = self.env.get_template("edition.txt.j2").render(ctx)

@@ -21,6 +21,7 @@ from ..config import Settings
 from ..http import Http
 from ..models import Paper
 from ..tex import tex_to_text
+from .bounds import bound_paper
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,9 @@ def collect_papers(
         for source in sources:
             source.enrich(papers, run)
     for paper in papers.values():
+        # Bounded first: TeX is only read within the size limits.
+        for warning in bound_paper(paper):
+            run.warn(warning)
         readable(paper)
         if paper.project_page and same_link(paper.project_page, paper.github_repo):
             paper.project_page = None  # the card would show one link twice

@@ -19,10 +19,53 @@ log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]+>")
 
 
+# A real feed is a handful of levels deep; feedparser's time grows faster than the depth
+# (100,000 levels: 8 s), so anything deeper is refused before it parses.
+MAX_XML_DEPTH = 100
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def xml_problem(body: bytes) -> str | None:
+    """Why ``body`` must not reach the feed parser (too deep, entities that explode), or None.
+
+    expat reads it once at C speed counting the depth; a malformed body is left to
+    feedparser, which is lenient with broken feeds.
+    """
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+    depth = [0]
+
+    def start(name: str, attrs: object) -> None:
+        depth[0] += 1
+        if depth[0] > MAX_XML_DEPTH:
+            raise _TooDeep
+
+    def end(name: str) -> None:
+        depth[0] -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(body, True)
+    except _TooDeep:
+        return f"XML nested deeper than {MAX_XML_DEPTH} levels"
+    except expat.ExpatError as exc:
+        if "amplification" in str(exc) or "recursive entity" in str(exc):
+            return f"XML entities that expand without bound ({exc})"
+    return None
+
+
 def parse_feed(body: bytes, source: str, url: str) -> Any:
     """Parse RSS/Atom bytes; an empty body, HTML or other non-feed is a SourceError."""
     if not body.strip():
         raise SourceError(source, url, "empty body where a feed was expected")
+    problem = xml_problem(body)
+    if problem:
+        raise SourceError(source, url, problem)
     feed = feedparser.parse(body)
     # feedparser is lenient: an HTML page parses "successfully" with no version and no entries.
     if not feed.entries and (not feed.get("version") or (feed.bozo and not feed.feed.get("title"))):

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import SourceError
-from ..http import Http, json_body
+from ..http import Http, HugeNumber, json_body
 from ..models import Paper, split_arxiv_id
 from . import Collecting
 from .calendar import UTC_ZONE, day_closes
@@ -46,10 +46,17 @@ def fetch_daily(
         if body is None:
             return papers
         items, full_url = body
+        if len(items) > limit:
+            # The API ignored the page size: read no more than was asked for.
+            warnings.append(
+                f"{NAME}: {len(items):,} items on a page of {limit}; kept the first {limit} "
+                f"({full_url})"
+            )
+            items = items[:limit]
         fresh = 0
         for position, item in enumerate(items):
             try:
-                paper = parse_item(item, date, f"{full_url} item {position}")
+                paper = parse_item(item, date, f"{full_url} item {position}", warnings)
             except SourceError as exc:
                 warnings.append(f"{exc}: item skipped")
                 continue
@@ -92,8 +99,11 @@ def _page(
     return body, full_url
 
 
-def parse_item(item: Any, date: str, where: str) -> Paper:
-    """One list item -> Paper; fields are read from where the API puts them."""
+def parse_item(item: Any, date: str, where: str, warnings: list[str] | None = None) -> Paper:
+    """One list item -> Paper; fields are read from where the API puts them.
+
+    An implausible count is unknown, with a line in ``warnings`` (else in the log).
+    """
     if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
         raise SourceError(NAME, where, "item has no 'paper' object")
     inner: dict[str, Any] = item["paper"]
@@ -121,7 +131,7 @@ def parse_item(item: Any, date: str, where: str) -> Paper:
         abstract=_clean(str(inner.get("summary") or item.get("summary") or "")),
         published=_str(inner.get("publishedAt")),
         daily_date=date,
-        upvotes=_count(inner.get("upvotes"), "paper.upvotes", pid, where),
+        upvotes=_count(inner.get("upvotes"), "paper.upvotes", pid, where, warnings),
         comments=_int(item.get("numComments")),
         github_repo=repo,
         github_stars=_int(inner.get("githubStars")) if repo else None,
@@ -151,18 +161,19 @@ def _int(value: Any) -> int | None:
 _MAX_VOTES = 1_000_000
 
 
-def _count(value: Any, field: str, pid: str, where: str) -> int | None:
-    """A vote count; another type (tolerated like the other odd fields) or an out-of-range
-    number is unknown (None), logged with the field and paper."""
+def _count(
+    value: Any, field: str, pid: str, where: str, warnings: list[str] | None = None
+) -> int | None:
+    """A vote count; another type (tolerated like the other odd fields) is unknown (None);
+    an out-of-range or absurdly long number is unknown too, and said so naming the paper."""
     count = _int(value)
-    if count is not None and not 0 <= count <= _MAX_VOTES:
-        log.warning(
-            "huggingface: paper %s: %s %r is not a plausible count; treated as unknown (%s)",
-            pid,
-            field,
-            count,
-            where,
-        )
+    if isinstance(value, HugeNumber) or (count is not None and not 0 <= count <= _MAX_VOTES):
+        what = value if isinstance(value, HugeNumber) else f"{count!r}, not a plausible count"
+        line = f"{NAME}: paper {pid}: {field} is {what}; treated as unknown ({where})"
+        if warnings is None:
+            log.warning("%s", line)
+        else:
+            warnings.append(line)
         return None
     return count
 

@@ -48,10 +48,10 @@ def build(
     paths = settings.layout.edition(edition_date)
     e = settings.edition
     lists = lists or read_lists(settings)
-    counts = lists.active_profiles(store.statuses() if store else {})
+    counts = lists.active_profiles(store, set(settings.topics))
     cards = edition_cards(paths, e.language)
-    routing = route_profiles(cards, counts, e.language, allow_empty, lists.longest)
-    digest = build_fingerprint(settings, routing, allow_empty)
+    routing = route_profiles(cards, counts, e.language, allow_empty, lists.longest_with(store))
+    digest = build_fingerprint(settings, routing, allow_empty, edition_date)
     current = _current(settings, paths, digest, force, progress)
     if current is not None:
         return current
@@ -88,7 +88,8 @@ def _current(
     """The built edition when nothing it depends on changed since, else None."""
     sub_files = list_files(subscribers_folder(settings))
     analysis_files = sorted(paths.analyses.glob("*.json")) if paths.analyses.is_dir() else []
-    if force or not fresh(paths.edition, paths.selection, *analysis_files, *sub_files):
+    figures = paths.root / "figures.json"  # written by publish: key figures for the cards
+    if force or not fresh(paths.edition, paths.selection, figures, *analysis_files, *sub_files):
         return None
     edition = read_model(paths.edition, Edition, "build")
     problem = variant_files_problem(paths, edition)
@@ -201,11 +202,11 @@ def _render_all(
     for key, group in sorted(groups.items()):
         lang = group.language
         if lang not in renderers:
-            renderers[lang] = make_renderer(settings, lang)
+            renderers[lang] = make_renderer(settings, lang, edition_date)
         measure = html_size_as_sent(settings, edition_date, group)
         wanted = set(group.paper_ids)
         picked = [c for c in localized.get(lang, []) if c.paper.id in wanted]
-        rendered, size = render_within(
+        fitted = render_within(
             renderers[lang],
             edition_date,
             picked,
@@ -216,12 +217,13 @@ def _render_all(
             policy=e.over_budget,
             name=f"variant {key} ({group.count} subscribers)",
         )
-        info = variant_record(key, group, rendered, size)
+        rendered, size = fitted.rendered, fitted.size
+        info = variant_record(key, group, rendered, size, fitted.cuts)
         write_atomic(staging / f"{key}.html", rendered.html)
         write_atomic(staging / f"{key}.txt", rendered.text)
         write_model(staging / f"{key}.json", info)
         variants.append(info)
-        shortened = f", shortened to level {rendered.level}" if rendered.level else ""
+        shortened = f"; shortened: {'; '.join(fitted.cuts)}" if fitted.cuts else ""
         progress(
             f"build: variant {key}: {len(picked)} papers, {group.count} subscribers, "
             f"{size / 1000:.1f} KB html as sent ({100 * size / budget:.0f}% of the "
@@ -257,20 +259,34 @@ def html_size_as_sent(
     return measure
 
 
-def make_renderer(settings: Settings, language: str) -> Renderer:
-    """The renderer of one language, as the settings configure it."""
+def make_renderer(settings: Settings, language: str, edition_date: str = "") -> Renderer:
+    """The renderer of one language, as the settings configure it.
+
+    With ``archive.base_url`` set, the "full edition" link and shortened cards point to the
+    edition's archive page; with ``web.base_url``, the footer links to the preferences page.
+    """
+    from ..archive.paths import edition_url
+    from ..archive.publish import figure_urls
+
     e = settings.edition
+    web_url = e.web_base_url
+    if settings.archive.base_url and edition_date:
+        web_url = edition_url(settings.archive.base_url, edition_date, language)
     return Renderer(
         language,
         e.title_for(language),
         e.toc_title_width,
         templates_dir=templates.override_dir(e.templates_dir),
         abs_url=settings.sources.arxiv.abs_url,
-        web_url=e.web_base_url,
+        web_url=web_url,
+        preferences=bool(settings.web.base_url),
+        figures=figure_urls(settings, edition_date) if edition_date else {},
     )
 
 
-def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int) -> Variant:
+def variant_record(
+    key: str, group: Group, rendered: RenderedVariant, size: int, cuts: list[str] | None = None
+) -> Variant:
     """What ``variants/KEY.json`` records about a rendered variant."""
     return Variant(
         key=key,
@@ -281,8 +297,10 @@ def variant_record(key: str, group: Group, rendered: RenderedVariant, size: int)
         html_bytes=size,
         text_bytes=len(rendered.text.encode("utf-8")),
         degraded=rendered.level > 0,
+        shortened=cuts or [],
         unsubscribe_token=rendered.placeholders.unsubscribe,
         topics_token=rendered.placeholders.topics,
+        preferences_token=rendered.placeholders.preferences,
         html_sha256=sha256_text(rendered.html),
         text_sha256=sha256_text(rendered.text),
     )
@@ -292,18 +310,27 @@ def _by_count(item: tuple[object, int]) -> tuple[int, str]:
     return (-item[1], str(item[0]))
 
 
-def build_fingerprint(settings: Settings, routing: Routing, allow_empty: bool) -> str:
-    """What a build reads besides stage files: edition settings, templates, and who gets
-    which variant (as counts per variant and topic choice: what the variant files record)."""
+def build_fingerprint(
+    settings: Settings, routing: Routing, allow_empty: bool, edition_date: str = ""
+) -> str:
+    """What a build reads besides stage files: edition, web and archive settings, templates,
+    the key figures publish found, and who gets which variant (as counts per variant and topic
+    choice: what the variant files record)."""
+    from ..archive.publish import figure_urls
+
     subscribers = sorted(
         (key, describe(p), n) for key, g in routing.groups.items() for p, n in g.profiles.items()
     )
     return fingerprint(
         settings.edition.model_dump(),
+        settings.web.base_url,
+        settings.archive.base_url,
+        figure_urls(settings, edition_date) if edition_date else {},
         settings.sources.arxiv.abs_url,
         {k: v.model_dump() for k, v in settings.topics.items()},
         templates.digest(templates.override_dir(settings.edition.templates_dir)),
         subscribers,
+        [g.longest for _, g in sorted(routing.groups.items())],  # the size is measured on it
         allow_empty,
     )
 

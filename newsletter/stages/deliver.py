@@ -17,7 +17,7 @@ from ..delivery.summary import Summary
 from ..delivery.transports import Transport
 from ..errors import ConfigError, DeliveryError, HeaderInjection, StageError, TransportError
 from ..files import read_model
-from ..locks import run_lock
+from ..locks import edition_lock
 from ..mail.headers import safe_header
 from ..mail.placeholders import Placeholders
 from ..models import Edition, Subscriber, Variant
@@ -51,7 +51,7 @@ def load_variants(settings: Settings, edition: Edition) -> dict[str, RenderedVar
             text = (paths.variants / f"{v.key}.txt").read_text(encoding="utf-8")
         except FileNotFoundError as exc:
             raise StageError(f"{exc.filename} is missing: run 'newsletter build --force'") from None
-        holes = Placeholders(v.unsubscribe_token, v.topics_token)
+        holes = Placeholders(v.unsubscribe_token, v.topics_token, v.preferences_token)
         try:
             # The titles come from edition.json, which a hand could have edited.
             safe_header(subject(edition, v), "edition.titles")
@@ -186,8 +186,8 @@ def deliver(
 
 
 def deliver_locked(settings: Settings, edition_date: str, **kwargs: object) -> Summary:
-    """``deliver`` while holding the edition date's run lock (what ``send`` uses)."""
-    with run_lock(settings.layout.locks, edition_date):
+    """``deliver`` while holding the edition date's lock (what ``send`` uses)."""
+    with edition_lock(settings, edition_date, "send", log.warning):
         return deliver(settings, edition_date, **kwargs)  # type: ignore[arg-type]
 
 
@@ -223,7 +223,8 @@ def send_test(
         email = normalize_email(to)
     except ValueError as exc:
         raise ConfigError(f"--to {to!r}: {exc}") from None
-    variants = variants_for(settings, edition, {variant} if variant else set())
+    notes = {note_key("ko"), note_key("en")}
+    variants = variants_for(settings, edition, {variant} & notes if variant else set())
     if not variants:
         raise StageError(f"{settings.layout.edition(edition_date).edition} has no variants")
     key = variant or max(edition.variants, key=lambda v: len(v.paper_ids)).key

@@ -1,5 +1,6 @@
 """Subscribers: the list files (``subscribers/*.yaml``, ``*.csv``; format in
-subscribers/README.md) and the store's status changes, which win over the files."""
+subscribers/README.md), the web sign-ups and preferences, and the store's status changes,
+which win over the files."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from .lists import (
     read_folder,
     same_address,
 )
+from .web import listing as web_listing
+from .web import merge, source_of
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ __all__ = [
     "entries",
     "import_file",
     "list_files",
+    "listing",
     "load",
     "load_subscribers",
     "normalize_email",
@@ -46,6 +50,7 @@ __all__ = [
     "read_lists",
     "remove",
     "same_address",
+    "source_of",
     "subscribers_folder",
 ]
 
@@ -84,14 +89,36 @@ class SubscriberLists:
     profiles: Counter[Profile] = field(default_factory=Counter)
     longest: str = ""  # the longest address
 
-    def active_profiles(self, statuses: dict[str, str]) -> Counter[Profile]:
-        """Subscribers per profile, without those the store says left."""
+    def active_profiles(self, store: Store | None, topics: set[str]) -> Counter[Profile]:
+        """Active subscribers per profile: the lists' counts without those the store says
+        left, with the web's changes (preferences, pauses, confirmed sign-ups) applied.
+
+        Costs a lookup per status and per web change, not a pass over the lists.
+        """
         counts = Counter(self.profiles)
+        if store is None:
+            return counts
+        statuses = store.statuses()
         for email, status in statuses.items():
             sub = self.by_address.get(email.lower())
             if sub is not None and status != "active":
                 counts[profile(sub)] -= 1
+        changed = [
+            sub
+            for email in store.preferences()
+            if (sub := self.by_address.get(email)) is not None
+            and statuses.get(email, "active") == "active"
+        ]
+        for sub in changed:
+            counts[profile(sub)] -= 1
+        for sub in merge(changed, store, topics, statuses, listed_elsewhere=self.by_address):
+            counts[profile(sub)] += 1
         return +counts  # profiles left with nobody dropped
+
+    def longest_with(self, store: Store | None) -> str:
+        """The longest address, confirmed web sign-ups included."""
+        signups = [s.email for s in store.signups() if s.state == "confirmed"] if store else []
+        return max([self.longest, *signups], key=len)
 
 
 def read_lists(settings: Settings) -> SubscriberLists:
@@ -111,9 +138,21 @@ def read_lists(settings: Settings) -> SubscriberLists:
 def load_subscribers(
     settings: Settings, store: Store | None = None, lists: SubscriberLists | None = None
 ) -> list[Subscriber]:
-    """The active subscribers of the lists (bad records skipped; those who left, dropped).
+    """The active subscribers: the lists (bad records skipped) and the confirmed web sign-ups,
+    with the preferences saved on the web; those who left or paused are dropped.
 
     ``lists`` as the command read them; read here when not given.
     """
     lists = lists or read_lists(settings)
-    return active(lists.everyone, store.statuses() if store else {})
+    if store is None:
+        return list(lists.everyone)
+    statuses = store.statuses()
+    return merge(active(lists.everyone, statuses), store, set(settings.topics), statuses)
+
+
+def listing(
+    settings: Settings, store: Store, show_all: bool = False, lists: SubscriberLists | None = None
+) -> list[str]:
+    """The lines of ``subscribers list`` (files and web, each with its source)."""
+    lists = lists or read_lists(settings)
+    return web_listing(lists.everyone, store, set(settings.topics), show_all)

@@ -10,7 +10,13 @@ from support import FIXTURES as FIXTURES_DIR
 
 from newsletter.analysis import prompts as templates
 from newsletter.analysis.budget import CUT_MARK, estimate_tokens, fit, split_sections
-from newsletter.analysis.checks import check, foreign_script, invented_numbers
+from newsletter.analysis.checks import (
+    bounded,
+    check,
+    foreign_script,
+    invented_numbers,
+    repeated_fields,
+)
 from newsletter.analysis.schema import (
     AnswerError,
     analysis_schema,
@@ -273,3 +279,40 @@ def test_korean_number_units_compare_with_the_paper() -> None:
     src = "Applying ToolSense to ToolBench (~47k tools)"
     assert invented_numbers(["약 4만 7천 개 도구", "4.7만 개 도구"], src) == []
     assert invented_numbers(["5만 개 도구"], src) == ["50000"]
+
+
+def test_fields_over_their_bound_are_cut_and_named() -> None:
+    huge = card(
+        "2606.13594",
+        "ko",
+        core_idea="가" * 2_000_000,
+        method=["단계"] * 100_000,
+        tags=["x" * 500],
+    )
+    cut, problems = bounded(huge)
+    assert len(cut.core_idea) == 3_000 and cut.core_idea.endswith("…")
+    assert len(cut.method) == 12 and len(cut.tags[0]) == 80
+    assert problems == [
+        "field 'core_idea' is 2,000,000 characters, over the limit of 3,000; it was cut: "
+        "keep it short",
+        "field 'method' has 100,000 items (at most 12), the longest 2 characters (at most "
+        "1,000); it was cut: keep it short",
+        "field 'tags' has 1 items (at most 12), the longest 500 characters (at most 80); it was "
+        "cut: keep it short",
+    ]
+    faithful = card("2606.13594", "ko")
+    assert bounded(faithful) == (faithful, [])
+
+
+def test_long_near_copies_are_repeats_and_long_different_texts_are_not() -> None:
+    long_text = " ".join(
+        f"{i}번째 관찰: 긴 문맥에서도 캐시를 줄이면서 정확도를 지키는 방법을 살펴본다."
+        for i in range(60)
+    )  # ~3,000 characters
+    near_copy = long_text.replace("번째", "번 째", 3)
+    bad = card("2606.13594", "ko", core_idea=long_text, key_technique=near_copy)
+    assert repeated_fields(bad) == [("key_technique", "core_idea")]
+    # Twelve items of 1,000 characters in every list field, none repeating another.
+    items = [f"{i}번 항목 " + "가나다라마바사아자차카타파하"[i % 14] * 990 for i in range(12)]
+    wide = card("2606.13594", "ko", method=items, results=[t + "!" for t in items[::-1]])
+    assert ("results", "method") in repeated_fields(wide)  # same items, other order

@@ -232,7 +232,8 @@ def test_truncated_stage_file_error_has_no_empty_field_name(workdir: Path) -> No
 def test_data_dir_that_is_a_file_is_one_line(workdir: Path) -> None:
     (workdir / "data").write_text("not a folder")
     result = run("collect", "--date", DAY, "--replay", "sample", code=1)
-    assert f"Error: data/editions/{DAY}: Not a directory" in result.output
+    # The first thing made under data/ is the date's lock folder.
+    assert result.output == "Error: data/locks: Not a directory\n"
 
 
 def test_arxiv_api_error_entry_is_named_and_the_day_goes_on(
@@ -445,3 +446,80 @@ def test_a_list_that_never_ends_is_cut_after_twenty_pages(
     # arXiv (404 here) knows none of them: a few ids are named, the rest counted.
     assert "no metadata for 2606.00000, 2606.00001," in result.output
     assert "2606.00009 and 1990 more (its index may lag" in result.output
+
+
+# -- the sweep: settings through the environment, and the command line ------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "NEWSLETTER_EDITION__DEDUPE_DAYS",
+            "9" * 20,  # was: an OverflowError traceback after 30 s of looking back
+            "'edition.dedupe_days': Input should be less than or equal to 3660",
+        ),
+        (
+            "NEWSLETTER_EDITION__TITLE",
+            "T" * 100_000,  # was: a 100,000-character Subject header
+            "'edition.title': String should have at most 200 characters",
+        ),
+        ("NEWSLETTER_EDITION__TITLE", "", "'edition.title': String should have at least 1"),
+        ("NEWSLETTER_STORAGE__DATA_DIR", "", "'storage.data_dir': String should have at least"),
+        ("NEWSLETTER_DELIVERY__RATE_PER_S", "nan", "'delivery.rate_per_s': Input should be"),
+        ("NEWSLETTER_DELIVERY__CONCURRENCY", "-1", "'delivery.concurrency': Input should be"),
+        ("NEWSLETTER_EDITION__RANKED", "9" * 30, "'edition.ranked': Input should be less"),
+        ("NEWSLETTER_LLM__EXTRA_BODY", "notadict", "'llm.extra_body': Input should be a valid"),
+        ("NEWSLETTER_DELIVERY__SMTP__PORT", "0", "'delivery.smtp.port': Input should be greater"),
+        ("NEWSLETTER_DELIVERY__SMTP__PORT", "70000", "'delivery.smtp.port': Input should be less"),
+        ("NEWSLETTER_STORAGE__LOCK_WAIT_S", "-1", "'storage.lock_wait_s': Input should be"),
+        ("NEWSLETTER_DELIVERY__SES__TIMEOUT_S", "0", "'delivery.ses.timeout_s': Input should be"),
+    ],
+    ids=lambda v: v if len(str(v)) < 40 else f"{len(v)} chars",
+)
+def test_out_of_range_settings_through_the_environment_are_one_line(
+    workdir: Path, variable: str, value: str, message: str
+) -> None:
+    result = run("status", "--date", DAY, code=1, env={variable: value})
+    assert result.output.startswith(f"Error: environment {variable}: ")
+    assert message in result.output and len(result.output.splitlines()) == 1
+
+
+@pytest.mark.parametrize("port", ["99999", "-1"])
+def test_preview_port_out_of_range_is_a_usage_error(workdir: Path, port: str) -> None:
+    # Was: OverflowError from bind() as a traceback.
+    result = run("preview", "--date", DAY, "--port", port, "--no-open", code=2)
+    assert "Invalid value for '--port'" in result.output and "0<=x<=65535" in result.output
+
+
+def test_test_message_of_an_unknown_note_language_is_refused(workdir: Path) -> None:
+    run("send", "--date", DAY, "--replay", "sample", "--dry-run")
+    result = run("send", "--date", DAY, "--to", "a@example.com", "--variant", "note-xx", code=1)
+    assert "--variant 'note-xx': not a variant of" in result.output
+    assert not (workdir / "data" / "outbox").exists()
+
+
+def test_a_hand_edited_paper_id_with_dot_dot_writes_nothing_outside(workdir: Path) -> None:
+    # Was: 'analyze' wrote the card to data/editions/DAY/analyses/../../../../x.json.
+    run("collect", "--date", DAY, "--replay", "sample")
+    run("select", "--date", DAY)
+    folder = workdir / "data" / "editions" / DAY
+    for name in ("candidates.json", "selection.json"):
+        data = json.loads((folder / name).read_text(encoding="utf-8"))
+        data["papers"][0]["id"] = "../../../../escaped"
+        (folder / name).write_text(json.dumps(data), encoding="utf-8")
+    result = run("analyze", "--date", DAY, "--replay", "sample", code=1)
+    assert f"data/editions/{DAY}/selection.json" in result.output
+    assert "'../../../../escaped' is not an arXiv id without version" in result.output
+    assert not (workdir / "escaped.json").exists() and not (folder / "analyses").exists()
+
+
+def test_a_hand_edited_variant_key_with_a_path_is_refused(workdir: Path) -> None:
+    run("send", "--date", DAY, "--replay", "sample", "--dry-run")
+    path = workdir / "data" / "editions" / DAY / "edition.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["variants"][0]["key"] = "../../../../etc/hostname"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = run("send", "--date", DAY, code=1)
+    assert "edition.json" in result.output and "is not a variant key" in result.output
+    assert not (workdir / "data" / "outbox").exists()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from support.languages import foreign_hangul, sent_parts
-from support.llm_server import Answer, LLMServer, ok, serving
+from support.llm_server import Answer, LLMServer, ok, raw, serving
 
 from newsletter.cli import cli
 from newsletter.models import Candidates, PaperAnalysis, Selection
@@ -141,8 +141,8 @@ def test_send_with_an_llm_prints_usage_and_a_rerun_spends_nothing(
     # The check warning is the operator's: in status, never in what subscribers get.
     assert f"! {INVENTS}: field 'results' has numbers that are not in the paper: 99.9" in status
     sent = {p.name: p.read_bytes() for p in (workdir / "data" / "outbox" / DAY).glob("*.eml")}
-    for raw in sent.values():
-        for part in sent_parts(raw).values():
+    for message in sent.values():
+        for part in sent_parts(message).values():
             assert "not in the paper" not in part and "자동 점검" not in part
             assert "**" not in part  # the model's Markdown: <b> in HTML, plain in text
 
@@ -164,7 +164,7 @@ def test_an_english_subscriber_gets_an_english_edition_whole(
     english = (outbox / "alex.chen@example.com.eml").read_bytes()  # language: en
     assert foreign_hangul(english, papers) == {"subject": [], "text": [], "html": []}
     parts = sent_parts(english)
-    assert parts["subject"] == f"[{DAY}] AI Paper Digest"
+    assert parts["subject"].startswith(f"[{DAY}] AI Paper Digest: ")
     assert "The core of paper" in parts["text"]  # the English cards themselves
     for part in ("text", "html"):
         assert "recommended: " in parts[part] and "meets the readers' interests" in parts[part]
@@ -250,3 +250,83 @@ def test_cards_finished_before_a_stop_are_kept(
     run("analyze", "--date", DAY, "--replay", "sample")
     # Only the three Korean cards still missing, then the English subscriber's five.
     assert len(llm_server.requests) - asked == 3 + 5
+
+
+# The two the issue found; every other shape is in tests/analysis/test_client.py.
+BAD_ANSWERS = {
+    "html_page_with_200": raw("<!DOCTYPE html><html><body>Gateway</body></html>", "text/html"),
+    "cut_off_json": raw('{"id": "x", "choices": [{"message": {"content": "{\\"summ'),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_ANSWERS))
+def test_a_broken_200_answer_fails_that_paper_and_the_send_goes_on(
+    workdir: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    hit: list[str] = []
+
+    def answer(body: dict[str, Any]) -> Answer:
+        text = body["messages"][1]["content"]
+        if "후보 논문" not in text and not hit:
+            hit.append(re.search(r"arXiv: (\S+)", text).group(1))  # type: ignore[union-attr]
+            return BAD_ANSWERS[kind]
+        return card_for(body)
+
+    llm_server.responder = answer
+    monkeypatch.setenv("NEWSLETTER_LLM__BASE_URL", llm_server.url)
+    monkeypatch.setenv("NEWSLETTER_LLM__MODEL", "m")
+    monkeypatch.setenv("NEWSLETTER_LLM__MAX_CONCURRENCY", "1")
+    result = run("send", "--date", DAY, "--replay", "sample")
+    assert "Traceback" not in result.output
+    assert re.search(r"sent [1-9]\d*, skipped \d+, failed 0, unknown 0", result.output)
+    pid = hit[0].split("v")[0]
+    folder = workdir / "data" / "editions" / DAY / "analyses"
+    broken = PaperAnalysis.model_validate_json((folder / f"{pid}.json").read_bytes())
+    assert broken.analyzer == "offline" and broken.fallback is not None
+    assert f"answered HTTP 200 for {pid} with " in broken.fallback
+    edition_language = [p for p in folder.glob("*.json") if not p.name.endswith(".en.json")]
+    others = [PaperAnalysis.model_validate_json(p.read_bytes()) for p in edition_language]
+    assert sum(a.analyzer == "llm" for a in others) == 9
+
+
+def test_an_llm_field_of_2_mb_is_cut_and_the_card_kept(
+    workdir: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two fields of 2 MB, nearly the same: what made the old repeat check run for minutes.
+    syllables = "".join(chr(0xAC00 + (i * 7919) % 11172) + " " for i in range(11172))
+    words = (syllables * 90)[:2_000_000]
+    target: list[str] = []
+
+    def answer(body: dict[str, Any]) -> Answer:
+        good = card_for(body)
+        text = body["messages"][1]["content"]
+        if "후보 논문" in text:
+            return good
+        pid = re.search(r"arXiv: (\S+)", text).group(1)  # type: ignore[union-attr]
+        if target and target[0] != pid:
+            return good
+        target[:] = [pid]
+        huge = json.loads(good.content or "{}")
+        huge["core_idea"], huge["problem"] = words, words[2:]
+        return ok(huge)
+
+    llm_server.responder = answer
+    monkeypatch.setenv("NEWSLETTER_LLM__BASE_URL", llm_server.url)
+    monkeypatch.setenv("NEWSLETTER_LLM__MODEL", "m")
+    monkeypatch.setenv("NEWSLETTER_LLM__MAX_CONCURRENCY", "1")
+    result = run("send", "--date", DAY, "--replay", "sample")
+    assert re.search(r"sent [1-9]\d*, skipped \d+, failed 0, unknown 0", result.output)
+    pid = target[0].split("v")[0]
+    kept = PaperAnalysis.model_validate_json(
+        (workdir / "data" / "editions" / DAY / "analyses" / f"{pid}.json").read_bytes()
+    )
+    assert kept.analyzer == "llm"
+    assert len(kept.analysis.core_idea) == 3_000 and kept.analysis.core_idea.endswith("…")
+    assert (
+        "field 'core_idea' is 2,000,000 characters, over the limit of 3,000; it was cut: "
+        "keep it short"
+    ) in kept.warnings
+    repair = llm_server.requests[2]["messages"]  # recommendation, first answer, repair
+    assert len(repair[-2]["content"]) < 41_000  # the runaway answer is not quoted back whole
+    status = run("status", "--date", DAY).output
+    assert "field 'core_idea' is 2,000,000 characters" in status

@@ -1,26 +1,26 @@
 """`newsletter send` through the outbox: dry run, limit, test message, no-match note, progress,
-and the unsubscribe link's other end (a real WSGI server on 127.0.0.1)."""
+and the unsubscribe link's other end (the app under uvicorn on 127.0.0.1)."""
 
 from __future__ import annotations
 
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from click.testing import CliRunner, Result
-from support.delivery_servers import DAY, make_site, parse, subscriber_rows
+from support.delivery_servers import DAY, make_site, parse, subscriber_rows, write_subscribers
+from support.llm_server import Answer, fail, serving
+from support.processes import clean_env, finish, lock_held, read_until, start
+from support.web_server import SECRET, serve_app
 
 from newsletter.cli import cli
 from newsletter.config import load_settings
 from newsletter.store import Store
-from newsletter.web.unsubscribe import make_app
-
-SECRET = "another-test-key"
 
 
 def run(*args: str, code: int = 0) -> Result:
@@ -133,20 +133,8 @@ def test_progress_bar_shows_rate_and_eta(workdir: Path) -> None:
 def endpoint(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", SECRET)
     monkeypatch.setenv("NEWSLETTER_DELIVERY__UNSUBSCRIBE_URL", "https://news.example.com/u")
-    settings = load_settings(None)
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = make_server(
-        "127.0.0.1", 0, make_app(settings, Store(settings.layout.store)), handler_class=Quiet
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
+    with serve_app(load_settings(None)) as served:
+        yield f"{served.url}/unsubscribe"
 
 
 def test_unsubscribe_link_round_trip(workdir: Path, endpoint: str) -> None:
@@ -157,14 +145,18 @@ def test_unsubscribe_link_round_trip(workdir: Path, endpoint: str) -> None:
     token = urllib.parse.parse_qs(urllib.parse.urlsplit(https).query)["token"][0]
     assert run("subscribers", "verify-token", token).output.strip() == "reader0001@example.com"
     forged = token[:-2] + ("00" if not token.endswith("00") else "11")
-    assert "not valid" in run("subscribers", "verify-token", forged, code=1).output
+    refused = run("subscribers", "verify-token", forged, code=1).output
+    assert "refused" in refused and "signature does not match" in refused
     local = f"{endpoint}?token={urllib.parse.quote(token)}"
     page = urllib.request.urlopen(local).read().decode()  # GET: a confirm button only
     assert "reader0001@example.com" in page and "<form" in page
+    assert Store(workdir / "data" / "newsletter.db").status_of("reader0001@example.com") == (
+        "active"
+    )
     assert "reader0001@example.com" in run("subscribers", "list").output
     # RFC 8058 one-click: POST with List-Unsubscribe=One-Click.
     post = urllib.request.Request(local, data=b"List-Unsubscribe=One-Click", method="POST")
-    assert "is unsubscribed" in urllib.request.urlopen(post).read().decode()
+    assert "reader0001@example.com" in urllib.request.urlopen(post).read().decode()
     assert "reader0001@example.com" not in run("subscribers", "list").output
     fake = urllib.request.Request(f"{endpoint}?token=abc.def", data=b"", method="POST")
     with pytest.raises(urllib.error.HTTPError) as err:
@@ -176,11 +168,11 @@ def test_unsubscribe_link_round_trip(workdir: Path, endpoint: str) -> None:
 
 
 def test_unsubscribe_by_token_command(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from newsletter.mail.tokens import unsubscribe_token
+    from newsletter.mail.tokens import make_token
 
     monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", SECRET)
     make_site(workdir, subscriber_rows(2, [""]))
-    token = unsubscribe_token("reader0000@example.com", SECRET)
+    token = make_token(SECRET.encode(), "unsubscribe", "reader0000@example.com", int(time.time()))
     run("subscribers", "unsubscribe", "--token", token)
     assert run("subscribers", "list").output.split()[0] == "reader0001@example.com"
     monkeypatch.delenv("NEWSLETTER_UNSUBSCRIBE_SECRET")
@@ -197,17 +189,48 @@ def test_https_link_needs_the_signing_key(workdir: Path, monkeypatch: pytest.Mon
     assert states(workdir) == {}
 
 
-def test_one_send_per_date_at_a_time(workdir: Path) -> None:
-    import fcntl
+def test_two_sends_of_one_date_started_together_before_the_day_is_built(workdir: Path) -> None:
+    # Two real processes. The first holds the date's lock from its first stage (held there:
+    # the LLM does not answer its first request until the second is seen waiting); the second
+    # waits, then finds the edition built and everyone served.
+    write_subscribers(workdir, subscriber_rows(5, [""]))
+    second_waits = threading.Event()
+    with serving() as llm:
 
+        def answer(body: dict[str, object]) -> Answer:
+            if len(llm.requests) == 1:
+                second_waits.wait(timeout=120)
+            return fail(400, "context too long")  # the abstract card: the run goes on
+
+        llm.responder = answer
+        env = clean_env(NEWSLETTER_LLM__BASE_URL=llm.url, NEWSLETTER_LLM__MODEL="m")
+        first = start("send", "--date", DAY, "--replay", "sample", cwd=workdir, env=env)
+        seen_first = read_until(first, "huggingface:")  # printed under the lock
+        second = start("send", "--date", DAY, "--replay", "sample", cwd=workdir, env=env)
+        try:
+            seen_second = read_until(second, "waiting up to 600s for 'newsletter send' (pid ")
+        finally:
+            second_waits.set()
+        code_first, out_first = finish(first, seen_first)
+        code_second, out_second = finish(second, seen_second)
+    assert (code_first, code_second) == (0, 0), out_first + out_second
+    assert "sent 5, skipped 0, failed 0, unknown 0" in out_first
+    assert f"Nothing new to send for {DAY}: 5 already delivered." in out_second
+    assert "Traceback" not in out_first + out_second
+    assert outbox(workdir) == [f"reader{i:04d}@example.com" for i in range(5)]
+    assert set(states(workdir).values()) == {"sent"}
+
+
+def test_a_send_refuses_cleanly_when_another_holds_the_date(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_site(workdir, subscriber_rows(2, [""]))
-    lock = workdir / "data" / "locks" / f"send-{DAY}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("w") as fh:  # as another running send would hold it
-        fh.write("4242")
-        fh.flush()
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    monkeypatch.setenv("NEWSLETTER_STORAGE__LOCK_WAIT_S", "0")
+    with lock_held(workdir / "data" / "locks", DAY, "build") as pid:
         busy = run("send", "--date", DAY, code=1).output
-        assert f"another 'newsletter send' for {DAY} is running (pid 4242" in busy
+        assert busy.startswith(f"Error: 'newsletter build' (pid {pid}, since ")
+        assert f"is working on {DAY}" in busy and len(busy.splitlines()) == 1
         assert states(workdir) == {}
+        stage = run("analyze", "--date", DAY, code=1).output
+        assert f"'newsletter build' (pid {pid}" in stage
     assert "sent 2" in run("send", "--date", DAY).output

@@ -196,9 +196,10 @@ def test_sigkill_mid_run_then_rerun(workdir: Path) -> None:
         assert at_kill["sent"] + at_kill["sending"] >= 63 + CONCURRENCY, at_kill
         assert set(accepted_at_kill.values()) == {1} and sum(accepted_at_kill.values()) == 67
 
-        # Rerun without --retry-unknown: resumes, never touches the unknown rows.
+        # Rerun without --retry-unknown: resumes, never touches the unknown rows, and exits 1
+        # saying what to do, so a scheduler notices that some may lack the edition.
         rerun = newsletter("send", "--date", DAY, cwd=workdir, env=env)
-        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        assert rerun.returncode == 1, rerun.stdout + rerun.stderr
         status = newsletter("status", "--date", DAY, cwd=workdir, env=env)
         unknown = {
             line.split("never confirmed): ", 1)[1].split()[0]
@@ -207,7 +208,8 @@ def test_sigkill_mid_run_then_rerun(workdir: Path) -> None:
         }
         assert len(unknown) == at_kill["sending"], status.stdout
         assert f"unknown {len(unknown)}" in status.stdout
-        assert f"{len(unknown)} deliveries have an unknown outcome" in rerun.stdout
+        assert f"{len(unknown)} deliveries have an unknown outcome" in rerun.stderr
+        assert f"'newsletter send --date {DAY} --retry-unknown' resends them" in rerun.stderr
 
         got = Counter(a["to"] for a in server.accepted)
         states = ledger_states(db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,7 @@ def settings(tmp_path: Path, **env: str) -> Settings:
 def test_personalizer_fills_topics_and_link(tmp_path: Path) -> None:
     s = settings(
         tmp_path,
-        UNSUBSCRIBE_SECRET="k",
+        UNSUBSCRIBE_SECRET="k" * 32,
         DELIVERY__UNSUBSCRIBE_URL="https://ex.example.com/u?list=ai",
     )
     p = Personalizer(s, DAY, "Subject", "all")
@@ -133,7 +134,9 @@ def test_personalizer_fills_topics_and_link(tmp_path: Path) -> None:
 def test_plain_http_unsubscribe_url_is_refused_when_settings_load(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="must be an https:// link"):
         settings(
-            tmp_path, UNSUBSCRIBE_SECRET="k", DELIVERY__UNSUBSCRIBE_URL="http://ex.example.com/u"
+            tmp_path,
+            UNSUBSCRIBE_SECRET="k" * 32,
+            DELIVERY__UNSUBSCRIBE_URL="http://ex.example.com/u",
         )
 
 
@@ -167,7 +170,7 @@ def test_a_bad_header_fails_one_row_and_the_run_goes_on(tmp_path: Path) -> None:
 
 def test_a_long_link_falls_back_to_a_full_build(tmp_path: Path) -> None:
     base = "https://ex.example.com/" + "p" * 370
-    s = settings(tmp_path, UNSUBSCRIBE_SECRET="k", DELIVERY__UNSUBSCRIBE_URL=base)
+    s = settings(tmp_path, UNSUBSCRIBE_SECRET="k" * 32, DELIVERY__UNSUBSCRIBE_URL=base)
     long_line = variant()
     # An unbreakable run just under the flow limit with the link in it: filled in, it would
     # pass MAX_LINE_BYTES, so the message is built from scratch (base64, as it cannot flow).
@@ -178,7 +181,7 @@ def test_a_long_link_falls_back_to_a_full_build(tmp_path: Path) -> None:
     assert html_part is not None and html_part["Content-Transfer-Encoding"] == "base64"
     assert f'href="{base}?token=' in html_part.get_content()
     with pytest.raises(ConfigError, match="over 400 characters"):
-        settings(tmp_path, UNSUBSCRIBE_SECRET="k", DELIVERY__UNSUBSCRIBE_URL=base + "p" * 40)
+        settings(tmp_path, UNSUBSCRIBE_SECRET="k" * 32, DELIVERY__UNSUBSCRIBE_URL=base + "p" * 40)
 
 
 def test_a_line_break_in_a_setting_is_a_config_error(tmp_path: Path) -> None:
@@ -191,3 +194,40 @@ def test_a_line_break_in_a_setting_is_a_config_error(tmp_path: Path) -> None:
             "Title\r\nBcc: x@example.com",
             "all",
         )
+
+
+class Meeting(OutboxTransport):
+    """An outbox whose first message on each thread waits until four threads are sending."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.barrier = threading.Barrier(4, timeout=10)
+        self.seen: set[int] = set()
+
+    def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
+        if threading.get_ident() not in self.seen:
+            self.seen.add(threading.get_ident())
+            self.barrier.wait()  # BrokenBarrierError (the row fails) if fewer workers send
+        return super().send(raw, sender, recipient, tags)
+
+
+def test_a_short_run_is_shared_by_every_worker(tmp_path: Path) -> None:
+    # At 1,000/s a worker would claim 50 rows at once: eight rows would all go to one worker,
+    # and a slow transport would send them one after the other.
+    s = settings(tmp_path)
+    store = Store(tmp_path / "data" / "newsletter.db")
+    subs = {f"r{i}@example.com": Subscriber(email=f"r{i}@example.com") for i in range(8)}
+    plan(store, DAY, dict.fromkeys(subs, "k"))
+    transport = Meeting(tmp_path / "outbox")
+    summary = Sender(
+        store=store,
+        transport=transport,
+        edition_date=DAY,
+        variants={"k": variant()},
+        subscribers=subs,
+        personalizer=Personalizer(s, DAY, "S", "all"),
+        rate_per_s=1000,
+        concurrency=4,
+    ).run()
+    assert (summary.sent, summary.failed) == (8, 0)
+    assert len(transport.seen) == 4

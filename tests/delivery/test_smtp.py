@@ -22,7 +22,7 @@ from support.delivery_servers import DAY, ScriptedSmtp, make_site, parse, subscr
 
 from newsletter.cli import cli
 from newsletter.delivery.transports.smtp import SmtpTransport
-from newsletter.errors import Unknown
+from newsletter.errors import Fatal, Unknown
 from newsletter.store import Store
 
 
@@ -67,6 +67,7 @@ class Mailbox:
         self.refuse: set[str] = set()
         self.later_once: set[str] = set()
         self.rcpt_seen: Counter[str] = Counter()
+        self.authenticated: list[bool] = []
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -80,9 +81,10 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), envelope.content, session.ssl is not None)
-        )
+        self.authenticated.append(bool(session.authenticated))
+        # STARTTLS sets session.ssl; a session TLS from its first byte only has the transport's.
+        tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content, tls))
         return "250 Message accepted"
 
 
@@ -237,6 +239,102 @@ def test_connection_dropped_before_data_is_retried(
     finally:
         server.stop()
     assert result.exit_code == 0, result.output
+    assert "sent 3, skipped 0, failed 0, unknown 0" in result.output
+    assert "1 retried" in result.output
+    assert Counter(server.recipients()) == {r["email"]: 1 for r in rows}
+
+
+def test_starttls_false_with_a_login_is_refused_when_settings_load(
+    workdir: Path, plain_smtp: pytest.MonkeyPatch
+) -> None:
+    make_site(workdir, subscriber_rows(2, [""]))
+    plain_smtp.setenv("NEWSLETTER_DELIVERY__SMTP__USERNAME", "digest")
+    plain_smtp.setenv("NEWSLETTER_SMTP_PASSWORD", "hunter2")
+    result = run("send", "--date", DAY, code=1)
+    assert result.output.startswith(
+        "Error: environment NEWSLETTER_DELIVERY__SMTP__STARTTLS: delivery.smtp.starttls is "
+        "false and the connection is not encrypted: the SMTP password of 'digest' would go "
+        "out in clear text"
+    )
+    assert "hunter2" not in result.output
+    assert Store(workdir / "data" / "newsletter.db").rows(DAY) == []
+    # Explicitly allowed (a relay on this machine), the run goes ahead.
+    plain_smtp.setenv("NEWSLETTER_DELIVERY__SMTP__ALLOW_PLAINTEXT_LOGIN", "true")
+    allowed = CliRunner().invoke(cli, ["send", "--date", DAY, "--dry-run"])
+    assert allowed.exit_code == 0, allowed.output
+
+
+def test_the_transport_never_logs_in_over_plain_text(workdir: Path) -> None:
+    server = ScriptedSmtp()
+    transport = SmtpTransport(
+        "127.0.0.1", server.port, starttls=False, username="digest", password="hunter2"
+    )
+    try:
+        with pytest.raises(Fatal, match="refusing to send the password over an unencrypted"):
+            transport.send(
+                b"Subject: hi\r\n\r\nbody\r\n", "digest@example.com", "r@example.com", {}
+            )
+    finally:
+        transport.close()
+        server.stop()
+    assert not any(c.startswith("AUTH") for c in server.commands), server.commands
+    assert server.recipients() == []
+
+
+def test_implicit_tls_on_port_465_style(
+    workdir: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ssl
+
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(
+        box,
+        hostname="127.0.0.1",
+        port=port,
+        ssl_context=context,
+        authenticator=authenticator,
+        # aiosmtpd counts only STARTTLS as TLS for AUTH (and warns when AUTH is required
+        # without it); this session is TLS from its first byte, and our client logs in anyway.
+        auth_require_tls=False,
+    )
+    controller.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    for key_, value in {
+        "TRANSPORT": "smtp",
+        "SMTP__HOST": "127.0.0.1",
+        "SMTP__PORT": str(port),
+        "SMTP__STARTTLS": "false",
+        "SMTP__IMPLICIT_TLS": "true",
+        "SMTP__USERNAME": "digest",
+    }.items():
+        monkeypatch.setenv(f"NEWSLETTER_DELIVERY__{key_}", value)
+    monkeypatch.setenv("NEWSLETTER_SMTP_PASSWORD", "hunter2")
+    try:
+        make_site(workdir, subscriber_rows(2, [""]))
+        out = run("send", "--date", DAY).output
+    finally:
+        controller.stop()
+    assert "sent 2, skipped 0, failed 0" in out
+    assert len(box.received) == 2 and all(tls for *_, tls in box.received)
+    assert box.authenticated == [True, True]
+
+
+def test_reset_while_the_message_was_still_going_out_is_retried(
+    workdir: Path, plain_smtp: pytest.MonkeyPatch
+) -> None:
+    # The server reset the connection with the message's end unread: it took nothing.
+    server = ScriptedSmtp(reset_in_data=1)
+    plain_smtp.setenv("NEWSLETTER_DELIVERY__SMTP__PORT", str(server.port))
+    rows = subscriber_rows(3, [""])
+    try:
+        make_site(workdir, rows)
+        result = run("send", "--date", DAY)
+    finally:
+        server.stop()
     assert "sent 3, skipped 0, failed 0, unknown 0" in result.output
     assert "1 retried" in result.output
     assert Counter(server.recipients()) == {r["email"]: 1 for r in rows}

@@ -307,8 +307,10 @@ def test_an_outage_stops_the_run_and_failed_rows_can_be_retried(
         ) in result.output
         assert Counter(ledger(workdir).values()) == {"failed": 3, "pending": 7}
         down.clear()
-        plain = run("send", "--date", DAY)  # failed rows stay failed by default
+        # Failed rows stay failed by default, and the run says so with its exit code.
+        plain = run("send", "--date", DAY, code=1)
         assert "sent 7, skipped 0, failed 3" in plain.output
+        assert f"'newsletter send --date {DAY} --retry-failed'" in plain.output
         again = run("send", "--date", DAY, "--retry-failed").output
     finally:
         server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +11,7 @@ from newsletter.errors import HeaderInjection
 from newsletter.mail.fold import MAX_LINE_BYTES, body_encoding, encoded_size, reflow
 from newsletter.mail.message import build_message, html_bytes_as_sent, message_id
 from newsletter.mail.parts import sent_parts
-from newsletter.mail.tokens import unsubscribe_token, verify_unsubscribe_token
+from newsletter.mail.tokens import make_token
 
 WHEN = datetime(2026, 6, 12, 8, 30, tzinfo=UTC)
 
@@ -57,8 +56,8 @@ def test_headers_and_parts() -> None:
 def test_list_headers_are_written_raw_however_long_the_link() -> None:
     # A real link is longer than 78 characters; Python would turn it into encoded words,
     # which mail providers do not read as a link.
-    url = "https://news.example.com/unsubscribe?token=" + unsubscribe_token(
-        "someone.with.a.long.name@example.com", "k"
+    url = "https://news.example.com/unsubscribe?token=" + make_token(
+        b"k" * 32, "unsubscribe", "someone.with.a.long.name@example.com", 1_780_000_000
     )
     raw = make(unsubscribe_url=url)
     assert (
@@ -105,18 +104,6 @@ def test_message_id_is_stable_per_edition_and_subscriber() -> None:
     assert a != message_id("2026-06-13", "reader@example.com", "example.com")
     assert a != message_id("2026-06-12", "other@example.com", "example.com")
     assert a.startswith("<2026-06-12.") and a.endswith("@example.com>")
-
-
-def test_unsubscribe_token_round_trip_and_forgery() -> None:
-    token = unsubscribe_token("Reader@example.com", "s3cret")
-    assert verify_unsubscribe_token(token, "s3cret") == "reader@example.com"
-    assert verify_unsubscribe_token(token, "other-key") is None
-    addr, sig = token.split(".")
-    forged = base64.urlsafe_b64encode(b"boss@example.com").decode().rstrip("=") + "." + sig
-    assert verify_unsubscribe_token(forged, "s3cret") is None
-    assert verify_unsubscribe_token(token[:-1], "s3cret") is None
-    for junk in ("", "no-dot", "!!!.abc", "." * 3):
-        assert verify_unsubscribe_token(junk, "s3cret") is None
 
 
 def test_reflow_keeps_lines_short_and_content_equal() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,9 @@ def test_shorten_policy_degrades_only_the_variant_over_budget(tmp_path: Path) ->
     small = [v for v in edition.variants if v is not full]
     assert full.degraded and full.html_bytes <= 60_000
     assert not any(v.degraded for v in small)
-    assert any("shortened to level" in line for line in lines)
+    progress = next(line for line in lines if full.key in line)
+    assert "; shortened: table of contents titles cut to 24 characters; " in progress
+    assert full.shortened[0] == "table of contents titles cut to 24 characters"
     html = (settings.layout.edition(DAY).variants / f"{full.key}.html").read_text(encoding="utf-8")
     assert 'href="https://news.example/2026-06-12#paper-1"' in html
     assert "메일 크기 제한 때문에" in html
@@ -119,7 +122,7 @@ def test_shorten_policy_still_fails_when_nothing_fits(tmp_path: Path) -> None:
         load_cards(),
         settings_toml=('[edition]\nsize_budget_kb = 10\nover_budget = "shorten"\n'),
     )
-    with pytest.raises(RenderError, match="even the shortest cards are"):
+    with pytest.raises(RenderError, match="even cut to their titles the cards are"):
         build(settings, DAY, progress=lambda _: None)
 
 
@@ -145,3 +148,47 @@ def test_reference_edition_has_headroom_and_longer_cards_fit_whole(
     assert len(variant.paper_ids) == 10
     assert not variant.degraded  # rendered at level 0: every section of every card
     assert variant.html_bytes <= limit, variant.html_bytes
+
+
+def test_5000_character_titles_are_shortened_to_fit_and_delivered(tmp_path: Path) -> None:
+    cards = load_cards()
+    for i, c in enumerate(cards):
+        c.paper.title = f"Paper {i} " + "Very long title words " * 240  # ~5,000 characters
+        c.paper.organization = "Org " * 1000
+        c.selected.reason = "reason " * 700
+    settings = write_edition(tmp_path, cards, settings_toml='[edition]\nover_budget = "shorten"\n')
+    config = str(settings.source_path)
+    result = CliRunner().invoke(cli, ["--config", config, "send", "--date", DAY])
+    assert result.exit_code == 0, result.output
+    assert "sent 4, skipped 0, failed 0, unknown 0" in result.output
+    edition = build(settings, DAY, progress=lambda _: None)  # as built, unchanged
+    full = next(v for v in edition.variants if len(v.paper_ids) == 10)
+    assert full.html_bytes <= 100_000
+    assert full.shortened[-1] == "10 of 10 titles over 120 characters"
+    assert "long titles, organizations and reasons cut to 120 characters" in full.shortened
+    assert f"; shortened: {'; '.join(full.shortened)})" in result.output  # build's report
+    status = CliRunner().invoke(cli, ["--config", config, "status", "--date", DAY]).output
+    assert f"! {full.key} shortened to fit the size budget: table of contents titles" in status
+    eml = (settings.layout.outbox(DAY) / "all@example.com.eml").read_bytes()
+    html = message_from_bytes(eml, policy=policy.default).get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert html.count("Very long title words") <= 10 * 6  # titles cut, every card still there
+    assert all(f'id="paper-{n}"' in html for n in range(1, 11))
+
+
+def test_every_free_text_field_at_its_longest_still_fits_the_budget(tmp_path: Path) -> None:
+    # Every free text field of every card as long as a source or model could make it.
+    cards = load_cards()
+    for c in cards:
+        c.paper.title = "T" * 5_000
+        c.paper.organization = "O" * 5_000
+        c.selected.reason = "R" * 5_000
+        a = c.analysis.analysis
+        a.summary = a.core_idea = a.problem = a.key_technique = "가" * 3_000
+        for name in ("method", "results", "improvements", "applications", "limitations"):
+            setattr(a, name, ["나" * 1_000] * 12)
+        a.tags = a.prerequisites = ["다" * 80] * 12
+    settings = write_edition(tmp_path, cards, settings_toml='[edition]\nover_budget = "shorten"\n')
+    edition = build(settings, DAY, progress=lambda _: None)
+    assert all(v.html_bytes <= 100_000 for v in edition.variants)
+    # The lengthened cards are the Korean ones (the English analyses are the fixture's own).
+    assert all(v.shortened for v in edition.variants if v.language == "ko")

@@ -25,7 +25,8 @@ CASES = {
     # papers (their English cards; the last one analysed from the abstract only).
     "edition_ko": ("ko", "AI 논문 핵심 요약", None, 0),
     "variant_en": ("en", "AI Paper Digest", None, 0),
-    "edition_ko_shortened": ("ko", "AI 논문 핵심 요약", [0, 9], 2),
+    # Level 3: table of contents' titles cut, cards to summary, idea, problem, results, limits.
+    "edition_ko_shortened": ("ko", "AI 논문 핵심 요약", [0, 9], 3),
 }
 
 

@@ -10,7 +10,7 @@ from newsletter.config import load_settings
 from newsletter.errors import ConfigError, RenderError
 from newsletter.models import Card
 from newsletter.render import Renderer
-from newsletter.render.sections import sections
+from newsletter.render.sections import DEGRADE_LEVELS, card_at, sections
 from newsletter.render.text import display_width, safe_url, truncate
 
 
@@ -294,22 +294,31 @@ def test_text_part_has_every_paper_section_and_link(full, cards: list[Card]) -> 
 
 def test_degrade_levels_shorten_and_link(cards: list[Card]) -> None:
     sizes = []
-    for level in (0, 1, 2, 3):
+    for level in DEGRADE_LEVELS:
+        shown = [card_at(c, level) for c in cards]
         out = Renderer("ko", "T", web_url="https://news.example/2026-06-12").render(
-            "2026-06-12", cards, MODEL, GENERATED, level=level, nonce=NONCE
+            "2026-06-12", shown, MODEL, GENERATED, level=level, nonce=NONCE
         )
         sizes.append(len(out.html))
         links = HTMLParser(out.html).css("p.w a")
-        if level:
+        toc = [a.text() for a in HTMLParser(out.html).css("ol.toc a")]
+        if level >= 2:  # level 1 cuts only the table of contents' titles
             assert "메일 크기 제한 때문에" in out.html
             assert links[-1].attributes["href"] == "https://news.example/2026-06-12#paper-10"
         else:
             assert not links
-    assert sizes == sorted(sizes, reverse=True) and sizes[3] < sizes[0] * 0.75
-    level3 = sections(cards[0], 3)
-    assert level3["summary"] and level3["core_idea"] and not level3["method"]
-    with pytest.raises(RenderError, match="degrade level 7"):
-        Renderer("ko", "T").render("2026-06-12", cards, level=7)
+        if level:
+            assert all(len(t.split(" ", 1)[1]) <= 24 for t in toc), toc
+    assert sizes == sorted(sizes, reverse=True) and sizes[4] < sizes[0] * 0.75
+    idea_only = sections(cards[0], 4)
+    assert idea_only["summary"] and idea_only["core_idea"] and not idea_only["method"]
+    summary_only = sections(cards[0], 5)
+    assert summary_only["summary"] and not summary_only["core_idea"]
+    assert not summary_only["tags"] and not summary_only["prerequisites"]
+    titles_only = sections(cards[0], DEGRADE_LEVELS[-1])
+    assert not titles_only["summary"] and titles_only["shortened"]
+    with pytest.raises(RenderError, match="degrade level 99"):
+        Renderer("ko", "T").render("2026-06-12", cards, level=99)
 
 
 def test_shortened_card_without_web_version_links_to_arxiv(cards: list[Card]) -> None:

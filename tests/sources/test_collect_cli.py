@@ -196,6 +196,116 @@ def test_arxiv_timeout_is_a_warning_and_the_day_goes_on(
     assert saved["papers"][0]["upvotes"] == 5
 
 
+def test_daily_papers_json_nested_200000_deep_is_one_line(
+    workdir: Path, local_urls: HTTPServer
+) -> None:
+    local_urls.expect_request("/api/daily_papers").respond_with_data(
+        "[" * 200_000 + "]" * 200_000, content_type="application/json"
+    )
+    result = run("collect", "--date", DAY, code=1)
+    assert result.output.splitlines()[-1].startswith(
+        "Error: huggingface: JSON nested too deep to read (400,000 bytes) (http://"
+    )
+    assert "Traceback" not in result.output and "RecursionError" not in result.output
+    assert not (workdir / "data/editions" / DAY / "candidates.json").exists()
+
+
+def test_daily_papers_upvote_count_of_5000_digits_is_unknown_and_named(
+    workdir: Path, local_urls: HTTPServer
+) -> None:
+    items = [
+        '{"paper": {"id": "2606.00001", "title": "Huge", "upvotes": ' + "9" * 5000 + "}}",
+        '{"paper": {"id": "2606.00002", "title": "Fine", "upvotes": 12}}',
+    ]
+    local_urls.expect_request("/api/daily_papers").respond_with_data(
+        "[" + ",".join(items) + "]", content_type="application/json"
+    )
+    local_urls.expect_request("/api/query").respond_with_handler(arxiv_answer)
+    result = run("collect", "--date", DAY)
+    assert "2 candidates" in result.output
+    assert (
+        "huggingface: paper 2606.00001: paper.upvotes is a 5,000-digit number; treated as unknown"
+    ) in result.output
+    saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
+    votes = {p["id"]: p["upvotes"] for p in saved["papers"]}
+    assert votes == {"2606.00001": None, "2606.00002": 12}
+
+
+def test_daily_papers_title_of_5_mb_and_100000_authors_are_cut_with_warnings(
+    workdir: Path, local_urls: HTTPServer
+) -> None:
+    item = {
+        "paper": {
+            "id": "2606.00001",
+            "title": "t " * 2_500_000,
+            "authors": [{"name": "A. Author"}] * 100_000,
+            "summary": "An abstract.",
+        }
+    }
+    local_urls.expect_request("/api/daily_papers").respond_with_json([item])
+    local_urls.expect_request("/api/query").respond_with_handler(arxiv_answer)
+    result = run("collect", "--date", DAY)
+    assert "1 candidates" in result.output
+    assert "paper 2606.00001: title is 4,999,999 characters; cut to 1,000" in result.output
+    assert "paper 2606.00001: authors has 100,000 entries" in result.output
+    saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
+    paper = saved["papers"][0]
+    assert len(paper["title"]) == 1_000 and len(paper["authors"]) == 2_000
+    assert len(saved["warnings"]) == 2
+
+
+def test_daily_papers_page_of_100000_items_keeps_the_page_size(
+    workdir: Path, local_urls: HTTPServer
+) -> None:
+    items = [{"paper": {"id": f"2606.{i:05d}", "title": f"T{i}"}} for i in range(100_000)]
+    local_urls.expect_request("/api/daily_papers").respond_with_json(items)
+    local_urls.expect_request("/api/query").respond_with_handler(arxiv_answer)
+    result = run("collect", "--date", DAY)
+    assert "huggingface: 100,000 items on a page of 100; kept the first 100" in result.output
+    saved = json.loads((workdir / "data/editions" / DAY / "candidates.json").read_text())
+    # Pages come full, so the next pages are read (the same items: nothing new, so it stops).
+    assert len(saved["papers"]) == 100
+
+
+LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{i} "{(f"&lol{i - 1};" if i > 1 else "&lol;") * 10}">' for i in range(1, 10)
+    )
+    + ']><feed xmlns="http://www.w3.org/2005/Atom"><entry><title>&lol9;</title>'
+    "<id>http://arxiv.org/abs/2606.00002v1</id></entry></feed>"
+)
+DEEP = (
+    '<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>x</title>'
+    "<id>http://arxiv.org/abs/2606.00002v1</id>" + "<a>" * 100_000 + "</a>" * 100_000
+) + "</entry></feed>"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (LAUGHS, "XML entities that expand without bound"),
+        (DEEP, "XML nested deeper than 100 levels"),  # was: 8 s, growing faster than its size
+    ],
+    ids=["billion_laughs_entities", "xml_nested_100000_deep"],
+)
+def test_hostile_xml_from_feeds_and_the_arxiv_api_is_refused_before_parsing(
+    workdir: Path, local_urls: HTTPServer, body: str, problem: str
+) -> None:
+    (workdir / "newsletter.toml").write_text(
+        f'[[sources.feeds]]\nname = "lab"\nurl = "{local_urls.url_for("/lab.xml")}"\n'
+    )
+    local_urls.expect_request("/api/daily_papers").respond_with_json(
+        [{"paper": {"id": "2606.00001", "title": "Only one", "upvotes": 1}}]
+    )
+    local_urls.expect_request("/lab.xml").respond_with_data(body)
+    local_urls.expect_request("/api/query").respond_with_data(body)
+    result = run("collect", "--date", DAY)
+    assert "1 candidates" in result.stdout
+    assert f"feed:lab: {problem}" in result.stderr
+    assert f"arxiv: {problem}" in result.stderr
+
+
 def tomorrow_in_seoul() -> str:
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo

@@ -143,9 +143,9 @@ def test_add_remove_list_cli(workdir: Path) -> None:
     )
     out = run("subscribers", "list").output.splitlines()
     assert out == [
-        "a@example.com\tA\t*",
-        "b@example.com\t\tllm",
-        "C@example.com\tCee\tllm,agents\t-safety\ten",
+        "a@example.com\tA\t*\tsubscribers/subscribers.yaml:2",
+        "b@example.com\t\tllm\tsubscribers/subscribers.yaml:5",
+        "C@example.com\tCee\tllm,agents\t-safety\ten\tsubscribers/subscribers.yaml:7",
     ]
     dup = run("subscribers", "add", "c@example.com", code=1)
     assert "already subscribed" in dup.output and "subscribers.yaml:7" in dup.output
@@ -216,15 +216,23 @@ def test_unsubscribe_wins_over_the_files_until_resubscribed(workdir: Path) -> No
         "- email: a@example.com\n- email: b@example.com\n",
     )
     run("subscribers", "unsubscribe", "B@example.com")
-    assert run("subscribers", "list").output.split() == ["a@example.com", "*"]
+    assert run("subscribers", "list").output.split() == [
+        "a@example.com",
+        "*",
+        "subscribers/subscribers.yaml:1",
+    ]
     everyone = run("subscribers", "list", "--all").output
-    assert "b@example.com\t\t*\t[unsubscribed]" in everyone
+    assert "b@example.com\t\t*\tsubscribers/subscribers.yaml:2\t[unsubscribed]" in everyone
     refused = run("subscribers", "add", "b@example.com", "--file", "more.yaml", code=1)
     assert "unsubscribed in the store" in refused.output
     run("subscribers", "unsubscribe", "a@example.com", "--status", "bounced")
     assert run("subscribers", "list").output == ""
     run("subscribers", "resubscribe", "a@example.com")
-    assert run("subscribers", "list").output.split() == ["a@example.com", "*"]
+    assert run("subscribers", "list").output.split() == [
+        "a@example.com",
+        "*",
+        "subscribers/subscribers.yaml:1",
+    ]
 
 
 def test_check_cli_reports_and_fails(workdir: Path) -> None:
@@ -290,3 +298,40 @@ def test_list_into_a_closed_pipe_exits_quietly(workdir: Path) -> None:
     proc.stderr.close()
     assert proc.wait(timeout=60) == 0, err
     assert err == ""
+
+
+def test_counted_profiles_are_those_of_the_merged_list(workdir: Path) -> None:
+    # build counts subscribers per topic choice from the lists as read, adjusted by the
+    # store's changes; it must count exactly the subscribers delivery goes through.
+    from collections import Counter
+
+    from newsletter.config import load_settings
+    from newsletter.routing import profile
+    from newsletter.store import Preferences
+    from newsletter.subscribers import load_subscribers, read_lists
+
+    write(
+        workdir / "subscribers",
+        "s.yaml",
+        "- email: a@example.com\n  topics: [llm]\n- email: B@example.com\n"
+        "- email: c@example.com\n  topics: [llm]\n- email: d@example.com\n  topics: [vision]\n",
+    )
+    settings = load_settings()
+    store = Store(workdir / "data" / "newsletter.db")
+    store.set_status("a@example.com", "unsubscribed", "test")
+    store.set_preferences(Preferences("b@example.com", ["vision"], [], "en", False, ""))
+    store.set_preferences(Preferences("c@example.com", ["llm"], [], None, True, ""))  # paused
+    for email, confirm in [("web@example.com", True), ("pending@example.com", False)]:
+        nonce = store.request_signup(email, Preferences(email, ["agents"], [], "ko", False, ""))
+        if confirm:
+            assert store.confirm_signup(email, nonce)
+    nonce = store.request_signup(
+        "d@example.com", Preferences("d@example.com", [], [], None, False, "")
+    )
+    assert store.confirm_signup("d@example.com", nonce)  # listed too: counted once
+
+    lists = read_lists(settings)
+    merged = load_subscribers(settings, store, lists)
+    assert sorted(s.email for s in merged) == ["B@example.com", "d@example.com", "web@example.com"]
+    assert lists.active_profiles(store, set(settings.topics)) == Counter(map(profile, merged))
+    assert lists.longest_with(store) == "web@example.com"

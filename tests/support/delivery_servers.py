@@ -16,6 +16,8 @@ import base64
 import contextlib
 import csv
 import json
+import socket
+import struct
 import threading
 import urllib.request
 import uuid
@@ -58,9 +60,6 @@ class MotoSes:
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.url = f"http://{host}:{port}"
-        # moto keeps its backends per process, shared by every server it starts: begin empty.
-        reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
-        urllib.request.urlopen(reset).close()
         self.client = boto3.client(
             "sesv2",
             region_name="us-east-1",
@@ -68,6 +67,18 @@ class MotoSes:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+        self.reset()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.server.get_host_and_port()
+        return str(host), int(port)
+
+    def reset(self) -> None:
+        """Forget everything sent; the sender identity verified again."""
+        # moto keeps its backends per process, shared by every server it starts: begin empty.
+        reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset).close()
         self.client.create_email_identity(EmailIdentity=SENDER)
 
     def sent(self) -> list[dict[str, Any]]:
@@ -184,16 +195,23 @@ class ScriptedSmtp:
     ``after_data(n)`` decides what happens once the n-th message body has been received:
     "ok" answers 250, "drop" closes the connection without answering, "hang" sends nothing
     until ``release()`` (teardown). ``drop_at_mail`` closes the first that many connections at
-    MAIL FROM, before anything is handed over.
+    MAIL FROM, before anything is handed over; ``reset_in_data`` resets (TCP RST) the first
+    that many connections after one line of the message, its final "." unread. Every command
+    line is kept in ``commands``.
     """
 
     def __init__(
-        self, after_data: Callable[[int], str] | None = None, drop_at_mail: int = 0
+        self,
+        after_data: Callable[[int], str] | None = None,
+        drop_at_mail: int = 0,
+        reset_in_data: int = 0,
     ) -> None:
         import socketserver
 
         self.after_data = after_data or (lambda n: "ok")
         self.drop_at_mail = drop_at_mail
+        self.reset_in_data = reset_in_data
+        self.commands: list[str] = []
         self.released = threading.Event()
         self.lock = threading.Lock()
         self.received: list[tuple[str, bytes]] = []  # (recipient, message) per DATA
@@ -213,6 +231,8 @@ class ScriptedSmtp:
                     if not line:
                         return
                     verb = line.decode("ascii", "replace").strip().upper()
+                    with owner.lock:
+                        owner.commands.append(verb)
                     if verb.startswith("EHLO"):
                         self.reply("250 scripted")
                     elif verb.startswith("MAIL"):
@@ -227,6 +247,16 @@ class ScriptedSmtp:
                         self.reply("250 OK")
                     elif verb == "DATA":
                         self.reply("354 go ahead")
+                        with owner.lock:
+                            reset = owner.reset_in_data > 0
+                            owner.reset_in_data -= 1
+                        if reset:
+                            self.rfile.readline()
+                            self.request.setsockopt(
+                                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                            )
+                            self.request.close()
+                            return
                         body = b""
                         while not body.endswith(b"\r\n.\r\n"):
                             chunk = self.rfile.readline()

@@ -30,6 +30,14 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     usage: tuple[int, int] | None = (1000, 200)
     finish_reason: str = "stop"
+    body: bytes | None = None  # sent as it is (HTML, cut-off JSON), with ``content_type``
+    content_type: str = "application/json"
+
+
+def raw(body: bytes | str, content_type: str = "application/json", status: int = 200) -> Answer:
+    """An answer of exactly these bytes (what a broken proxy or server sends)."""
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return Answer(status=status, body=data, content_type=content_type)
 
 
 def ok(content: Any, usage: tuple[int, int] | None = (1000, 200)) -> Answer:
@@ -93,6 +101,9 @@ class LLMServer:
                 finally:
                     with server._lock:
                         server.in_flight -= 1
+                if answer.body is not None:
+                    self._send_raw(answer.status, answer.body, answer.content_type)
+                    return
                 if answer.status != 200:
                     self._send(
                         answer.status,
@@ -120,6 +131,13 @@ class LLMServer:
                         "total_tokens": sum(answer.usage),
                     }
                 self._send(200, payload, answer.headers)
+
+            def _send_raw(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def _send(
                 self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None

@@ -44,6 +44,9 @@ class Prompt:
         self, messages: list[dict[str, str]], answer: str, problems: list[str]
     ) -> list[dict[str, str]]:
         """The conversation so far, the answer, and one repair request naming its problems."""
+        if len(answer) > MAX_QUOTED_ANSWER:
+            # A runaway answer is not sent back whole: the problems say what was wrong.
+            answer = f"{answer[:MAX_QUOTED_ANSWER]}… [cut: {len(answer):,} characters in all]"
         return messages + [
             {"role": "assistant", "content": answer},
             {
@@ -51,6 +54,9 @@ class Prompt:
                 "content": self.render("repair", problems="\n".join(f"- {p}" for p in problems)),
             },
         ]
+
+
+MAX_QUOTED_ANSWER = 40_000  # characters of a previous answer quoted back in a repair
 
 
 def parse(text: str, where: str) -> Prompt:

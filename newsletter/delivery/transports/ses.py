@@ -8,6 +8,7 @@ from typing import Any
 
 from ...config import Settings
 from ...errors import ConfigError, Fatal, Permanent, Throttled, Transient, Unknown
+from ...logs import protect
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,15 @@ def _setup_problem(exc: Exception) -> str | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str, limit: int = 500) -> str:
+    """An answer's text for a terminal and the ledger: no control characters, bounded."""
+    text = _CONTROL.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def classify(code: str, status: int, message: str) -> type[Exception]:
     """The error kind for an SES error code, HTTP status and message."""
     if "daily message quota" in message.lower() or "daily sending quota" in message.lower():
@@ -68,11 +78,40 @@ def classify(code: str, status: int, message: str) -> type[Exception]:
         return Fatal
     if code in _THROTTLE or status == 429:
         return Throttled
-    if code in _FATAL:
+    if code in _FATAL or status in (401, 403):
+        # No SES error about one recipient is a 401/403: whatever answers so (a proxy, a
+        # firewall, a wrong endpoint) answers so for everyone.
         return Fatal
     if code in _PERMANENT or 400 <= status < 500:
         return Permanent
     return Transient
+
+
+def connection_closed(exc: Exception) -> Exception:
+    """The outcome of a connection that ended before SES's answer came (ConnectionClosedError).
+
+    urllib3 swallows a failed write and surfaces every such end as "Connection aborted."
+    (nothing of the answer read) or "Connection broken" (part of it read), with the socket
+    error inside. A TCP reset before any byte of the answer means the peer threw away what it
+    had not read (a host closing with unread data resets, RFC 1122 4.2.2.13; so does a NAT
+    that forgot an idle connection): SES never took the request, retry it. An orderly close
+    without an answer (RemoteDisconnected) is what a server that read the request and then
+    died sends, and a reset mid-answer means SES answered: both may have sent the message.
+    """
+    from http.client import RemoteDisconnected
+
+    error = getattr(exc, "kwargs", {}).get("error")
+    args: tuple[object, ...] = tuple(getattr(error, "args", ()))
+    cause = args[1] if len(args) > 1 else None
+    aborted = bool(args) and args[0] == "Connection aborted."
+    if (
+        aborted
+        and isinstance(cause, (ConnectionResetError, BrokenPipeError))
+        and not isinstance(cause, RemoteDisconnected)
+    ):
+        return Transient(f"connection reset before SES answered, not taken: {cause}")
+    what = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+    return Unknown(f"ConnectionClosedError ({what}); SES may have sent it")
 
 
 class SesTransport:
@@ -95,6 +134,7 @@ class SesTransport:
             ParamValidationError,
             ReadTimeoutError,
         )
+        from botocore.parsers import ResponseParserError
 
         args: dict[str, Any] = {
             "FromEmailAddress": sender,
@@ -112,12 +152,17 @@ class SesTransport:
             code, message = str(error.get("Code", "")), str(error.get("Message", ""))
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
             kind = classify(code, status, message)
-            raise kind(f"SES {status} {code}: {message}".strip()) from None
+            raise kind(printable(f"SES {status} {code}: {message}".strip())) from None
         except ParamValidationError as exc:
             raise Permanent(f"SES refused the request before sending: {exc}") from None
-        except (ReadTimeoutError, ConnectionClosedError) as exc:
-            # The request may have reached SES: the outcome is unknown, not a failure.
+        except ConnectionClosedError as exc:
+            raise connection_closed(exc) from None
+        except ReadTimeoutError as exc:
+            # The request went out whole and SES did not answer in time: it may have sent it.
             raise Unknown(f"{type(exc).__name__}: {exc}") from None
+        except (ResponseParserError, RecursionError) as exc:
+            # An answer came (SES may have taken the message) that cannot be read.
+            raise Unknown(f"SES answered, but not readably ({type(exc).__name__})") from None
         except BotoCoreError as exc:
             problem = _setup_problem(exc)
             if problem:
@@ -181,7 +226,9 @@ def make_ses_client(settings: Settings) -> Any:
     try:
         # A session of its own: boto3's default session caches the credentials it found
         # first, and a long-lived process must see the ones in force now.
-        return boto3.session.Session().client(
+        session = boto3.session.Session()
+        _protect_credentials(session)
+        return session.client(
             "sesv2",
             region_name=ses.region or None,
             endpoint_url=ses.endpoint_url or None,
@@ -189,8 +236,8 @@ def make_ses_client(settings: Settings) -> Any:
             # not (its 'max_attempts' counts retries: 1 would still resend a timed-out request).
             config=Config(
                 retries={"total_max_attempts": 1, "mode": "standard"},
-                connect_timeout=10,
-                read_timeout=30,
+                connect_timeout=min(10.0, ses.timeout_s),
+                read_timeout=ses.timeout_s,
                 max_pool_connections=max(10, settings.delivery.concurrency * 2),
             ),
         )
@@ -202,6 +249,19 @@ def make_ses_client(settings: Settings) -> Any:
     except PartialCredentialsError as exc:
         # boto3 resolves credentials when it makes the client; only a half-set pair fails here.
         raise ConfigError(str(_setup_problem(exc))) from None
+
+
+def _protect_credentials(session: Any) -> None:
+    """Keep the credentials boto3 found (environment, profile, role) out of every log line."""
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        found = session.get_credentials()
+    except BotoCoreError:
+        return  # a half-set pair: make_ses_client says so
+    if found is not None:
+        frozen = found.get_frozen_credentials()
+        protect(frozen.access_key, frozen.secret_key, frozen.token)
 
 
 def make(settings: Settings, edition_date: str) -> SesTransport:
