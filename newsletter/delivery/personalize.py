@@ -124,6 +124,10 @@ class Personalizer:
                     self._templates[key] = template
         return template
 
+    def prepare(self, variant: RenderedVariant) -> None:
+        """Make the variant's template now rather than for its first message."""
+        self.template(variant, variant.subject or self.subject)
+
     def message(
         self, variant: RenderedVariant, sub: Subscriber, *, test: bool = False
     ) -> tuple[bytes, str]:

@@ -124,6 +124,12 @@ class Sender:
                 raise DeliveryStopped(
                     f"delivery not started: {exc}; {counts['pending']} still pending", summary
                 ) from None
+        if todo:
+            # Each variant's message template is made before the first message (tens of
+            # milliseconds each): made by the first worker needing it, it held the others
+            # back while the rate's first slots went by unused.
+            for variant in self.variants.values():
+                self.personalizer.prepare(variant)
         if on_start:
             on_start(summary)
         self.started = time.monotonic()
@@ -137,7 +143,7 @@ class Sender:
         """Run the workers until the feed is empty or the run stops; True if interrupted."""
         workers = max(1, min(self.concurrency, todo))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(self._worker, feed) for _ in range(workers)]
+            futures = [pool.submit(self._worker, feed, i, workers) for i in range(workers)]
             try:
                 for fut in futures:
                     fut.result()
@@ -150,9 +156,14 @@ class Sender:
                 raise
         return False
 
-    def _worker(self, feed: Feed) -> None:
+    def _worker(self, feed: Feed, index: int, workers: int) -> None:
+        # The first batches differ in size (1/n, 2/n ... of a batch), so the workers settle
+        # and claim at different moments: all of them at once would leave the rate's slots
+        # unused while they take turns at the ledger.
+        size = self.batch if self.bulk_size > 1 else max(1, self.batch * (index + 1) // workers)
         while not self.stop.is_set():
-            rows = feed.take(self.batch)
+            rows = feed.take(size)
+            size = self.batch
             if not rows:
                 return
             try:
