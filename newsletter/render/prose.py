@@ -61,7 +61,14 @@ def _tex(text: str) -> str:
 
 def prose(value: Any) -> Prose:
     """``value`` as one paragraph of Prose (whitespace collapsed, Markdown and TeX read)."""
-    text = _HEADING.sub("", " ".join(str(clean_text(value or "")).split()))
+    return prose_of_text(value if isinstance(value, str) else str(value or ""))
+
+
+# Each card's fields are read again for every variant, language and shortening level a build
+# renders it in; the reading depends on the text only.
+@functools.lru_cache(maxsize=8192)
+def prose_of_text(value: str) -> Prose:
+    text = _HEADING.sub("", " ".join(str(clean_text(value)).split()))
     if _MARKDOWN_CHARS.isdisjoint(text) or not _MARKDOWN.search(text):
         return Prose(tex_to_text(text) if not _TEX_CHARS.isdisjoint(text) else text)
     plain: list[str] = []

@@ -25,7 +25,7 @@ from . import templates
 from .labels import labels_for
 from .prose import Prose, prose
 from .sections import DEGRADE_LEVELS, sections, toc_width
-from .text import Wrapper, clean_text, safe_url, truncate
+from .text import UNSAFE_CHARS, Wrapper, clean_text, safe_url, truncate
 
 # Inbox lists show about 90-140 characters of preview text after the subject.
 PREHEADER_WIDTH = 140
@@ -37,12 +37,20 @@ FONT_STACK = (
 
 
 def _finalize(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:  # most of what a template prints: the fast path
+        return _unsafe.sub("", value)
+    if kind is int:
+        return value
     if isinstance(value, Prose):
         return value  # cleaned when it was made; a plain str here would lose its markup
     if isinstance(value, Markup):
         # Already escaped (a filter's output, e.g. join): cleaned, but not escaped twice.
         return Markup(clean_text(str(value)))
     return "" if value is None else clean_text(value)
+
+
+_unsafe = UNSAFE_CHARS
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):

@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 
 # Embedding/override/isolate controls would reorder the rest of a block; LRM/RLM marks are
 # harmless and kept. C0 controls other than tab and newline have no place in an email.
-_UNSAFE_CHARS = re.compile(r"[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+UNSAFE_CHARS = re.compile(r"[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean_text(value: Any) -> Any:
     """Strip bidi override and control characters from strings on their way out."""
-    return _UNSAFE_CHARS.sub("", value) if isinstance(value, str) else value
+    return UNSAFE_CHARS.sub("", value) if isinstance(value, str) else value
 
 
 def safe_url(value: str | None) -> str:
