@@ -111,7 +111,7 @@ class SubscriberLists:
         ]
         for sub in changed:
             counts[profile(sub)] -= 1
-        for sub in merge(changed, store, topics, statuses, listed_elsewhere=self.by_address):
+        for sub in merge(changed, store, topics, statuses, listed_addresses=self.by_address):
             counts[profile(sub)] += 1
         return +counts  # profiles left with nobody dropped
 
@@ -147,7 +147,8 @@ def load_subscribers(
     if store is None:
         return list(lists.everyone)
     statuses = store.statuses()
-    return merge(active(lists.everyone, statuses), store, set(settings.topics), statuses)
+    listed = active(lists.everyone, statuses)
+    return merge(listed, store, set(settings.topics), statuses, listed_addresses=lists.by_address)
 
 
 def listing(

@@ -44,30 +44,31 @@ def merge(
     topics: set[str],
     statuses: dict[str, str],
     include_paused: bool = False,
-    listed_elsewhere: Container[str] = (),
+    listed_addresses: Container[str] | None = None,
 ) -> list[Subscriber]:
     """The file subscribers with their web preferences, then the confirmed web sign-ups.
 
     Those who paused are left out unless ``include_paused``; ``statuses`` (unsubscribed,
     bounced, complained) drop web sign-ups as they drop file records. A sign-up whose
-    (lower-cased) address is in ``listed_elsewhere`` is a file subscriber, counted there.
+    (lower-cased) address is a file's is that file's subscriber: ``listed_addresses`` holds
+    every listed address when the caller has them (else those of ``listed`` are used).
     """
     prefs = store.preferences()
     out: list[Subscriber] = []
-    seen: set[str] = set()
-    for sub in listed:
-        key = sub.email.lower()
-        seen.add(key)
-        saved = prefs.get(key)
+    for sub in listed if prefs else ():
+        saved = prefs.get(sub.email.lower())
         if saved is None:
             out.append(sub)
         elif include_paused or not saved.paused:
             out.append(_apply(sub, saved, topics))
-    for signup in store.signups():
+    if not prefs:
+        out = list(listed)  # a million file subscribers and nobody changed anything on the web
+    confirmed = [s for s in store.signups() if s.state == "confirmed"]
+    if confirmed and listed_addresses is None:
+        listed_addresses = {sub.email.lower() for sub in listed}
+    for signup in confirmed:
         key = signup.email
-        if signup.state != "confirmed" or key in seen or key in listed_elsewhere:
-            continue
-        if statuses.get(key, "active") != "active":
+        if key in (listed_addresses or ()) or statuses.get(key, "active") != "active":
             continue
         saved = prefs.get(key)
         sub = Subscriber(email=key, origin=WEB)
