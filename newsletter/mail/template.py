@@ -324,11 +324,26 @@ class MessageTemplate:
                     if self.boundary in value:
                         return None
                     what = what.replace(token, value)
-            folded, cte = self.encode(what, kind)
-            if cte != "8bit":
-                return None  # the builder would send this whole part base64
-            out.append(_crlf_body(folded))
+            body = self._short_lines(what)
+            if body is None:
+                folded, cte = self.encode(what, kind)
+                if cte != "8bit":
+                    return None  # the builder would send this whole part base64
+                body = _crlf_body(folded)
+            out.append(body)
         return b"".join(out)
+
+    def _short_lines(self, what: str) -> bytes | None:
+        """``what`` as the generator writes it when the delivery encoding keeps it as it is
+        (every line short enough: 8bit, unfolded), from one UTF-8 encoding; else None."""
+        if self.encode is not encode_body:
+            return None
+        data = what.encode("utf-8")
+        if max(map(len, data.split(b"\n"))) > FLOW_LINE_BYTES:
+            return None
+        if data.endswith(b"\n"):
+            data = data[:-1]
+        return data.replace(b"\n", b"\r\n") + b"\r\n" if data else b""
 
     def _header(self, key: str, who: Recipient) -> bytes:
         # The fast forms only take printable ASCII, which holds nothing ``safe_header``

@@ -10,7 +10,7 @@ one row at a time (``claim``, ``mark``) or a batch per transaction (``claim_many
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .db import Database, now
 
@@ -37,8 +37,9 @@ Mark = tuple[str, str, str | None, str | None]
 STATES = ("pending", "sending", "sent", "failed", "skipped")
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One ledger row as read (a tuple: a delivery run makes one per message, so it is cheap)."""
+
     date: str
     email: str
     variant: str
