@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html as html_lib
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import make_msgid
@@ -49,6 +50,10 @@ class Personalizer:
         self._lock = threading.Lock()
         sender = d.from_.rsplit("<", 1)[-1].rstrip(">").strip()
         self.mailto = d.unsubscribe_mailto or f"mailto:{sender}?subject=unsubscribe"
+        # (topics, exclusions, language) -> the footer's topics line, as text and as HTML:
+        # a list has a handful of topic choices, read for every one of its subscribers.
+        self._topics: dict[tuple[tuple[str, ...], tuple[str, ...], str], tuple[str, str]] = {}
+        self._second: tuple[int, datetime] = (-1, datetime.now(UTC))
 
     def links(self, email: str) -> tuple[str, str]:
         """(link for the footer, https URL for List-Unsubscribe or '')."""
@@ -78,15 +83,33 @@ class Personalizer:
             reply_to=d.reply_to,
         )
 
+    def topics_values(self, sub: Subscriber, language: str) -> tuple[str, str]:
+        """The topics line of ``sub`` as text and as HTML (made once per topic choice)."""
+        key = (tuple(sub.topics), tuple(sub.exclude), language)
+        values = self._topics.get(key)
+        if values is None:
+            topics = self.topics_line(sub, language)
+            values = self._topics[key] = (topics, html_lib.escape(topics))
+        return values
+
+    def now(self) -> datetime:
+        """Now to the second, as the Date header shows it: one datetime a second, shared by
+        the messages of that second (their templates make its Date line once)."""
+        second, date = self._second
+        if second != (now := int(time.time())):
+            date = datetime.fromtimestamp(now, UTC)
+            self._second = (now, date)
+        return date
+
     def recipient(self, variant: RenderedVariant, sub: Subscriber, msg_id: str) -> Recipient:
         """What ``sub``'s message of ``variant`` has of its own."""
         link, https = self.links(sub.email)
-        topics = self.topics_line(sub, variant.language)
+        topics, topics_html = self.topics_values(sub, variant.language)
         holes = variant.placeholders
         text_values = {holes.unsubscribe: link, holes.topics: topics}
         html_values = {
             holes.unsubscribe: html_lib.escape(link, quote=True),
-            holes.topics: html_lib.escape(topics),
+            holes.topics: topics_html,
         }
         if holes.preferences:
             # Rendered only when web.base_url is set (make_renderer), so a link is made.
@@ -97,7 +120,7 @@ class Personalizer:
             to=sub.email,
             to_name=sub.name,
             msg_id=msg_id,
-            date=datetime.now(UTC),
+            date=self.now(),
             unsubscribe_url=https,
             text_values=text_values,
             html_values=html_values,

@@ -282,10 +282,10 @@ class Sender:
     def sent(self, row: Row, message_id: str, out: list[Mark]) -> None:
         """Delivered: 'sent' with the id; a success resets the outage breaker."""
         out.append((row.email, "sent", message_id, None))
-        with self.lock:
-            self.giveups = 0
-            self.summary.sent += 1
-            self.summary.done += 1
+        # Counted when the batch is settled (``_settle``): no lock taken per message.
+        if self.giveups:
+            with self.lock:
+                self.giveups = 0
 
     def throttled(self, row: Row, exc: Throttled, tried: Attempts, out: list[Mark]) -> float | None:
         """Every worker slows down and this message waits its turn again, until too long."""
@@ -360,6 +360,10 @@ class Sender:
         """
         if not out:
             return
+        sent = sum(1 for mark in out if mark[1] == "sent")
+        with self.lock:  # counted as handed to the transport, whatever the ledger says next
+            self.summary.sent += sent
+            self.summary.done += sent
         moved_rows = self.store.mark_many(self.date, out)
         for (email, state, _, _), moved in zip(out, moved_rows, strict=True):
             if state == "sent" and not moved:

@@ -180,7 +180,7 @@ def reflow(html: str, limit: int = FLOW_LINE_BYTES) -> str | None:
 
 def lines_fit(text: str, limit: int = FLOW_LINE_BYTES) -> bool:
     """Whether every line of ``text`` is at most ``limit`` bytes of UTF-8."""
-    return all(len(line) <= limit for line in text.encode("utf-8").split(b"\n"))
+    return max(map(len, text.encode("utf-8").split(b"\n"))) <= limit
 
 
 def body_encoding(body: str, subtype: str = "html") -> tuple[str, str]:

@@ -200,6 +200,9 @@ class MessageTemplate:
         while self.boundary in text or self.boundary in html:
             self.boundary = "===============" + secrets.token_hex(16)
         self.mailto = str(headers.get("unsubscribe_mailto") or "")
+        self.mailto_link = f", <{self.mailto}>" if self.mailto else ""
+        self._last_date: tuple[datetime | None, bytes] = (None, b"")
+        self.mailto_line: bytes | None = None
         self.pieces: list[Piece] = []
         self.usable = self._prepare()
         if not self.usable:
@@ -321,22 +324,58 @@ class MessageTemplate:
                     if self.boundary in value:
                         return None
                     what = what.replace(token, value)
-            folded, cte = self.encode(what, kind)
-            if cte != "8bit":
-                return None  # the builder would send this whole part base64
-            out.append(_crlf_body(folded))
+            body = self._short_lines(what)
+            if body is None:
+                folded, cte = self.encode(what, kind)
+                if cte != "8bit":
+                    return None  # the builder would send this whole part base64
+                body = _crlf_body(folded)
+            out.append(body)
         return b"".join(out)
 
+    def _short_lines(self, what: str) -> bytes | None:
+        """``what`` as the generator writes it when the delivery encoding keeps it as it is
+        (every line short enough: 8bit, unfolded), from one UTF-8 encoding; else None."""
+        if self.encode is not encode_body:
+            return None
+        data = what.encode("utf-8")
+        if max(map(len, data.split(b"\n"))) > FLOW_LINE_BYTES:
+            return None
+        if data.endswith(b"\n"):
+            data = data[:-1]
+        return data.replace(b"\n", b"\r\n") + b"\r\n" if data else b""
+
     def _header(self, key: str, who: Recipient) -> bytes:
+        # The fast forms only take printable ASCII, which holds nothing ``safe_header``
+        # refuses: a value they take needs no check; any other goes the checked way.
         if key == "to":
+            if who.to_name.isascii():
+                fast = fast_to_header(who.to, who.to_name)
+                if fast is not None:
+                    return fast
             return to_header(_checked(who.to, "To"), _checked(who.to_name, "name"))
         if key == "date":
-            return date_header(who.date)
+            # Recipients of one second share one datetime (Personalizer): its line is made once.
+            last = self._last_date
+            if last[0] is not who.date:
+                last = self._last_date = (who.date, date_header(who.date))
+            return last[1]
         if key == "message-id":
-            return message_id_header(_checked(who.msg_id, "Message-ID"))
+            return fast_message_id_header(who.msg_id) or message_id_header(
+                _checked(who.msg_id, "Message-ID")
+            )
+        if who.unsubscribe_url:
+            fast = fast_unsubscribe_header(f"<{who.unsubscribe_url}>{self.mailto_link}")
+            if fast is not None:
+                return fast
+        elif self.mailto_line is not None:
+            return self.mailto_line  # the same for every recipient without a link
         links = []
         if who.unsubscribe_url:
             links.append(f"<{_checked(who.unsubscribe_url, 'List-Unsubscribe')}>")
         if self.mailto:
             links.append(f"<{_checked(self.mailto, 'List-Unsubscribe')}>")
-        return unsubscribe_header(", ".join(links))
+        line = unsubscribe_header(", ".join(links))
+        if not who.unsubscribe_url:
+            self.mailto_line = line
+        return line

@@ -10,7 +10,7 @@ one row at a time (``claim``, ``mark``) or a batch per transaction (``claim_many
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .db import Database, now
 
@@ -37,8 +37,9 @@ Mark = tuple[str, str, str | None, str | None]
 STATES = ("pending", "sending", "sent", "failed", "skipped")
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One ledger row as read (a tuple: a delivery run makes one per message, so it is cheap)."""
+
     date: str
     email: str
     variant: str
@@ -109,13 +110,12 @@ class Ledger(Database):
         if not emails:
             return set()
         marks = ",".join("?" * len(emails))
-        with self._conn() as conn:
-            cur = conn.execute(
-                "UPDATE deliveries SET state='sending', attempts=attempts+1, updated_at=?"
-                f" WHERE date=? AND state='pending' AND email IN ({marks}) RETURNING email",
-                (now(), date, *emails),
-            )
-            return {email for (email,) in cur}
+        won = self._write(
+            "UPDATE deliveries SET state='sending', attempts=attempts+1, updated_at=?"
+            f" WHERE date=? AND state='pending' AND email IN ({marks}) RETURNING email",
+            (now(), date, *emails),
+        )
+        return {str(email) for (email,) in won}
 
     def mark(
         self,
@@ -153,18 +153,17 @@ class Ledger(Database):
             return []
         values = ",".join("(?,?,?,?)" for _ in marks)
         args = [v for mark in marks for v in mark]
-        with self._conn() as conn:
-            moved = {
-                email
-                for (email,) in conn.execute(
-                    "UPDATE deliveries SET state=v.column2,"
-                    " message_id=COALESCE(v.column3, deliveries.message_id),"
-                    f" last_error=v.column4, updated_at=? FROM (VALUES {values}) AS v"
-                    " WHERE deliveries.date=? AND deliveries.email=v.column1"
-                    " AND deliveries.state='sending' RETURNING deliveries.email",
-                    (now(), *args, date),
-                )
-            }
+        moved = {
+            email
+            for (email,) in self._write(
+                "UPDATE deliveries SET state=v.column2,"
+                " message_id=COALESCE(v.column3, deliveries.message_id),"
+                f" last_error=v.column4, updated_at=? FROM (VALUES {values}) AS v"
+                " WHERE deliveries.date=? AND deliveries.email=v.column1"
+                " AND deliveries.state='sending' RETURNING deliveries.email",
+                (now(), *args, date),
+            )
+        }
         return [email in moved for email, _, _, _ in marks]
 
     def pending_page(self, date: str, after: str, size: int) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from support.delivery_servers import parse
@@ -14,6 +15,7 @@ from newsletter.delivery.personalize import Personalizer
 from newsletter.delivery.sender import Sender
 from newsletter.delivery.transports.outbox import OutboxTransport
 from newsletter.errors import ConfigError
+from newsletter.mail.message import message_id
 from newsletter.mail.placeholders import Placeholders
 from newsletter.models import Subscriber
 from newsletter.render import RenderedVariant
@@ -231,3 +233,75 @@ def test_a_short_run_is_shared_by_every_worker(tmp_path: Path) -> None:
     ).run()
     assert (summary.sent, summary.failed) == (8, 0)
     assert len(transport.seen) == 4
+
+
+class Recording:
+    """A transport that keeps the bytes it is handed, by recipient (any thread)."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.raw: dict[str, bytes] = {}
+
+    def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
+        self.raw[recipient] = raw
+        return ""
+
+    def preflight(self, todo: int) -> None:
+        pass
+
+    def max_send_rate(self) -> float | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("https", [False, True])
+def test_what_is_made_once_per_topic_choice_or_second_is_never_anothers(
+    tmp_path: Path, https: bool
+) -> None:
+    # Topics lines are made once per topic choice, the Date line once per second, a
+    # mailto-only List-Unsubscribe once per variant: every message still carries its own
+    # recipient's address, topics, links and id, and is the full builder's bytes.
+    env = {"UNSUBSCRIBE_SECRET": "k" * 32}
+    if https:
+        env["DELIVERY__UNSUBSCRIBE_URL"] = "https://ex.example.com/u?list=ai"
+    s = settings(tmp_path, **env)
+    store = Store(tmp_path / "data" / "newsletter.db")
+    choices = [((), ()), (("llm",), ()), (("llm",), ("safety",)), (("vision", "llm"), ())]
+    subs = {
+        f"r{i}@example.com": Subscriber(
+            f"r{i}@example.com", ("", "Ann Lee", "김민지")[i % 3], *choices[i % 4]
+        )
+        for i in range(40)
+    }
+    plan(store, DAY, dict.fromkeys(subs, "k"))
+    personalizer = Personalizer(s, DAY, "S", "all")
+    transport = Recording()
+    summary = Sender(
+        store=store,
+        transport=transport,
+        edition_date=DAY,
+        variants={"k": variant()},
+        subscribers=subs,
+        personalizer=personalizer,
+        rate_per_s=1e6,
+        concurrency=4,
+    ).run()
+    assert (summary.sent, sorted(transport.raw)) == (40, sorted(subs))
+    template = personalizer.template(variant(), "S")
+    for email, raw in transport.raw.items():
+        sub, msg = subs[email], parse(raw)
+        topics = ", ".join(sub.topics) or "all"
+        topics += f" (−{', '.join(sub.exclude)})" if sub.exclude else ""
+        text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert f"T: {topics}" in text.splitlines() and msg["To"].addresses[0].addr_spec == email
+        assert msg["Message-ID"] == message_id(DAY, email, personalizer.domain)
+        if https:
+            token = text.split("token=")[1].split()[0]  # the signed link, as the footer has it
+            assert personalizer.signed.read(unquote(token), "unsubscribe").subject == email
+            assert f"token={token}>" in msg["List-Unsubscribe"]
+        who = personalizer.recipient(variant(), sub, msg["Message-ID"])
+        who.date = msg["Date"].datetime
+        assert raw == template.full(who), email

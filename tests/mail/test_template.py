@@ -11,6 +11,7 @@ import random
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.headerregistry import Address
+from email.utils import format_datetime
 
 import pytest
 
@@ -216,6 +217,24 @@ def test_every_recipient_gets_the_builders_bytes(with_url: bool) -> None:
         raw = template.render(who)
         assert raw is not None, who.to_name
         assert raw == template.full(who), (who.to, who.to_name)
+
+
+def test_one_seconds_recipients_share_its_date_line_and_the_next_gets_its_own() -> None:
+    # The Personalizer hands one datetime a second to every message of that second; the
+    # template makes that Date line once: a later second must never keep the earlier one.
+    text, html = variant_bodies()
+    template = MessageTemplate(
+        text=text, html=html, tokens=[LINK, TOPICS], headers=HEADERS, with_unsubscribe_url=False
+    )
+    seconds = [
+        datetime(2026, 6, 12, 8, 30, 59, tzinfo=UTC),
+        datetime(2026, 6, 12, 8, 31, tzinfo=UTC),
+    ]
+    for i, who in enumerate(recipients(6, with_url=False)):
+        who.date = seconds[i // 3]
+        raw = template.render(who)
+        assert raw is not None and raw == template.full(who)
+        assert f"\r\nDate: {format_datetime(who.date)}\r\n".encode() in raw
 
 
 def _line_local(body: str, subtype: str) -> tuple[str, str]:
