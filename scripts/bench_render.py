@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from benchlib import median_s
+from benchlib import machine_speed, median_s
 from mjml import mjml2html
 
 from newsletter.mail.message import html_bytes_as_sent
@@ -36,6 +36,7 @@ def main() -> None:
     ko = Renderer("ko", "AI 논문 핵심 요약")
     en = Renderer("en", "AI Paper Digest")
 
+    print(machine_speed())
     print(f"render one variant (median of {args.repeat}):")
     for name, renderer, picked in (
         ("ko, 10 papers", ko, cards),

@@ -38,7 +38,7 @@ def _char_width(ch: str) -> int:
 
 def display_width(text: str) -> int:
     """Terminal columns: Hangul, CJK and emoji take two."""
-    return sum(map(_char_width, text))
+    return len(text) if text.isascii() else sum(map(_char_width, text))
 
 
 def _split_long(word: str, width: int) -> list[str]:
