@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from support.delivery_servers import AWS_ENV, DAY, make_site, subscriber_rows
+from support.fault_proxy import PASS, Answer, FaultProxy
 from support.ses_standin import SesStandIn
 
 from newsletter.cli import cli
@@ -175,6 +176,31 @@ def test_a_paused_account_in_a_bulk_answer_stops_with_the_rest_pending(
         server.stop()
     assert "sent 20, skipped 0, failed 0, unknown 0" in again
     assert len(server.delivered) == 20
+
+
+def test_an_unreadable_bulk_answer_leaves_its_recipients_unknown_without_a_traceback(
+    workdir: Path, env: pytest.MonkeyPatch
+) -> None:
+    # SES may have sent to all of them: they are reported unknown, the others are sent.
+    env.setenv("NEWSLETTER_DELIVERY__CONCURRENCY", "1")
+    server = SesStandIn()
+    deep = Answer(200, "", body=b"[" * 100_000 + b"]" * 100_000)
+    proxy = FaultProxy(
+        ("127.0.0.1", int(server.url.rsplit(":", 1)[1])), lambda n, r: deep if n == 1 else PASS
+    )
+    env.setenv("NEWSLETTER_DELIVERY__SES__ENDPOINT_URL", proxy.url)
+    rows = subscriber_rows(60, [""])
+    try:
+        make_site(workdir, rows)
+        result = run("send", "--date", DAY, code=1)
+    finally:
+        proxy.stop()
+        server.stop()
+    assert "Traceback" not in result.output
+    assert "SES answered, but not readably (RecursionError)" in result.output
+    ledger = Counter(states(workdir).values())
+    assert ledger["sending"] > 0 and ledger["sending"] + ledger["sent"] == 60, ledger
+    assert len(server.delivered) == ledger["sent"]
 
 
 def test_the_stand_in_refuses_what_ses_would(workdir: Path) -> None:

@@ -150,7 +150,8 @@ class FaultProxy:
                 request = _read_message(client, from_client)
                 if request is None:
                     return
-                is_send = request.startswith(b"POST /v2/email/outbound-emails")
+                # SendEmail and SendBulkEmail (outbound-bulk-emails) are counted alike.
+                is_send = request.startswith(b"POST /v2/email/outbound-")
                 fault: Fault = PASS
                 n = 0
                 if is_send:

@@ -127,15 +127,6 @@ class SesTransport:
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
         """Hand one raw message to SES; returns SES's MessageId."""
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectionClosedError,
-            ParamValidationError,
-            ReadTimeoutError,
-        )
-        from botocore.parsers import ResponseParserError
-
         args: dict[str, Any] = {
             "FromEmailAddress": sender,
             "Destination": {"ToAddresses": [recipient]},
@@ -145,12 +136,28 @@ class SesTransport:
             args["EmailTags"] = [{"Name": _tag(k), "Value": _tag(v)} for k, v in tags.items()]
         if self.configuration_set:
             args["ConfigurationSetName"] = self.configuration_set
+        return str(self.call("send_email", **args).get("MessageId", ""))
+
+    def call(self, operation: str, *, exists_ok: bool = False, **args: Any) -> dict[str, Any]:
+        """One SES call; its failure as the TransportError kind it is (``exists_ok``: an
+        AlreadyExistsException is an empty answer)."""
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectionClosedError,
+            ParamValidationError,
+            ReadTimeoutError,
+        )
+        from botocore.parsers import ResponseParserError
+
         try:
-            answer = self.client.send_email(**args)
+            return dict(getattr(self.client, operation)(**args))
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code, message = str(error.get("Code", "")), str(error.get("Message", ""))
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            if exists_ok and code == "AlreadyExistsException":
+                return {}
             kind = classify(code, status, message)
             raise kind(printable(f"SES {status} {code}: {message}".strip())) from None
         except ParamValidationError as exc:
@@ -168,7 +175,6 @@ class SesTransport:
             if problem:
                 raise Fatal(problem) from None
             raise Transient(f"{type(exc).__name__}: {exc}") from None
-        return str(answer.get("MessageId", ""))
 
     def account(self) -> dict[str, Any] | None:
         """SES's GetAccount answer (fetched once), or None if SES will not tell."""

@@ -31,7 +31,7 @@ from ...config import Settings
 from ...errors import Fatal, Permanent, Throttled, Transient, TransportError, Unknown
 from ...mail.template import Recipient
 from ...render import RenderedVariant
-from .ses import SesTransport, _setup_problem, _tag, classify, make_ses_client
+from .ses import SesTransport, _tag, make_ses_client
 
 log = logging.getLogger(__name__)
 
@@ -88,37 +88,6 @@ class SesBulkTransport(SesTransport):
         self.created: list[str] = []
         self.template_lock = threading.Lock()
 
-    def call(self, operation: str, **args: Any) -> dict[str, Any]:
-        """One SES call; its failure as the TransportError kind SendEmail's would be."""
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectionClosedError,
-            ParamValidationError,
-            ReadTimeoutError,
-        )
-
-        try:
-            return dict(getattr(self.client, operation)(**args))
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code, message = str(error.get("Code", "")), str(error.get("Message", ""))
-            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-            if code == "AlreadyExistsException":
-                return {}
-            raise classify(code, status, message)(
-                f"SES {status} {code}: {message}".strip()
-            ) from None
-        except ParamValidationError as exc:
-            raise Permanent(f"SES refused the request before sending: {exc}") from None
-        except (ReadTimeoutError, ConnectionClosedError) as exc:
-            raise Unknown(f"{type(exc).__name__}: {exc}") from None
-        except BotoCoreError as exc:
-            problem = _setup_problem(exc)
-            if problem:
-                raise Fatal(problem) from None
-            raise Transient(f"{type(exc).__name__}: {exc}") from None
-
     def template(self, variant: RenderedVariant, subject: str) -> str:
         """The stored template of a variant, created on first use (named by its content)."""
         holes = variant.placeholders
@@ -136,6 +105,7 @@ class SesBulkTransport(SesTransport):
                 name = f"newsletter-{self.edition_date}-{_tag(variant.key)}-{digest[:12]}"
                 self.call(
                     "create_email_template",
+                    exists_ok=True,
                     TemplateName=name,
                     TemplateContent={"Subject": subject_text, "Html": html, "Text": text},
                 )
