@@ -12,14 +12,13 @@ from pathlib import Path
 import boto3
 import feedparser
 import pytest
-from click.testing import CliRunner, Result
 from playwright.sync_api import BrowserContext, sync_playwright
 from pytest_httpserver import HTTPServer
 from support import FIXTURES
+from support.cli import run
 from support.delivery_servers import AWS_ENV, DAY, make_site, parse, subscriber_rows
 
 from newsletter.archive.figures import collect, key_figure
-from newsletter.cli import cli
 from newsletter.config import load_settings
 from newsletter.files import read_model
 from newsletter.http import make_http
@@ -27,12 +26,6 @@ from newsletter.models import Edition
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from support.cli import run
 from support.delivery_servers import DAY, make_site, parse, subscriber_rows, write_subscribers
 from support.llm_server import Answer, fail, serving
 from support.processes import clean_env, finish, lock_held, read_until, start
@@ -21,12 +22,6 @@ from support.web_server import SECRET, serve_app
 from newsletter.cli import cli
 from newsletter.config import load_settings
 from newsletter.store import Store
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 def outbox(root: Path) -> list[str]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from support.cli import run
 from support.delivery_servers import AWS_ENV, DAY, MotoSes, make_site, subscriber_rows
 from support.fault_proxy import (
     CLOSE_AFTER,
@@ -30,7 +30,6 @@ from support.fault_proxy import (
     Plan,
 )
 
-from newsletter.cli import cli
 from newsletter.store import Store
 
 CONCURRENCY = 4
@@ -82,13 +81,6 @@ def start_proxy(
     p = Proxied(moto, monkeypatch, plan)
     made.append(p)
     return p
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def states(root: Path) -> dict[str, str]:

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from support.cli import run
 from support.delivery_servers import AWS_ENV, DAY, MotoSes, make_site, parse, subscriber_rows
 
-from newsletter.cli import cli
 from newsletter.mail.message import message_id
 from newsletter.mail.tokens import read_token
 from newsletter.models import Edition, Subscriber
@@ -38,12 +37,6 @@ def ses_env(moto: MotoSes, monkeypatch: pytest.MonkeyPatch) -> MotoSes:
     monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", SECRET)
     monkeypatch.setenv("NEWSLETTER_DELIVERY__RATE_PER_S", "200")
     return moto
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 def test_each_subscriber_gets_exactly_their_papers(workdir: Path, ses_env: MotoSes) -> None:

@@ -12,22 +12,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from support.cli import run
 from support.delivery_servers import AWS_ENV, DAY, make_site, subscriber_rows
 from support.fault_proxy import PASS, Answer, FaultProxy
 from support.ses_standin import SesStandIn
 
-from newsletter.cli import cli
 from newsletter.config import load_settings
 from newsletter.delivery.transports.ses_bulk import template_text
 from newsletter.stages.deliver import built_edition, load_variants
 from newsletter.store import Store
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 @pytest.fixture

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from support.cli import run
 from support.delivery_servers import DAY, ScriptedSmtp, make_site, parse, subscriber_rows
 
 from newsletter.cli import cli
@@ -136,12 +137,6 @@ def smtp_server(
     monkeypatch.setenv("NEWSLETTER_DELIVERY__RETRY_BACKOFF_S", "0.01")
     yield box
     controller.stop()
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 def test_smtp_starttls_login_and_outcomes(workdir: Path, smtp_server: Mailbox) -> None:

@@ -10,10 +10,9 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-from click.testing import CliRunner, Result
+from support.cli import run
 from support.delivery_servers import AWS_ENV, DAY, ScriptedSes, make_site, parse, subscriber_rows
 
-from newsletter.cli import cli
 from newsletter.config import load_settings
 from newsletter.delivery.pacing import delivery_rate
 from newsletter.delivery.summary import DeliveryStopped
@@ -21,12 +20,6 @@ from newsletter.delivery.transports.ses import SesTransport, make_ses_client
 from newsletter.errors import ConfigError, Fatal
 from newsletter.stages.deliver import deliver
 from newsletter.store import Store
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 @pytest.fixture

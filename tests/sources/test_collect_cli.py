@@ -9,21 +9,13 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
 from support import FIXTURES as FIXTURES_DIR
+from support.cli import run
 from werkzeug import Request, Response
-
-from newsletter.cli import cli
 
 FIXTURES = FIXTURES_DIR
 DAY = "2026-06-12"
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 @pytest.fixture

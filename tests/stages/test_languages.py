@@ -8,10 +8,9 @@ import json
 from pathlib import Path
 
 import yaml
-from click.testing import CliRunner, Result
+from support.cli import run
 from support.render_edition import load_cards, write_edition
 
-from newsletter.cli import cli
 from newsletter.models import Edition, PaperAnalysis, Selection
 from newsletter.stages.build import build
 
@@ -20,12 +19,6 @@ KOREAN_ONLY = [
     {"email": "minji.kim@example.com", "topics": ["llm", "agents"]},
     {"email": "sora.lee@example.com"},
 ]
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 def folder(root: Path) -> Path:

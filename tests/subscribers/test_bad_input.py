@@ -6,18 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner, Result
+from click.testing import Result
+from support.cli import run
 from support.delivery_servers import DAY, parse
 
-from newsletter.cli import cli
 from newsletter.delivery.transports.outbox import OutboxTransport, outbox_name
 from newsletter.store import Store
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 def send(code: int = 0) -> Result:

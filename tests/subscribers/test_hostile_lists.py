@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from support.cli import run
 from support.delivery_servers import DAY, make_site, subscriber_rows
 
-from newsletter.cli import cli
 from newsletter.config import load_settings
 from newsletter.delivery.transports.outbox import OutboxTransport
 from newsletter.stages.build import build
@@ -18,12 +18,6 @@ from newsletter.store import Store
 from newsletter.subscribers import check, read_lists
 
 TOPICS = {"llm", "agents", "vision"}
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 def write(root: Path, name: str, data: str) -> Path:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from support.cli import run
 
 from newsletter.cli import cli
 from newsletter.config import Settings
@@ -15,12 +16,6 @@ from newsletter.store import Store
 from newsletter.subscribers import check, load
 
 TOPICS = set(Settings().topics)
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
 
 
 def write(folder: Path, name: str, text: str) -> Path:
