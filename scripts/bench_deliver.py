@@ -36,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from benchlib import machine_speed
 from click.testing import CliRunner
 
 from newsletter.cli import cli
@@ -308,15 +309,10 @@ def transport(root: Path, env: dict[str, str]) -> Any:
     return make_transport(settings_for(root, **env), DAY)
 
 
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
-
-
 def part(title: str, wanted: str, name: str) -> bool:
     if wanted not in ("all", name):
         return False
-    print(f"\n{title} [{load()}]")
+    print(f"\n{title} [{machine_speed()}, {os.cpu_count()} cores]")
     return True
 
 

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import machine_speed
+
 DAY = "2026-06-12"
 TOPICS = ["", "llm", "vision", "agents,llm", "robotics", "efficiency;safety", "speech", "video"]
 NAMES = ["", "Reader", "김민지", "Minji Kim", "Zoë Ünal", "박준"]
@@ -110,8 +112,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure below 1M")
     args = parser.parse_args()
     newsletter = [sys.executable, "-m", "newsletter"]
-    load = os.getloadavg()
-    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
+    print(f"{machine_speed()}, {os.cpu_count()} cores")
     print(f"{'list':>14} {'operation':<22} {'seconds':>8} {'peak MB':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -25,6 +25,7 @@ from support.delivery_servers import MotoSes  # noqa: E402
 from support.kill_points import (  # noqa: E402
     CONCURRENCY,
     HEADER,
+    IN_FLIGHT,
     PHASES,
     Point,
     make_template,
@@ -49,7 +50,10 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             template = make_template(Path(tmp), args.subscribers)
-            print(f"{args.subscribers} subscribers, {CONCURRENCY} in flight at most")
+            print(
+                f"{args.subscribers} subscribers, {CONCURRENCY} workers: {IN_FLIGHT} rows in "
+                "flight at most (each worker's batch)"
+            )
             print(HEADER)
             for point in points(args.subscribers):
                 outcome = run_point(moto, template, Path(tmp), point)

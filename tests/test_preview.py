@@ -118,6 +118,8 @@ def test_preview_command_serves_until_interrupted(built: Settings) -> None:
     proc = subprocess.Popen(
         [
             sys.executable,
+            "-X",
+            "faulthandler",  # a SIGABRT below dumps every thread's stack to stderr
             "-m",
             "newsletter",
             "--config",
@@ -149,9 +151,9 @@ def test_preview_command_serves_until_interrupted(built: Settings) -> None:
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-    assert proc.returncode == 0
+            proc.send_signal(signal.SIGABRT)  # still running: say where it is stuck
+        _, stderr = proc.communicate()
+    assert proc.returncode == 0, stderr
 
 
 def test_preview_shows_the_parts_of_the_message_delivery_sends(built: Settings) -> None:

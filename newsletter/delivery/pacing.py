@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +22,10 @@ class RateLimiter:
     the moment it is reserved, so slots are at least ``1 / rate`` apart (no second holds more
     than ``rate`` + 1 messages), and a caller that wakes late does not move the slots after
     it: the rate holds however long each sleep overshoots. (A token bucket refilled after each
-    sleep lost that overshoot on every message: 5% under the rate at 100/s.)
+    sleep lost that overshoot on every message: 5% under the rate at 100/s.) Slots alone bound
+    the slots; a thread waking late for its slot could still go out beside the next one, so
+    the messages are also counted as they are let go, and none is let go that would make a
+    second hold more than rate + 1 of them.
     """
 
     def __init__(
@@ -37,6 +41,10 @@ class RateLimiter:
         self.clock, self.sleep = clock, sleep
         self.next: float | None = None  # the next free slot; None until the first message
         self.lock = threading.Lock()
+        # When the last messages were let go, as many as one second may hold: a thread that
+        # wakes late for its slot would otherwise go out beside the next slot's message.
+        self.most = int(rate) + 1
+        self.released: deque[float] = deque(maxlen=self.most)
 
     def reserve(self, n: int = 1) -> float:
         """Reserve ``n`` consecutive slots; returns the time of the last one."""
@@ -49,9 +57,25 @@ class RateLimiter:
 
     def acquire(self, n: int = 1) -> None:
         """Block until the last of ``n`` reserved slots (a call carrying ``n`` messages)."""
-        due = self.reserve(n)
-        while (wait_s := due - self.clock()) > 0:
-            self.sleep(wait_s)
+        self.wait_until(self.reserve(n), n)
+
+    def wait_until(self, due: float, n: int = 1) -> None:
+        """Sleep until the reserved slot ``due``, and on until letting ``n`` messages go keeps
+        every second (as they are let go) within rate + 1 of them."""
+        while True:
+            while (wait_s := due - self.clock()) > 0:
+                self.sleep(wait_s)
+            with self.lock:
+                now = self.clock()
+                keep = self.most - n  # earlier messages that may share a second with these
+                if n > self.most or len(self.released) <= keep:
+                    self.released.extend([now] * n)
+                    return
+                oldest = self.released[-(keep + 1)]
+                if oldest + 1.0 + 1e-6 <= now:
+                    self.released.extend([now] * n)
+                    return
+                due = oldest + 1.0 + 1e-6
 
     def pause(self, seconds: float) -> None:
         """Hold every caller back for ``seconds`` (the service asked us to slow down)."""
