@@ -137,6 +137,9 @@ def test_preview_command_serves_until_interrupted(built: Settings) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Ctrl-C as a terminal sends it: a test run started in the background of a
+        # non-interactive shell (CI) has SIGINT ignored, and Python keeps it so in children.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout is not None
