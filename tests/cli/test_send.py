@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from support.cli import run
-from support.delivery_servers import DAY, make_site, parse, subscriber_rows, write_subscribers
+from support.delivery_servers import (
+    DAY,
+    make_site,
+    parse,
+    states,
+    subscriber_rows,
+    write_subscribers,
+)
 from support.llm_server import Answer, fail, serving
 from support.processes import clean_env, finish, lock_held, read_until, start
 from support.web_server import SECRET, serve_app
@@ -28,10 +35,6 @@ def outbox(root: Path) -> list[str]:
     return sorted(
         p.name.removesuffix(".eml") for p in (root / "data" / "outbox" / DAY).glob("*.eml")
     )
-
-
-def states(root: Path) -> dict[str, str]:
-    return {r.email: r.state for r in Store(root / "data" / "newsletter.db").rows(DAY)}
 
 
 def sample_rows() -> list[dict[str, str]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import run
-from support.delivery_servers import AWS_ENV, DAY, MotoSes, make_site, subscriber_rows
+from support.delivery_servers import AWS_ENV, DAY, MotoSes, make_site, states, subscriber_rows
 from support.fault_proxy import (
     CLOSE_AFTER,
     HOLD,
@@ -29,8 +29,6 @@ from support.fault_proxy import (
     FaultProxy,
     Plan,
 )
-
-from newsletter.store import Store
 
 CONCURRENCY = 4
 
@@ -81,10 +79,6 @@ def start_proxy(
     p = Proxied(moto, monkeypatch, plan)
     made.append(p)
     return p
-
-
-def states(root: Path) -> dict[str, str]:
-    return {r.email: r.state for r in Store(root / "data" / "newsletter.db").rows(DAY)}
 
 
 def every(n: int, fault: Fault) -> Plan:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import run
-from support.delivery_servers import AWS_ENV, DAY, make_site, subscriber_rows
+from support.delivery_servers import DAY, make_site, ses_env, states, subscriber_rows
 from support.fault_proxy import PASS, Answer, FaultProxy
 from support.ses_standin import SesStandIn
 
@@ -25,23 +25,13 @@ from newsletter.store import Store
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name, value in AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NEWSLETTER_DELIVERY__TRANSPORT", "ses-bulk")
-    monkeypatch.setenv("NEWSLETTER_DELIVERY__RATE_PER_S", "1000")
-    monkeypatch.setenv("NEWSLETTER_DELIVERY__CONCURRENCY", "2")
-    monkeypatch.setenv("NEWSLETTER_DELIVERY__RETRY_BACKOFF_S", "0.01")
-    monkeypatch.setenv("NEWSLETTER_DELIVERY__MAX_ATTEMPTS", "3")
+    ses_env(monkeypatch, "ses-bulk", RATE_PER_S="1000", CONCURRENCY="2")
     return monkeypatch
 
 
 def serve(env: pytest.MonkeyPatch, server: SesStandIn) -> SesStandIn:
     env.setenv("NEWSLETTER_DELIVERY__SES__ENDPOINT_URL", server.url)
     return server
-
-
-def states(root: Path) -> dict[str, str]:
-    return {r.email: r.state for r in Store(root / "data" / "newsletter.db").rows(DAY)}
 
 
 def test_each_subscriber_gets_their_variant_with_their_values(

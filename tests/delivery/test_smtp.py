@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import socket
+import ssl
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +61,14 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def server_tls(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1 and a server context holding it."""
+    cert, key = self_signed(folder)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context
+
+
 class Mailbox:
     """An aiosmtpd handler: refuses some recipients, delays others once, keeps the rest."""
 
@@ -110,11 +119,7 @@ def free_port() -> int:
 def smtp_server(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Mailbox]:
-    import ssl
-
-    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    cert, context = server_tls(tmp_path_factory.mktemp("tls"))
     box = Mailbox()
     port = free_port()
     controller = Controller(
@@ -279,11 +284,7 @@ def test_the_transport_never_logs_in_over_plain_text(workdir: Path) -> None:
 def test_implicit_tls_on_port_465_style(
     workdir: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ssl
-
-    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    cert, context = server_tls(tmp_path_factory.mktemp("tls"))
     box = Mailbox()
     port = free_port()
     controller = Controller(

@@ -11,7 +11,15 @@ import boto3
 import pytest
 from botocore.config import Config
 from support.cli import run
-from support.delivery_servers import AWS_ENV, DAY, ScriptedSes, make_site, parse, subscriber_rows
+from support.delivery_servers import (
+    DAY,
+    ScriptedSes,
+    make_site,
+    parse,
+    ses_env,
+    states,
+    subscriber_rows,
+)
 
 from newsletter.config import load_settings
 from newsletter.delivery.pacing import delivery_rate
@@ -24,22 +32,13 @@ from newsletter.store import Store
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name, value in AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NEWSLETTER_DELIVERY__TRANSPORT", "ses")
-    monkeypatch.setenv("NEWSLETTER_DELIVERY__RATE_PER_S", "400")
-    monkeypatch.setenv("NEWSLETTER_DELIVERY__RETRY_BACKOFF_S", "0.01")
-    monkeypatch.setenv("NEWSLETTER_DELIVERY__MAX_ATTEMPTS", "3")
+    ses_env(monkeypatch, "ses", RATE_PER_S="400")
     return monkeypatch
 
 
 def serve(env: pytest.MonkeyPatch, server: ScriptedSes) -> ScriptedSes:
     env.setenv("NEWSLETTER_DELIVERY__SES__ENDPOINT_URL", server.url)
     return server
-
-
-def ledger(root: Path) -> dict[str, str]:
-    return {r.email: r.state for r in Store(root / "data" / "newsletter.db").rows(DAY)}
 
 
 def test_throttled_for_a_while_then_everyone_delivered(
@@ -66,7 +65,7 @@ def test_throttled_for_a_while_then_everyone_delivered(
     assert Counter(a["to"] for a in server.accepted) == {r["email"]: 1 for r in rows}
     assert "sent 40, skipped 0, failed 0, unknown 0" in out
     assert f"{throttled} throttled" in out
-    assert set(ledger(workdir).values()) == {"sent"}
+    assert set(states(workdir).values()) == {"sent"}
 
 
 def test_transient_errors_retry_permanent_ones_are_recorded(
@@ -98,8 +97,8 @@ def test_transient_errors_retry_permanent_ones_are_recorded(
     assert seen[flaky] == 3 and seen[dead] == 3 and seen[rejected] == 1
     assert "sent 6, skipped 0, failed 2, unknown 0" in result.output
     assert "4 retried" in result.output  # flaky twice, dead twice (its third try gives up)
-    states = ledger(workdir)
-    assert states[flaky] == "sent" and states[dead] == "failed" and states[rejected] == "failed"
+    ledger = states(workdir)
+    assert ledger[flaky] == "sent" and ledger[dead] == "failed" and ledger[rejected] == "failed"
     rows_by = {r.email: r for r in Store(workdir / "data" / "newsletter.db").rows(DAY)}
     assert "gave up after 3 attempts" in (rows_by[dead].last_error or "")
     assert "MessageRejected" in (rows_by[rejected].last_error or "")
@@ -135,8 +134,8 @@ def test_paused_account_stops_at_once_and_keeps_the_rest_pending(
         result = run("send", "--date", DAY, code=1)
         assert f"delivery stopped: SES {status} {code}: {message}" in result.output
         assert "5 sent, 15 still pending" in result.output
-        states = Counter(ledger(workdir).values())
-        assert states == {"sent": 5, "pending": 15}
+        counts = Counter(states(workdir).values())
+        assert counts == {"sent": 5, "pending": 15}
         paused.set()  # the account is fixed: a rerun delivers the rest, once each
         out = run("send", "--date", DAY).output
     finally:
@@ -204,7 +203,7 @@ def test_no_answer_leaves_the_row_unknown_not_resent(
             transport=transport,
         )
         assert (summary.sent, summary.unknown, summary.failed) == (3, 1, 0)
-        assert ledger(workdir)[slow] == "sending"
+        assert states(workdir)[slow] == "sending"
         status = run("status", "--date", DAY).output
         assert f"unknown outcome (claimed, never confirmed): {slow} (ReadTimeoutError" in status
         again = deliver(
@@ -298,7 +297,7 @@ def test_an_outage_stops_the_run_and_failed_rows_can_be_retried(
             "once it is fixed, rerun 'newsletter send --retry-failed' (a plain rerun "
             "leaves the 3 failed rows unsent)"
         ) in result.output
-        assert Counter(ledger(workdir).values()) == {"failed": 3, "pending": 7}
+        assert Counter(states(workdir).values()) == {"failed": 3, "pending": 7}
         down.clear()
         # Failed rows stay failed by default, and the run says so with its exit code.
         plain = run("send", "--date", DAY, code=1)
@@ -322,7 +321,7 @@ def test_sending_disabled_stops_before_anything_is_claimed(
         server.stop()
     assert "delivery not started: SES: sending is disabled for this account" in result.output
     assert server.answers == []  # not one SendEmail
-    assert set(ledger(workdir).values()) == {"pending"}
+    assert set(states(workdir).values()) == {"pending"}
 
 
 def test_a_short_daily_quota_is_announced(workdir: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -8,10 +8,9 @@ from pathlib import Path
 
 from click.testing import Result
 from support.cli import run
-from support.delivery_servers import DAY, parse
+from support.delivery_servers import DAY, parse, states
 
 from newsletter.delivery.transports.outbox import OutboxTransport, outbox_name
-from newsletter.store import Store
 
 
 def send(code: int = 0) -> Result:
@@ -31,10 +30,6 @@ def write(root: Path, name: str, data: str | bytes) -> Path:
 
 def outbox(root: Path) -> list[str]:
     return sorted(p.name for p in (root / "data" / "outbox" / DAY).glob("*.eml"))
-
-
-def states(root: Path) -> dict[str, str]:
-    return {r.email: r.state for r in Store(root / "data" / "newsletter.db").rows(DAY)}
 
 
 def test_non_ascii_local_part_is_refused_with_file_and_line(workdir: Path) -> None:

@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
@@ -336,3 +337,22 @@ def make_site(root: Path, rows: list[dict[str, str]]) -> None:
         cli, ["send", "--date", DAY, "--replay", "sample", "--dry-run"], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
+
+
+def states(root: Path) -> dict[str, str]:
+    """Each subscriber's ledger state for the sample day in the site at ``root``."""
+    from newsletter.store import Store
+
+    return {r.email: r.state for r in Store(root / "data" / "newsletter.db").rows(DAY)}
+
+
+def ses_env(monkeypatch: pytest.MonkeyPatch, transport: str, **delivery: str) -> None:
+    """Settings for sending through ``transport`` to a local SES: AWS test credentials, quick
+    retries, and ``delivery`` (``RATE_PER_S="400"``) as NEWSLETTER_DELIVERY__ variables."""
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__TRANSPORT", transport)
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__RETRY_BACKOFF_S", "0.01")
+    monkeypatch.setenv("NEWSLETTER_DELIVERY__MAX_ATTEMPTS", "3")
+    for key, value in delivery.items():
+        monkeypatch.setenv(f"NEWSLETTER_DELIVERY__{key}", value)
